@@ -1,0 +1,171 @@
+// Command normtap trains MNIST-scale networks with BatchNorm and LayerNorm
+// as Gorgonia graphs, taps the activations of chosen nodes across epochs,
+// draws how their distribution moves, and benchmarks what normalization costs.
+//
+// The command holds no logic of its own: it turns flags into configs and
+// calls into the packages.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"sync"
+	"syscall"
+
+	"github.com/alecthomas/kong"
+)
+
+// Globals are the flags every subcommand shares.
+type Globals struct {
+	Quiet bool `help:"Print no progress bar or progress lines."`
+}
+
+// CLI is the whole command line.
+type CLI struct {
+	Globals
+
+	Train TrainCmd `cmd:"" help:"Train a model on an IDX dataset (default: the bundled MNIST) into a run directory."`
+	Nodes NodesCmd `cmd:"" help:"List a model's tap points with their shapes."`
+	Plot  PlotCmd  `cmd:"" help:"Draw figures from one or more run directories."`
+	Bench BenchCmd `cmd:"" help:"Benchmark training throughput and the cost of normalization."`
+	Repro ReproCmd `cmd:"" help:"Reproduce a figure from the literature."`
+}
+
+// UsageError is a mistake in the command line: it exits with status 2.
+type UsageError struct{ msg string }
+
+func (e *UsageError) Error() string { return e.msg }
+
+// usagef makes a UsageError.
+func usagef(format string, args ...any) error {
+	return &UsageError{msg: fmt.Sprintf(format, args...)}
+}
+
+func main() {
+	os.Exit(run(os.Args[1:]))
+}
+
+// run parses args, runs the chosen subcommand, and returns the exit status:
+// 0 success, 1 runtime error, 2 usage error, 130/143 interrupted.
+func run(args []string) (code int) {
+	defer func() {
+		if r := recover(); r != nil {
+			fmt.Fprintf(os.Stderr, "normtap: internal error: %v (please report it with the command line; set NORMTAP_TRACE=1 for a trace)\n", r)
+			if os.Getenv("NORMTAP_TRACE") != "" {
+				os.Stderr.Write(debug.Stack())
+			}
+			code = 1
+		}
+	}()
+	var cli CLI
+	parser, err := kong.New(&cli,
+		kong.Name("normtap"),
+		kong.Description("Train networks with and without normalization, tap their activations, and see what normalization does."),
+		kong.ConfigureHelp(kong.HelpOptions{Compact: true}),
+		kong.Exit(func(int) {}),
+	)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "normtap: %v\n", err)
+		return 1
+	}
+	exited := false
+	parser.Exit = func(c int) { exited = true; code = c; panic(exitSignal{}) }
+	var kctx *kong.Context
+	func() {
+		defer func() {
+			if r := recover(); r != nil {
+				if _, ok := r.(exitSignal); !ok {
+					panic(r)
+				}
+			}
+		}()
+		kctx, err = parser.Parse(args)
+	}()
+	if exited {
+		return code
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "normtap: %v (see normtap --help)\n", err)
+		return 2
+	}
+	if err := handOver(args); err != nil {
+		return exitCode(err)
+	}
+	ctx, stop := signalContext()
+	defer stop()
+	kctx.BindTo(ctx, (*context.Context)(nil))
+	err = kctx.Run(&cli.Globals)
+	return exitCode(err)
+}
+
+type exitSignal struct{}
+
+type signalKey struct{}
+
+// caughtSignal records the signal that cancelled a context.
+type caughtSignal struct {
+	mu  sync.Mutex
+	sig os.Signal
+}
+
+func (c *caughtSignal) get() os.Signal { c.mu.Lock(); defer c.mu.Unlock(); return c.sig }
+
+// signalContext is cancelled by the first SIGINT or SIGTERM, so that long
+// work can finish its step and save; a second one exits at once.
+func signalContext() (context.Context, func()) {
+	caught := &caughtSignal{}
+	ctx, cancel := context.WithCancel(context.WithValue(context.Background(), signalKey{}, caught))
+	ch := make(chan os.Signal, 2)
+	signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		s, ok := <-ch
+		if !ok {
+			return
+		}
+		caught.mu.Lock()
+		caught.sig = s
+		caught.mu.Unlock()
+		fmt.Fprintf(os.Stderr, "\nnormtap: %v: finishing the current step and saving (again to stop at once)\n", s)
+		cancel()
+		if s, ok := <-ch; ok {
+			code := 130
+			if s == syscall.SIGTERM {
+				code = 143
+			}
+			os.Exit(code)
+		}
+	}()
+	return ctx, func() { signal.Stop(ch); close(ch); cancel() }
+}
+
+// exitCode prints err as one line and maps it to an exit status.
+func exitCode(err error) int {
+	if err == nil {
+		return 0
+	}
+	var ue *UsageError
+	if errors.As(err, &ue) {
+		fmt.Fprintf(os.Stderr, "normtap: %v\n", err)
+		return 2
+	}
+	var ie *InterruptedError
+	if errors.As(err, &ie) {
+		fmt.Fprintf(os.Stderr, "normtap: %v\n", err)
+		return ie.Code
+	}
+	fmt.Fprintf(os.Stderr, "normtap: %v\n", err)
+	return 1
+}
+
+// InterruptedError reports a run stopped by SIGINT (130) or SIGTERM (143)
+// after its state was saved.
+type InterruptedError struct {
+	Msg  string
+	Code int
+}
+
+func (e *InterruptedError) Error() string { return e.Msg }

@@ -1,0 +1,159 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/term"
+
+	"normtap/graph"
+	"normtap/train"
+)
+
+// ModelFlags pick the model; shared by train, nodes and bench.
+type ModelFlags struct {
+	Model      string  `default:"mlp" enum:"mlp,cnn" help:"Model: mlp, or cnn (two conv3x3 blocks, each with norm, activation and 2x2 max-pool, then a linear layer)."`
+	Hidden     string  `default:"1024,1024" help:"Hidden layer widths of the MLP, or the two conv channel counts of the CNN (e.g. 16,32), comma-separated."`
+	Norm       string  `default:"batch" enum:"none,batch,layer" help:"Normalization: none, batch or layer."`
+	NormPos    string  `default:"pre" enum:"pre,post" help:"pre: norm before the activation (as in the BatchNorm paper); post: after it."`
+	Act        string  `default:"relu" enum:"relu,gelu,sigmoid,tanh" help:"Activation: relu, gelu, sigmoid or tanh."`
+	InitStd    float64 `default:"0" help:"Draw every weight from N(0, S^2) (the BatchNorm paper's small Gaussian init); 0 uses He init for relu/gelu hidden layers and Glorot otherwise. Biases start at 0, norm gains at 1."`
+	BNMomentum float64 `default:"0.1" name:"bn-momentum" help:"Weight of each batch in BatchNorm's running statistics (PyTorch's convention)."`
+	Eps        float64 `default:"1e-5" help:"Epsilon added to the variance by both norms."`
+}
+
+// spec turns the flags into a graph.Spec (the input shape is filled in
+// from the data).
+func (f ModelFlags) spec() (graph.Spec, error) {
+	s := graph.DefaultSpec()
+	h, err := parseInts("--hidden", f.Hidden)
+	if err != nil {
+		return s, err
+	}
+	s.Model, s.Hidden, s.Norm, s.NormPos, s.Act = f.Model, h, f.Norm, f.NormPos, f.Act
+	s.InitStd, s.BNMomentum, s.Eps = f.InitStd, f.BNMomentum, f.Eps
+	if f.Model == "cnn" && f.Hidden == "1024,1024" {
+		s.Hidden = []int{16, 32}
+	}
+	if err := s.Validate(); err != nil {
+		return s, usagef("%v", err)
+	}
+	return s, nil
+}
+
+// parseInts reads a comma-separated list of integers.
+func parseInts(flag, v string) ([]int, error) {
+	var out []int
+	for _, p := range strings.Split(v, ",") {
+		p = strings.TrimSpace(p)
+		n, err := strconv.Atoi(p)
+		if err != nil {
+			return nil, usagef("%s %s: %q is not an integer; give a comma-separated list such as 128,128", flag, v, p)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+// parseIntsOrAll reads "all" or a comma-separated list of integers.
+func parseIntsOrAll(flag, v string) (list []int, all bool, err error) {
+	if strings.TrimSpace(v) == "all" {
+		return nil, true, nil
+	}
+	list, err = parseInts(flag, v)
+	return list, false, err
+}
+
+// TrainCmd is `normtap train`.
+type TrainCmd struct {
+	ModelFlags `embed:""`
+
+	Opt      string  `default:"adam" enum:"sgd,momentum,adam" help:"Optimizer: sgd, momentum or adam (PyTorch's semantics)."`
+	LR       float64 `default:"0.001" name:"lr" help:"Learning rate."`
+	Momentum float64 `default:"0.9" help:"Momentum of --opt momentum."`
+	Batch    int     `default:"128" help:"Examples per training step."`
+	Epochs   int     `default:"10" help:"Passes over the training set."`
+	Seed     uint64  `default:"1" help:"Seed of the weight init and the data order: the same flags and seed give the same metrics."`
+
+	Data       string `help:"Directory holding the four IDX files of an MNIST-format dataset (gzip or raw); default: the real MNIST bundled in the Go module cache." type:"path"`
+	TrainLimit int    `default:"0" help:"Use only the first N training examples (0: all)."`
+	Device     string `default:"auto" enum:"auto,cpu,cuda" help:"auto: the GPU build beside this binary when a GPU is visible, else the CPU; cpu; cuda."`
+	Out        string `help:"Run directory (default runs/<norm>-<time>)." type:"path"`
+
+	Tap           string `help:"Nodes to tap, comma-separated (normtap nodes lists them), e.g. h2.act."`
+	TapNeuron     string `default:"0" help:"Columns of each tapped node to keep: K[,K...] or all. Default: neuron 0."`
+	TapEpochs     string `default:"all" help:"Epochs at whose end to tap: a list such as 1,10,30, or all."`
+	TapEverySteps int    `default:"0" help:"Also tap every N training steps (0: never)."`
+	TapExamples   int    `default:"1000" help:"Size of the probe set: the first N test examples, run in eval mode (--tap-mode probe)."`
+	TapMode       string `default:"probe" enum:"probe,batch" help:"probe: a fixed probe set in eval mode; batch: the current training batch in training mode."`
+
+	CheckpointEverySteps int  `default:"0" help:"Also checkpoint every N steps (a checkpoint is always written at each epoch's end)."`
+	Resume               bool `help:"Continue the run in --out from its checkpoint."`
+	MaxSteps             int  `default:"0" hidden:"" help:"Stop after N optimizer steps in all."`
+}
+
+func (c *TrainCmd) config() (train.Config, error) {
+	spec, err := c.spec()
+	if err != nil {
+		return train.Config{}, err
+	}
+	cfg := train.Config{
+		Spec:  spec,
+		Opt:   graph.OptSpec{Kind: c.Opt, LR: c.LR, Momentum: c.Momentum, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8},
+		Batch: c.Batch, Epochs: c.Epochs, Seed: c.Seed, Data: c.Data, TrainLimit: c.TrainLimit,
+		Device: c.Device, Out: c.Out, CheckpointEverySteps: c.CheckpointEverySteps, Resume: c.Resume, MaxSteps: c.MaxSteps,
+		Taps: train.TapConfig{EverySteps: c.TapEverySteps, Examples: c.TapExamples, Mode: c.TapMode},
+	}
+	if cfg.Out == "" {
+		cfg.Out = fmt.Sprintf("runs/%s-%s", spec.Norm, time.Now().Format("20060102-150405"))
+	}
+	if c.Tap != "" {
+		for _, n := range strings.Split(c.Tap, ",") {
+			if n = strings.TrimSpace(n); n != "" {
+				cfg.Taps.Nodes = append(cfg.Taps.Nodes, n)
+			}
+		}
+	}
+	if cfg.Taps.Neurons, cfg.Taps.AllNeurons, err = parseIntsOrAll("--tap-neuron", c.TapNeuron); err != nil {
+		return cfg, err
+	}
+	if cfg.Taps.Epochs, cfg.Taps.AllEpochs, err = parseIntsOrAll("--tap-epochs", c.TapEpochs); err != nil {
+		return cfg, err
+	}
+	if err := cfg.Validate(); err != nil {
+		return cfg, usagef("%v", err)
+	}
+	return cfg, nil
+}
+
+func (c *TrainCmd) Run(g *Globals, ctx context.Context) error {
+	cfg, err := c.config()
+	if err != nil {
+		return err
+	}
+	newMachine, desc, err := pickDevice(c.Device)
+	if err != nil {
+		return err
+	}
+	opts := train.Options{NewMachine: newMachine, Meta: buildMeta(desc)}
+	if !g.Quiet {
+		opts.Log = os.Stderr
+		opts.Terminal = term.IsTerminal(int(os.Stderr.Fd()))
+		fmt.Fprintf(os.Stderr, "normtap: training on %s into %s\n", desc, cfg.Out)
+	}
+	res, err := train.Run(ctx, cfg, opts)
+	if errors.Is(err, train.ErrInterrupted) {
+		return &InterruptedError{Msg: err.Error(), Code: interruptCode(ctx)}
+	}
+	if err != nil {
+		return err
+	}
+	last := res.Metrics[len(res.Metrics)-1]
+	fmt.Printf("test accuracy %.4f, test loss %.4f after epoch %d (%d steps); run directory %s\n", last.TestAcc, last.TestLoss, last.Epoch, last.Step, cfg.Out)
+	return nil
+}

@@ -1,0 +1,113 @@
+package graph
+
+import (
+	"fmt"
+	"math"
+)
+
+// OptSpec configures the optimizer. Semantics follow PyTorch's SGD (with
+// momentum: v ← μv + g; w ← w − lr·v) and Adam (bias-corrected, ε outside
+// the square root).
+type OptSpec struct {
+	Kind     string  `json:"opt"` // sgd, momentum, adam
+	LR       float64 `json:"lr"`
+	Momentum float64 `json:"momentum"`
+	Beta1    float64 `json:"beta1"`
+	Beta2    float64 `json:"beta2"`
+	Eps      float64 `json:"adam_eps"`
+}
+
+// Validate names the flag at fault.
+func (o OptSpec) Validate() error {
+	switch o.Kind {
+	case "sgd", "momentum", "adam":
+	default:
+		return fmt.Errorf("--opt %q: want sgd, momentum or adam", o.Kind)
+	}
+	if !(o.LR >= 0) || math.IsInf(o.LR, 0) {
+		return fmt.Errorf("--lr %g: must be a finite number ≥ 0", o.LR)
+	}
+	if o.Kind == "momentum" && (o.Momentum < 0 || o.Momentum >= 1) {
+		return fmt.Errorf("--momentum %g: must be in [0, 1)", o.Momentum)
+	}
+	if o.Kind == "adam" && (o.Beta1 < 0 || o.Beta1 >= 1 || o.Beta2 < 0 || o.Beta2 >= 1 || o.Eps <= 0) {
+		return fmt.Errorf("adam betas (%g, %g) must be in [0, 1) and eps %g > 0", o.Beta1, o.Beta2, o.Eps)
+	}
+	return nil
+}
+
+// OptState is the optimizer's state for a list of parameters: slot buffers
+// (momentum velocity; Adam's m and v) and the step count.
+type OptState struct {
+	Step  int64       `json:"step"`
+	Slots [][]float32 `json:"-"` // per parameter: [v] for momentum, [m, v] for adam, none for sgd
+}
+
+// SlotsPerParam is how many buffers of a parameter's size the optimizer keeps.
+func (o OptSpec) SlotsPerParam() int {
+	switch o.Kind {
+	case "momentum":
+		return 1
+	case "adam":
+		return 2
+	}
+	return 0
+}
+
+// NewOptState allocates zeroed state for parameters of the given sizes.
+func (o OptSpec) NewOptState(sizes []int) *OptState {
+	st := &OptState{}
+	for _, n := range sizes {
+		for k := 0; k < o.SlotsPerParam(); k++ {
+			st.Slots = append(st.Slots, make([]float32, n))
+		}
+	}
+	return st
+}
+
+// SGDUpdate: w ← w − lr·g.
+func SGDUpdate(w, g []float32, lr float32) {
+	g = g[:len(w)]
+	for i := range w {
+		w[i] -= lr * g[i]
+	}
+}
+
+// MomentumUpdate: v ← μ·v + g; w ← w − lr·v.
+func MomentumUpdate(w, g, v []float32, lr, mu float32) {
+	g, v = g[:len(w)], v[:len(w)]
+	for i := range w {
+		v[i] = mu*v[i] + g[i]
+		w[i] -= lr * v[i]
+	}
+}
+
+// AdamUpdate is one Adam step number t (1-based):
+// m ← β₁m + (1−β₁)g; v ← β₂v + (1−β₂)g²;
+// w ← w − lr·(m/(1−β₁ᵗ)) / (√(v/(1−β₂ᵗ)) + ε).
+func AdamUpdate(w, g, m, v []float32, lr, beta1, beta2, eps float32, t int64) {
+	g, m, v = g[:len(w)], m[:len(w)], v[:len(w)]
+	bc1 := float32(1 - math.Pow(float64(beta1), float64(t)))
+	bc2 := float32(1 - math.Pow(float64(beta2), float64(t)))
+	step := lr / bc1
+	isq := 1 / float32(math.Sqrt(float64(bc2)))
+	for i := range w {
+		gi := g[i]
+		mi := beta1*m[i] + (1-beta1)*gi
+		vi := beta2*v[i] + (1-beta2)*gi*gi
+		m[i], v[i] = mi, vi
+		w[i] -= step * mi / (float32(math.Sqrt(float64(vi)))*isq + eps)
+	}
+}
+
+// apply performs one optimizer step on parameter i.
+func (o OptSpec) apply(st *OptState, i int, w, g []float32) {
+	switch o.Kind {
+	case "sgd":
+		SGDUpdate(w, g, float32(o.LR))
+	case "momentum":
+		MomentumUpdate(w, g, st.Slots[i], float32(o.LR), float32(o.Momentum))
+	case "adam":
+		AdamUpdate(w, g, st.Slots[2*i], st.Slots[2*i+1], float32(o.LR), float32(o.Beta1), float32(o.Beta2), float32(o.Eps), st.Step)
+	}
+}

@@ -1,0 +1,16 @@
+// Package layers holds normtap's operations as Gorgonia ops: Linear,
+// BatchNorm, LayerNorm, the activations and softmax cross-entropy.
+//
+// Each op computes its forward pass in one fused kernel, keeps what its
+// backward pass needs (batch statistics, softmax probabilities), and
+// differentiates symbolically (gorgonia.SDOp) into backward ops that are
+// themselves normtap ops. The CPU kernels are plain exported functions on
+// []float32 (kernels.go): the ops call them, the GPU kernels are checked
+// against them, and the tests compare them with finite differences,
+// gorgonia's own BatchNorm/GroupNorm and PyTorch golden values.
+//
+// Layouts are row-major. A 2-D activation is (N, F); a 4-D one is
+// (N, C, H, W), which the norm kernels see as (N, C, S) with S = H·W.
+// Parameters are 2-D: W (in, out), b (1, out), BatchNorm γ/β (1, C),
+// LayerNorm γ/β (1, D) where D is every feature of one example.
+package layers

@@ -1,0 +1,368 @@
+package train
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"time"
+
+	"normtap/dataset"
+	"normtap/graph"
+	"normtap/layers"
+	"normtap/rundir"
+)
+
+// Options are how a run reports and where it runs, not what it computes.
+type Options struct {
+	Log        io.Writer // progress and notes; nil for none
+	Terminal   bool      // Log is a terminal: draw a progress bar
+	NewMachine func(*graph.Model, graph.OptSpec) (graph.Machine, error)
+	// Meta is written into config.json beside the config (device,
+	// versions).
+	Meta map[string]any
+}
+
+// ErrInterrupted is returned, wrapped, when ctx was cancelled and the run
+// was checkpointed so that --resume continues it.
+var ErrInterrupted = errors.New("interrupted")
+
+// Result is what a finished run measured.
+type Result struct {
+	Metrics []rundir.Metrics
+	Device  string
+}
+
+// Run trains cfg into cfg.Out.
+func Run(ctx context.Context, cfg Config, opts Options) (*Result, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	dataDir := cfg.Data
+	if dataDir == "" {
+		d, err := dataset.DefaultDir()
+		if err != nil {
+			return nil, err
+		}
+		dataDir = d
+	}
+	trainSet, testSet, err := dataset.Load(dataDir, cfg.TrainLimit)
+	if err != nil {
+		return nil, err
+	}
+	if trainSet.N < cfg.Batch {
+		return nil, fmt.Errorf("--batch %d is larger than the %d training examples", cfg.Batch, trainSet.N)
+	}
+	cfg.Spec.InChannels, cfg.Spec.InRows, cfg.Spec.InCols = 1, trainSet.Rows, trainSet.Cols
+	cfg.Spec.Classes = max(trainSet.Classes, testSet.Classes, 2)
+	model, err := graph.Build(cfg.Spec, cfg.Batch)
+	if err != nil {
+		return nil, err
+	}
+	taps, err := resolveTaps(model, cfg.Taps)
+	if err != nil {
+		return nil, err
+	}
+	initRNG := rand.New(rand.NewPCG(cfg.Seed, 1))
+	model.Init(initRNG)
+	newMachine := opts.NewMachine
+	if newMachine == nil {
+		newMachine = func(m *graph.Model, o graph.OptSpec) (graph.Machine, error) { return graph.NewCPUMachine(m, o) }
+	}
+	mach, err := newMachine(model, cfg.Opt)
+	if err != nil {
+		return nil, err
+	}
+	defer mach.Close()
+
+	r := &runner{cfg: cfg, opts: opts, model: model, mach: mach, train: trainSet, test: testSet, taps: taps,
+		shuffle: rand.NewPCG(cfg.Seed, 2)}
+	if err := r.prepareDir(); err != nil {
+		return nil, err
+	}
+	if err := r.loop(ctx); err != nil {
+		return &Result{Metrics: r.pr.Metrics, Device: mach.Device()}, err
+	}
+	return &Result{Metrics: r.pr.Metrics, Device: mach.Device()}, nil
+}
+
+type runner struct {
+	cfg     Config
+	opts    Options
+	model   *graph.Model
+	mach    graph.Machine
+	train   *dataset.Set
+	test    *dataset.Set
+	taps    []resolvedTap
+	tw      *rundir.TapWriter
+	shuffle *rand.PCG
+	pr      progress
+	perm    []int32
+	xbuf    []float32
+	ybuf    []float32
+	bar     *progressReporter
+}
+
+// prepareDir makes the run directory, or reopens it to resume.
+func (r *runner) prepareDir() error {
+	dir := r.cfg.Out
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("--out %s: %w", dir, err)
+	}
+	busy := false
+	for _, f := range []string{rundir.ConfigFile, rundir.MetricsFile, rundir.CheckpointDir} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err == nil {
+			busy = true
+		}
+	}
+	if r.cfg.Resume {
+		var saved struct {
+			Config Config `json:"config"`
+		}
+		if err := rundir.ReadConfig(dir, &saved); err != nil {
+			return fmt.Errorf("--resume: %w", err)
+		}
+		if err := sameJob(saved.Config, r.cfg); err != nil {
+			return fmt.Errorf("--resume %s: %w", dir, err)
+		}
+		pr, perm, err := loadCheckpoint(dir, r.mach)
+		if err != nil {
+			return err
+		}
+		if err := r.shuffle.UnmarshalBinary(pr.ShuffleRNG); err != nil {
+			return fmt.Errorf("resume: shuffle state: %w", err)
+		}
+		r.pr, r.perm = pr, perm
+		if err := rundir.WriteMetrics(dir, pr.Metrics); err != nil {
+			return err
+		}
+	} else if busy {
+		return fmt.Errorf("--out %s already holds a run; pass --resume to continue it, or choose another --out", dir)
+	} else {
+		meta := map[string]any{"config": r.cfg, "norm": r.cfg.Spec.Norm, "model": r.cfg.Spec.Model,
+			"act": r.cfg.Spec.Act, "hidden": r.cfg.Spec.Hidden, "seed": r.cfg.Seed,
+			"device": r.mach.Device(), "params": r.model.ParamCount(), "taps": r.model.TapNames()}
+		for k, v := range r.opts.Meta {
+			meta[k] = v
+		}
+		if err := rundir.WriteConfig(dir, meta); err != nil {
+			return err
+		}
+		if err := rundir.WriteMetrics(dir, nil); err != nil {
+			return err
+		}
+	}
+	tw, err := rundir.OpenTapWriter(dir)
+	if err != nil {
+		return err
+	}
+	r.tw = tw
+	return nil
+}
+
+// sameJob refuses to resume a run with flags that change what it computes.
+func sameJob(saved, now Config) error {
+	now.Resume, saved.Resume = false, false
+	now.Out, saved.Out = "", ""
+	now.Device, saved.Device = "", ""
+	a, b := fmt.Sprintf("%+v", saved), fmt.Sprintf("%+v", now)
+	if a != b {
+		return fmt.Errorf("the flags differ from those the run was started with (see its %s); pass the same flags", rundir.ConfigFile)
+	}
+	return nil
+}
+
+func (r *runner) batchesPerEpoch() int { return r.train.N / r.cfg.Batch }
+
+func (r *runner) loop(ctx context.Context) error {
+	cfg := r.cfg
+	nb := r.batchesPerEpoch()
+	features := r.train.Features()
+	r.xbuf = make([]float32, cfg.Batch*features)
+	r.ybuf = make([]float32, cfg.Batch)
+	r.bar = newProgress(r.opts.Log, r.opts.Terminal)
+	start := time.Now()
+	wallBase := r.pr.WallS
+	for r.pr.Epoch < cfg.Epochs {
+		epoch := r.pr.Epoch + 1
+		if r.pr.Pos == 0 {
+			r.perm = drawOrder(r.shuffle, r.train.N)
+			st, _ := r.shuffle.MarshalBinary()
+			r.pr.ShuffleRNG = st
+			r.pr.EpochLoss, r.pr.EpochRight, r.pr.EpochTimeS = 0, 0, 0
+		}
+		r.mach.SetTraining(true)
+		r.bar.startEpoch(epoch, cfg.Epochs, nb*cfg.Batch, r.pr.Pos*cfg.Batch)
+		epochStart := time.Now()
+		timeBase := r.pr.EpochTimeS
+		for r.pr.Pos < nb {
+			if err := ctx.Err(); err != nil {
+				r.pr.EpochTimeS = timeBase + time.Since(epochStart).Seconds()
+				r.pr.WallS = wallBase + time.Since(start).Seconds()
+				r.bar.clear()
+				if err := saveCheckpoint(cfg.Out, r.pr, r.perm, r.mach); err != nil {
+					return err
+				}
+				return fmt.Errorf("%w at epoch %d, step %d; checkpoint written: add --resume to the same command to continue", ErrInterrupted, epoch, r.pr.Step)
+			}
+			r.fillBatch(r.pr.Pos)
+			loss, right, err := r.mach.Step(r.xbuf, r.ybuf)
+			if err != nil {
+				return err
+			}
+			if math.IsNaN(float64(loss)) || math.IsInf(float64(loss), 0) {
+				r.bar.clear()
+				return fmt.Errorf("training diverged: the loss became %v at epoch %d, step %d; the learning rate (--lr %g) is likely too high; %s keeps every epoch before this one", loss, epoch, r.pr.Step+1, cfg.Opt.LR, cfg.Out)
+			}
+			r.pr.Step++
+			r.pr.Pos++
+			r.pr.EpochLoss += float64(loss)
+			r.pr.EpochRight += right
+			if cfg.Taps.Mode == "batch" && cfg.Taps.EverySteps > 0 && r.pr.Step%cfg.Taps.EverySteps == 0 {
+				if err := r.tapBatch(epoch, "step"); err != nil {
+					return err
+				}
+			}
+			if cfg.Taps.Mode == "probe" && cfg.Taps.EverySteps > 0 && r.pr.Step%cfg.Taps.EverySteps == 0 {
+				if err := r.tapProbe(epoch, "step"); err != nil {
+					return err
+				}
+				r.mach.SetTraining(true)
+			}
+			if cfg.CheckpointEverySteps > 0 && r.pr.Step%cfg.CheckpointEverySteps == 0 && r.pr.Pos < nb {
+				r.pr.EpochTimeS = timeBase + time.Since(epochStart).Seconds()
+				r.pr.WallS = wallBase + time.Since(start).Seconds()
+				if err := saveCheckpoint(cfg.Out, r.pr, r.perm, r.mach); err != nil {
+					return err
+				}
+			}
+			r.bar.update(r.pr.Pos*cfg.Batch, r.pr.EpochLoss/float64(r.pr.Pos))
+			if cfg.MaxSteps > 0 && r.pr.Step >= cfg.MaxSteps {
+				break
+			}
+		}
+		trainTime := timeBase + time.Since(epochStart).Seconds()
+		if cfg.Taps.Mode == "batch" && cfg.Taps.tapsEpoch(epoch) {
+			if err := r.tapBatch(epoch, "epoch"); err != nil {
+				return err
+			}
+		}
+		if err := r.checkParams(epoch); err != nil {
+			return err
+		}
+		testLoss, testAcc, err := r.evaluate()
+		if err != nil {
+			return err
+		}
+		if cfg.Taps.Mode == "probe" && cfg.Taps.tapsEpoch(epoch) {
+			if err := r.tapProbe(epoch, "epoch"); err != nil {
+				return err
+			}
+		}
+		done := r.pr.Pos
+		row := rundir.Metrics{Epoch: epoch, Step: r.pr.Step,
+			TrainLoss: r.pr.EpochLoss / float64(done), TrainAcc: float64(r.pr.EpochRight) / float64(done*cfg.Batch),
+			TestLoss: testLoss, TestAcc: testAcc,
+			WallS: wallBase + time.Since(start).Seconds(), ExamplesPerS: float64(done*cfg.Batch) / trainTime}
+		r.pr.Metrics = append(r.pr.Metrics, row)
+		r.pr.Epoch, r.pr.Pos = epoch, 0
+		r.pr.WallS = row.WallS
+		if err := rundir.WriteMetrics(cfg.Out, r.pr.Metrics); err != nil {
+			return err
+		}
+		if err := saveCheckpoint(cfg.Out, r.pr, r.perm, r.mach); err != nil {
+			return err
+		}
+		r.bar.endEpoch(row)
+		if cfg.MaxSteps > 0 && r.pr.Step >= cfg.MaxSteps {
+			break
+		}
+	}
+	return nil
+}
+
+// drawOrder is a fresh random order of n examples.
+func drawOrder(rng *rand.PCG, n int) []int32 {
+	perm := make([]int32, n)
+	for i := range perm {
+		perm[i] = int32(i)
+	}
+	rand.New(rng).Shuffle(n, func(i, j int) { perm[i], perm[j] = perm[j], perm[i] })
+	return perm
+}
+
+// fillBatch copies the examples of batch b of this epoch's order.
+func (r *runner) fillBatch(b int) {
+	f := r.train.Features()
+	for i := 0; i < r.cfg.Batch; i++ {
+		k := int(r.perm[b*r.cfg.Batch+i])
+		copy(r.xbuf[i*f:(i+1)*f], r.train.Images[k*f:(k+1)*f])
+		r.ybuf[i] = float32(r.train.Labels[k])
+	}
+}
+
+// forEachEvalBatch runs the model in eval mode over the first n examples of
+// set, batch by batch (the last one padded with zeros), calling fn after
+// each forward pass with the number of real rows and the logits.
+func (r *runner) forEachEvalBatch(set *dataset.Set, n int, fn func(first, rows int, logits []float32) error) error {
+	r.mach.SetTraining(false)
+	defer r.mach.SetTraining(true)
+	f, b := set.Features(), r.cfg.Batch
+	for first := 0; first < n; first += b {
+		rows := min(b, n-first)
+		copy(r.xbuf, set.Images[first*f:(first+rows)*f])
+		clear(r.xbuf[rows*f:])
+		logits, err := r.mach.Forward(r.xbuf)
+		if err != nil {
+			return err
+		}
+		if err := fn(first, rows, logits); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// evaluate returns the test set's mean loss and accuracy in eval mode.
+func (r *runner) evaluate() (loss, acc float64, err error) {
+	k := r.model.Spec.Classes
+	probs := make([]float32, r.cfg.Batch*k)
+	var total float64
+	right := 0
+	err = r.forEachEvalBatch(r.test, r.test.N, func(first, rows int, logits []float32) error {
+		for i := 0; i < rows; i++ {
+			r.ybuf[i] = float32(r.test.Labels[first+i])
+		}
+		l := layers.SoftmaxCrossEntropyForward(logits, r.ybuf, rows, k, probs)
+		total += float64(l) * float64(rows)
+		right += graph.CountCorrect(logits, r.ybuf, rows, k)
+		return nil
+	})
+	if err != nil {
+		return 0, 0, err
+	}
+	loss, acc = total/float64(r.test.N), float64(right)/float64(r.test.N)
+	if math.IsNaN(loss) || math.IsInf(loss, 0) {
+		return 0, 0, fmt.Errorf("training diverged: the test loss is %v after step %d; the learning rate (--lr %g) is likely too high", loss, r.pr.Step, r.cfg.Opt.LR)
+	}
+	return loss, acc, nil
+}
+
+// checkParams stops a run whose parameters stopped being finite.
+func (r *runner) checkParams(epoch int) error {
+	if err := r.mach.SyncParams(); err != nil {
+		return err
+	}
+	for _, p := range r.model.Params {
+		for _, v := range p.Value {
+			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+				return fmt.Errorf("training diverged: parameter %s holds %v at the end of epoch %d (step %d); the learning rate (--lr %g) is likely too high", p.Name, v, epoch, r.pr.Step, r.cfg.Opt.LR)
+			}
+		}
+	}
+	return nil
+}
