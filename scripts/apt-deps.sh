@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Installs the Debian packages normtap's tests and benchmarks use, when
+# missing: OpenBLAS (fast CPU GEMM), numpy and PyTorch (CPU) for the peer
+# benchmark and the golden-value script. Idempotent.
+set -euo pipefail
+need=()
+dpkg -s libopenblas-dev >/dev/null 2>&1 || need+=(libopenblas-dev)
+dpkg -s python3-numpy >/dev/null 2>&1 || need+=(python3-numpy)
+dpkg -s python3-torch >/dev/null 2>&1 || need+=(python3-torch)
+if [ ${#need[@]} -gt 0 ]; then
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}"
+fi
