@@ -25,6 +25,9 @@ type Options struct {
 	// Meta is written into config.json beside the config (device,
 	// versions).
 	Meta map[string]any
+	// AfterStep, if set, is called after each optimizer step with the
+	// number of steps done (for tests and tools that watch a run).
+	AfterStep func(step int)
 }
 
 // ErrInterrupted is returned, wrapped, when ctx was cancelled and the run
@@ -81,6 +84,14 @@ func Run(ctx context.Context, cfg Config, opts Options) (*Result, error) {
 
 	r := &runner{cfg: cfg, opts: opts, model: model, mach: mach, train: trainSet, test: testSet, taps: taps,
 		shuffle: rand.NewPCG(cfg.Seed, 2)}
+	if err := os.MkdirAll(cfg.Out, 0o755); err != nil {
+		return nil, fmt.Errorf("--out %s: %w", cfg.Out, err)
+	}
+	lock, err := lockRunDir(cfg.Out)
+	if err != nil {
+		return nil, err
+	}
+	defer lock.release()
 	if err := r.prepareDir(); err != nil {
 		return nil, err
 	}
@@ -110,9 +121,6 @@ type runner struct {
 // prepareDir makes the run directory, or reopens it to resume.
 func (r *runner) prepareDir() error {
 	dir := r.cfg.Out
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("--out %s: %w", dir, err)
-	}
 	busy := false
 	for _, f := range []string{rundir.ConfigFile, rundir.MetricsFile, rundir.CheckpointDir} {
 		if _, err := os.Stat(filepath.Join(dir, f)); err == nil {
@@ -241,6 +249,9 @@ func (r *runner) loop(ctx context.Context) error {
 				}
 			}
 			r.bar.update(r.pr.Pos*cfg.Batch, r.pr.EpochLoss/float64(r.pr.Pos))
+			if r.opts.AfterStep != nil {
+				r.opts.AfterStep(r.pr.Step)
+			}
 			if cfg.MaxSteps > 0 && r.pr.Step >= cfg.MaxSteps {
 				break
 			}

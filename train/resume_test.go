@@ -1,0 +1,148 @@
+package train
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"normtap/rundir"
+)
+
+// TestMain lets the test binary act as a training process for the
+// kill-and-resume test: with NORMTAP_TRAIN_CHILD set to a config's JSON it
+// trains, printing each step, slowly enough to be killed mid-epoch.
+func TestMain(m *testing.M) {
+	if js := os.Getenv("NORMTAP_TRAIN_CHILD"); js != "" {
+		var cfg Config
+		if err := json.Unmarshal([]byte(js), &cfg); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(3)
+		}
+		_, err := Run(context.Background(), cfg, Options{AfterStep: func(step int) {
+			fmt.Println("step", step)
+			time.Sleep(5 * time.Millisecond)
+		}})
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// TestKillAndResumeIsExact kills a training process with SIGKILL in the
+// middle of an epoch, resumes it, and expects exactly the metrics and taps
+// of an uninterrupted run with the same seed.
+func TestKillAndResumeIsExact(t *testing.T) {
+	cfg := smallConfig(t, "batch")
+	cfg.CheckpointEverySteps = 25
+	cfg.Taps.EverySteps = 30
+	js, _ := json.Marshal(cfg)
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), "NORMTAP_TRAIN_CHILD="+string(js))
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	killedAt := 0
+	sc := bufio.NewScanner(out)
+	for sc.Scan() {
+		if n, err := strconv.Atoi(strings.TrimPrefix(sc.Text(), "step ")); err == nil && n == 60 {
+			cmd.Process.Kill()
+			killedAt = n
+			break
+		}
+	}
+	cmd.Wait()
+	if killedAt == 0 {
+		t.Fatal("the child finished before it could be killed")
+	}
+	if rows, _ := rundir.ReadMetrics(cfg.Out); len(rows) != 0 {
+		t.Fatalf("killed in epoch 1 but metrics.csv has %d rows", len(rows))
+	}
+	cfg.Resume = true
+	if _, err := Run(context.Background(), cfg, Options{}); err != nil {
+		t.Fatalf("resume: %v", err)
+	}
+	whole := smallConfig(t, "batch")
+	whole.CheckpointEverySteps = 25
+	whole.Taps.EverySteps = 30
+	if _, err := Run(context.Background(), whole, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	a, _ := rundir.ReadMetrics(cfg.Out)
+	b, _ := rundir.ReadMetrics(whole.Out)
+	if len(a) != len(b) || len(a) != cfg.Epochs {
+		t.Fatalf("resumed run has %d rows, uninterrupted %d", len(a), len(b))
+	}
+	for i := range a {
+		a[i].WallS, a[i].ExamplesPerS, b[i].WallS, b[i].ExamplesPerS = 0, 0, 0, 0
+		if a[i] != b[i] {
+			t.Fatalf("epoch %d differs after resume:\n%+v\n%+v", i+1, a[i], b[i])
+		}
+	}
+	ia, _ := rundir.ReadIndex(cfg.Out)
+	ib, _ := rundir.ReadIndex(whole.Out)
+	if len(ia.Entries) != len(ib.Entries) {
+		t.Fatalf("%d taps after resume, %d uninterrupted", len(ia.Entries), len(ib.Entries))
+	}
+	for _, e := range ib.Entries {
+		x, _ := os.ReadFile(filepath.Join(cfg.Out, e.File))
+		y, _ := os.ReadFile(filepath.Join(whole.Out, e.File))
+		if len(y) == 0 || string(x) != string(y) {
+			t.Fatalf("tap %s differs after resume", e.File)
+		}
+	}
+}
+
+// TestSecondWriterRefused: a run directory has one writer at a time.
+func TestSecondWriterRefused(t *testing.T) {
+	dir := t.TempDir()
+	l, err := lockRunDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := lockRunDir(dir); err == nil || !strings.Contains(err.Error(), "in use by process") {
+		t.Fatalf("second lock: %v", err)
+	}
+	l.release()
+	l2, err := lockRunDir(dir)
+	if err != nil {
+		t.Fatalf("lock after release: %v", err)
+	}
+	l2.release()
+}
+
+// TestDeadHoldersLockIsTakenOver: a lock file left by a killed process
+// does not block the next run.
+func TestDeadHoldersLockIsTakenOver(t *testing.T) {
+	dir := t.TempDir()
+	// a process that takes the lock and is killed holding it
+	cmd := exec.Command("sh", "-c", "exec 9>"+filepath.Join(dir, lockFile)+"; flock 9; echo $$ >&9; exec sleep 30")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond)
+	if _, err := lockRunDir(dir); err == nil {
+		t.Fatal("a live holder's lock was taken")
+	}
+	cmd.Process.Kill()
+	cmd.Wait()
+	l, err := lockRunDir(dir)
+	if err != nil {
+		t.Fatalf("lock left by a dead process was not taken over: %v", err)
+	}
+	l.release()
+}
