@@ -1,0 +1,79 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+
+	"gonum.org/v1/plot/vg"
+
+	"normtap/plots"
+)
+
+// PlotCmd is `normtap plot`: it parses flags and hands them to plots.Render.
+type PlotCmd struct {
+	Kind   string   `required:"" placeholder:"KIND" help:"Figure: density (one panel per run, a density curve per epoch), percentiles (15/50/85th over training), curves (test accuracy and loss), drift (Wasserstein-1 from the first epoch; also prints and writes a CSV table), ridge (all epochs stacked)."`
+	Node   string   `placeholder:"NODE" help:"Tapped node, e.g. h2.act (default: the only tapped node)."`
+	Neuron *int     `placeholder:"K" help:"Column of the node to draw (default: the first tapped column)."`
+	Epochs string   `placeholder:"LIST" help:"Epochs to draw, e.g. 1,10,30 or 1-5 (default: density 1,10,30 where tapped, else first/middle/last; others all)."`
+	Bands  string   `default:"default" placeholder:"STYLE" help:"Percentile lines: default (15/50/85th) or tensorboard (shaded 7/16/31/50/69/84/93th bands)."`
+	Width  string   `default:"10in" help:"Figure width (in, cm, mm or pt)."`
+	Height string   `default:"4in" help:"Figure height (in, cm, mm or pt)."`
+	Out    string   `required:"" short:"o" placeholder:"FILE" help:"Output file: .png, .svg or .pdf."`
+	Runs   []string `arg:"" optional:"" name:"run" help:"Run directories."`
+}
+
+func (c *PlotCmd) Run(g *Globals, ctx context.Context) error {
+	if !slices.Contains(plots.Kinds, c.Kind) {
+		return usagef("plot: unknown --kind %q; kinds: %s", c.Kind, strings.Join(plots.Kinds, ", "))
+	}
+	if c.Bands != plots.BandsDefault && c.Bands != plots.BandsTensorBoard {
+		return usagef("plot: unknown --bands %q; want %s or %s", c.Bands, plots.BandsDefault, plots.BandsTensorBoard)
+	}
+	if err := plots.CheckFormat(c.Out); err != nil {
+		return usagef("plot: --out: %v", err)
+	}
+	if len(c.Runs) == 0 {
+		return usagef("plot: no run directories given (normtap plot --kind %s RUN... --out %s)", c.Kind, c.Out)
+	}
+	req := plots.Request{Kind: c.Kind, Runs: c.Runs, Out: c.Out, Bands: c.Bands, Sel: plots.Selection{Node: c.Node, Neuron: -1}}
+	if c.Neuron != nil {
+		if *c.Neuron < 0 {
+			return usagef("plot: --neuron %d: want a column index ≥ 0", *c.Neuron)
+		}
+		req.Sel.Neuron = *c.Neuron
+	}
+	if c.Epochs != "" {
+		epochs, err := plots.ParseEpochs(c.Epochs)
+		if err != nil {
+			return usagef("plot: --epochs: %v", err)
+		}
+		req.Sel.Epochs = epochs
+	}
+	var err error
+	if req.Width, err = parseSide("--width", c.Width); err != nil {
+		return err
+	}
+	if req.Height, err = parseSide("--height", c.Height); err != nil {
+		return err
+	}
+	written, err := plots.Render(ctx, req, os.Stdout)
+	if err != nil {
+		return fmt.Errorf("plot: %w", err)
+	}
+	if !g.Quiet {
+		fmt.Fprintf(os.Stderr, "normtap: wrote %s\n", strings.Join(written, ", "))
+	}
+	return nil
+}
+
+// parseSide parses a figure side such as "10in" or "25cm".
+func parseSide(flag, value string) (vg.Length, error) {
+	l, err := vg.ParseLength(value)
+	if err != nil || !(l > 0 && l <= plots.MaxSide) {
+		return 0, usagef("plot: %s %q: want a length above 0 and at most %gin, with a unit: in, cm, mm or pt (e.g. 10in)", flag, value, plots.MaxSide/vg.Inch)
+	}
+	return l, nil
+}

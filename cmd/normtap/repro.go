@@ -1,0 +1,76 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"golang.org/x/term"
+
+	"normtap/plots"
+	"normtap/train"
+)
+
+// ReproCmd is `normtap repro`.
+type ReproCmd struct {
+	BNPaper ReproBNPaperCmd `cmd:"" name:"bn-paper" help:"Ioffe & Szegedy (2015) §4.1: 784-100-100-100-10 sigmoid MLP on MNIST, without and with BatchNorm; draws Fig. 1 (a, b, c) and the density figure."`
+}
+
+// ReproBNPaperCmd trains both runs and draws the figures.
+type ReproBNPaperCmd struct {
+	Out    string `required:"" type:"path" help:"Directory for the two runs (none/, batch/) and the figures."`
+	Steps  int    `default:"50000" help:"Training steps of each run (batches of 60)."`
+	Seed   uint64 `default:"1" help:"Seed of both runs."`
+	Device string `default:"auto" enum:"auto,cpu,cuda" help:"auto, cpu or cuda."`
+	Resume bool   `help:"Continue interrupted runs."`
+}
+
+func (c *ReproBNPaperCmd) Run(g *Globals, ctx context.Context) error {
+	if c.Steps < 100 {
+		return usagef("--steps %d: the figures need at least 100 steps", c.Steps)
+	}
+	newMachine, desc, err := pickDevice(c.Device)
+	if err != nil {
+		return err
+	}
+	cfgs := train.BNPaper(c.Out, c.Steps, c.Seed)
+	var runs []string
+	for _, cfg := range cfgs {
+		cfg.Device, cfg.Resume = c.Device, c.Resume
+		opts := train.Options{NewMachine: newMachine, Meta: buildMeta(desc)}
+		if !g.Quiet {
+			opts.Log = os.Stderr
+			opts.Terminal = term.IsTerminal(int(os.Stderr.Fd()))
+			fmt.Fprintf(os.Stderr, "normtap: %s on %s into %s\n", cfg.Describe(), desc, cfg.Out)
+		}
+		res, err := train.Run(ctx, cfg, opts)
+		if errors.Is(err, train.ErrInterrupted) {
+			return &InterruptedError{Msg: err.Error() + " (and --resume to repro)", Code: interruptCode(ctx)}
+		}
+		if err != nil {
+			return err
+		}
+		last := res.Metrics[len(res.Metrics)-1]
+		fmt.Printf("%-6s final test accuracy %.4f after %d steps\n", cfg.Spec.Norm, last.TestAcc, last.Step)
+		runs = append(runs, cfg.Out)
+	}
+	figures := []plots.Request{
+		{Kind: plots.KindCurves, Out: "fig1a-test-accuracy.png"},
+		{Kind: plots.KindPercentiles, Out: "fig1bc-percentiles.png", Sel: plots.Selection{Node: train.BNPaperTap, Neuron: 0}},
+		{Kind: plots.KindDensity, Out: "density.png", Sel: plots.Selection{Node: train.BNPaperTap, Neuron: 0}},
+	}
+	for _, req := range figures {
+		req.Runs = runs
+		req.Out = filepath.Join(c.Out, req.Out)
+		files, err := plots.Render(ctx, req, os.Stdout)
+		if err != nil {
+			return err
+		}
+		for _, f := range files {
+			fmt.Printf("wrote %s\n", f)
+		}
+	}
+	return nil
+}

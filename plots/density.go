@@ -1,0 +1,175 @@
+package plots
+
+import (
+	"fmt"
+	"image/color"
+	"math"
+	"slices"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+
+	"normtap/rundir"
+)
+
+// Density curves are evaluated on a grid of at least minGridPoints, and
+// fine enough to put gridPerBandwidth points in the smallest bandwidth,
+// up to maxGridPoints.
+const (
+	minGridPoints    = 512
+	maxGridPoints    = 8192
+	gridPerBandwidth = 4
+)
+
+// Curve is a density estimate of one tapped sample.
+type Curve struct {
+	Epoch, Step int
+	X, Y        []float64 // X is the grid, shared by all curves of a figure
+	Bandwidth   float64   // Silverman's rule on the sample
+	Examples    int
+	Mode        string // rundir.ModeProbe or rundir.ModeBatch
+}
+
+// DensityCurves estimates, for each run, the density of sel.Neuron of
+// sel.Node at each selected epoch (pick chooses among the tapped epochs
+// when sel.Epochs is nil) on one grid shared by all runs: from the smallest
+// to the largest value of any sample, widened by three of its bandwidths,
+// and fine enough for the narrowest curve.
+func DensityCurves(runs []*Run, sel Selection, pick func([]int) []int) (Selection, [][]Curve, error) {
+	sel, err := resolve(runs, sel)
+	if err != nil {
+		return sel, nil, err
+	}
+	samples := make([][]Sample, len(runs))
+	bandwidths := make([][]float64, len(runs))
+	lo, hi, narrowest := math.Inf(1), math.Inf(-1), math.Inf(1)
+	for i, r := range runs {
+		entries, err := epochTaps(r, sel.Node, sel.Epochs, pick)
+		if err != nil {
+			return sel, nil, err
+		}
+		if samples[i], err = loadSamples(r, entries, sel.Neuron); err != nil {
+			return sel, nil, err
+		}
+		for _, s := range samples[i] {
+			h := SilvermanBandwidth(s.Values)
+			bandwidths[i] = append(bandwidths[i], h)
+			lo = math.Min(lo, slices.Min(s.Values)-3*h)
+			hi = math.Max(hi, slices.Max(s.Values)+3*h)
+			narrowest = math.Min(narrowest, h)
+		}
+	}
+	points := int(math.Min(maxGridPoints, math.Max(minGridPoints, gridPerBandwidth*(hi-lo)/narrowest)))
+	grid := Grid(lo, hi, points)
+	curves := make([][]Curve, len(runs))
+	for i := range runs {
+		for j, s := range samples[i] {
+			y, err := KDE(s.Values, grid, bandwidths[i][j])
+			if err != nil {
+				return sel, nil, fmt.Errorf("run %s, epoch %d: %w", runs[i].Dir, s.Epoch, err)
+			}
+			curves[i] = append(curves[i], Curve{Epoch: s.Epoch, Step: s.Step, X: grid, Y: y, Bandwidth: bandwidths[i][j], Examples: len(s.Values), Mode: s.Mode})
+		}
+	}
+	return sel, curves, nil
+}
+
+// DensityFigure is the seed figure: one panel per run, side by side on a shared x
+// range, each with one density curve per epoch (by default 1, 10 and 30
+// where tapped, else the first, middle and last tapped epochs).
+func DensityFigure(runs []*Run, sel Selection) (*Figure, error) {
+	sel, curves, err := DensityCurves(runs, sel, seedEpochs)
+	if err != nil {
+		return nil, err
+	}
+	colours := epochColours(curves)
+	fig := &Figure{Caption: fmt.Sprintf("%s · %s", SilvermanRule, examplesNote(curves))}
+	for i, r := range runs {
+		p := newPanel(fmt.Sprintf("%s · %s · neuron %d", r.Label, sel.Node, sel.Neuron), "activation", "density")
+		for _, c := range curves[i] {
+			line := xyLine(c.X, c.Y, lineStyle(colours[c.Epoch], 2))
+			line.FillColor = withAlpha(colours[c.Epoch], 0.08)
+			p.Plot.Add(line)
+		}
+		p.Plot.Y.Min = 0
+		fig.Panels = append(fig.Panels, p)
+	}
+	for _, ep := range sortedKeys(colours) {
+		fig.Legend = append(fig.Legend, LegendEntry{Label: fmt.Sprintf("epoch %d", ep), Thumb: &plotter.Line{LineStyle: lineStyle(colours[ep], 2.5)}})
+	}
+	sharedRange(xAxes(fig.Panels))
+	return fig, nil
+}
+
+// epochColours gives each epoch drawn a distinct colour, the same in
+// every panel, in epoch order.
+func epochColours(curves [][]Curve) map[int]color.NRGBA {
+	var epochs []int
+	for _, cs := range curves {
+		for _, c := range cs {
+			epochs = append(epochs, c.Epoch)
+		}
+	}
+	slices.Sort(epochs)
+	epochs = slices.Compact(epochs)
+	colours := map[int]color.NRGBA{}
+	for i, ep := range epochs {
+		colours[ep] = categoricalColor(i)
+	}
+	return colours
+}
+
+// examplesNote says over how many and which examples the densities were
+// estimated.
+func examplesNote(curves [][]Curve) string {
+	lo, hi := math.MaxInt, 0
+	modes := map[string]bool{}
+	for _, cs := range curves {
+		for _, c := range cs {
+			lo, hi = min(lo, c.Examples), max(hi, c.Examples)
+			modes[c.Mode] = true
+		}
+	}
+	count := fmt.Sprintf("%d", lo)
+	if lo != hi {
+		count = fmt.Sprintf("%d-%d", lo, hi)
+	}
+	return count + " " + modeNote(modes) + " per curve"
+}
+
+// modeNote names the examples that taps of the given modes ran on.
+func modeNote(modes map[string]bool) string {
+	switch {
+	case len(modes) != 1:
+		return "examples"
+	case modes[rundir.ModeProbe]:
+		return "probe examples (eval mode)"
+	default:
+		return "training-batch examples (training mode)"
+	}
+}
+
+func sortedKeys[V any](m map[int]V) []int {
+	keys := make([]int, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+func xAxes(panels []Panel) []*plot.Axis {
+	axes := make([]*plot.Axis, len(panels))
+	for i, p := range panels {
+		axes[i] = &p.Plot.X
+	}
+	return axes
+}
+
+func yAxes(panels []Panel) []*plot.Axis {
+	axes := make([]*plot.Axis, len(panels))
+	for i, p := range panels {
+		axes[i] = &p.Plot.Y
+	}
+	return axes
+}

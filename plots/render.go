@@ -1,0 +1,98 @@
+package plots
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"gonum.org/v1/plot/vg"
+)
+
+// Figure kinds that Render draws.
+const (
+	KindDensity     = "density"
+	KindPercentiles = "percentiles"
+	KindCurves      = "curves"
+	KindDrift       = "drift"
+	KindRidge       = "ridge"
+)
+
+// Kinds lists the figure kinds, in the order the help shows them.
+var Kinds = []string{KindDensity, KindPercentiles, KindCurves, KindDrift, KindRidge}
+
+// Request is one `normtap plot`.
+type Request struct {
+	Kind  string   // one of Kinds
+	Runs  []string // run directories, one panel (or line) each
+	Out   string   // the figure's file: .png, .svg or .pdf
+	Sel   Selection
+	Bands string // BandsDefault or BandsTensorBoard, for KindPercentiles
+
+	Width, Height vg.Length // 0: DefaultWidth, DefaultHeight
+}
+
+// Render draws the figure req asks for and writes it to req.Out. The drift
+// kind also prints its table to stdout and writes it as CSV next to the
+// figure (req.Out with the extension .csv). It returns the files written.
+func Render(ctx context.Context, req Request, stdout io.Writer) ([]string, error) {
+	if !slices.Contains(Kinds, req.Kind) {
+		return nil, fmt.Errorf("unknown figure kind %q; kinds: %s", req.Kind, strings.Join(Kinds, ", "))
+	}
+	if err := CheckFormat(req.Out); err != nil {
+		return nil, err
+	}
+	runs, err := LoadRuns(req.Runs)
+	if err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	var (
+		fig  *Figure
+		rows []DriftRow
+	)
+	switch req.Kind {
+	case KindDensity:
+		fig, err = DensityFigure(runs, req.Sel)
+	case KindPercentiles:
+		fig, err = PercentilesFigure(runs, req.Sel, req.Bands)
+	case KindCurves:
+		fig, err = CurvesFigure(runs)
+	case KindDrift:
+		fig, rows, err = DriftFigure(runs, req.Sel)
+	case KindRidge:
+		fig, err = RidgeFigure(runs, req.Sel)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	w, h := req.Width, req.Height
+	if w == 0 {
+		w = DefaultWidth
+	}
+	if h == 0 {
+		h = DefaultHeight
+	}
+	if err := Save(fig, req.Out, w, h); err != nil {
+		return nil, err
+	}
+	written := []string{req.Out}
+	if req.Kind == KindDrift {
+		csvPath := strings.TrimSuffix(req.Out, filepath.Ext(req.Out)) + ".csv"
+		if err := WriteDriftCSV(csvPath, rows); err != nil {
+			return written, err
+		}
+		written = append(written, csvPath)
+		if err := PrintDriftTable(stdout, rows); err != nil {
+			return written, err
+		}
+	}
+	return written, nil
+}

@@ -1,0 +1,13 @@
+// Package rundir defines the layout of a normtap run directory, once, and
+// reads and writes its files:
+//
+//	config.json           the fully resolved config (WriteConfig, ReadConfig)
+//	metrics.csv           one row per epoch (WriteMetrics, ReadMetrics)
+//	taps/<node>/*.npy     tapped activations, float32 [examples, neurons] (WriteTap, ReadTap)
+//	taps/index.json       the list of taps (ReadIndex)
+//	checkpoint/           written by the trainer
+//
+// Every file is written atomically: into a temporary file in the same
+// directory, fsynced, then renamed over the old one, so a reader (or a run
+// killed half-way) never sees a partial file.
+package rundir

@@ -1,0 +1,346 @@
+package rundir
+
+import (
+	"bytes"
+	"encoding/binary"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func entry(node, kind string, epoch, step, examples int, neurons ...int) TapEntry {
+	return TapEntry{Node: node, Kind: kind, Epoch: epoch, Step: step, Mode: ModeProbe, Examples: examples, Neurons: neurons}
+}
+
+// ramp returns n distinct, non-integer values.
+func ramp(n int) []float32 {
+	v := make([]float32, n)
+	for i := range v {
+		v[i] = float32(i)*0.25 - 1.5
+	}
+	return v
+}
+
+func TestTapFileNames(t *testing.T) {
+	for _, tc := range []struct{ got, want string }{
+		{EpochTapFile("h2.act", 1), "taps/h2.act/epoch-0001.npy"},
+		{EpochTapFile("h2.act", 30), "taps/h2.act/epoch-0030.npy"},
+		{StepTapFile("h3.norm", 100), "taps/h3.norm/step-000100.npy"},
+		{StepTapFile("h3.norm", 50000), "taps/h3.norm/step-050000.npy"},
+	} {
+		if tc.got != tc.want {
+			t.Errorf("got %q, want %q", tc.got, tc.want)
+		}
+	}
+}
+
+func TestNpyRoundTripAndHeader(t *testing.T) {
+	dir := t.TempDir()
+	e := entry("h2.act", KindEpoch, 3, 1400, 4, 7, 2, 9)
+	data := ramp(4 * 3)
+	if err := WriteTap(dir, e, data); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile(filepath.Join(dir, "taps/h2.act/epoch-0003.npy"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.HasPrefix(raw, []byte("\x93NUMPY")) {
+		t.Fatalf("no npy magic: %q", raw[:8])
+	}
+	// Header: version, length, then a Python dict literal padded to 16 bytes.
+	var hlen, start int
+	switch raw[6] {
+	case 1:
+		hlen, start = int(binary.LittleEndian.Uint16(raw[8:])), 10
+	case 2, 3:
+		hlen, start = int(binary.LittleEndian.Uint32(raw[8:])), 12
+	default:
+		t.Fatalf("npy version %d", raw[6])
+	}
+	if (start+hlen)%16 != 0 {
+		t.Errorf("header ends at %d, not 16-byte aligned", start+hlen)
+	}
+	header := string(raw[start : start+hlen])
+	for _, want := range []string{"'descr': '<f4'", "'fortran_order': False", "'shape': (4, 3)"} {
+		if !strings.Contains(header, want) {
+			t.Errorf("header %q lacks %q", header, want)
+		}
+	}
+	body := raw[start+hlen:]
+	if len(body) != 4*len(data) {
+		t.Fatalf("body %d bytes, want %d", len(body), 4*len(data))
+	}
+	for i, v := range data {
+		if got := binary.LittleEndian.Uint32(body[4*i:]); got != math.Float32bits(v) {
+			t.Fatalf("value %d: bits %#x, want %#x (row-major little-endian)", i, got, math.Float32bits(v))
+		}
+	}
+
+	ix, err := ReadIndex(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ix.Entries) != 1 || ix.Entries[0].File != "taps/h2.act/epoch-0003.npy" {
+		t.Fatalf("index %+v", ix)
+	}
+	got, examples, neurons, err := ReadTap(dir, ix.Entries[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if examples != 4 || neurons != 3 || !reflect.DeepEqual(got, data) {
+		t.Fatalf("ReadTap: %d×%d %v, want 4×3 %v", examples, neurons, got, data)
+	}
+}
+
+func TestNpyReadableByNumpy(t *testing.T) {
+	python := "/usr/bin/python3"
+	if err := exec.Command(python, "-c", "import numpy").Run(); err != nil {
+		t.Skip("python3 with numpy not available")
+	}
+	dir := t.TempDir()
+	data := ramp(5 * 2)
+	if err := WriteTap(dir, entry("logits", KindStep, 1, 200, 5, 0, 3), data); err != nil {
+		t.Fatal(err)
+	}
+	script := `import numpy, sys
+a = numpy.load(sys.argv[1])
+assert a.dtype == numpy.dtype('<f4'), a.dtype
+assert a.shape == (5, 2), a.shape
+assert a.flags['C_CONTIGUOUS']
+want = numpy.arange(10, dtype=numpy.float32).reshape(5, 2) * 0.25 - 1.5
+assert (a == want).all(), a
+`
+	out, err := exec.Command(python, "-c", script, filepath.Join(dir, StepTapFile("logits", 200))).CombinedOutput()
+	if err != nil {
+		t.Fatalf("numpy.load: %v\n%s", err, out)
+	}
+}
+
+func TestIndexReplaceAndAppend(t *testing.T) {
+	dir := t.TempDir()
+	w, err := OpenTapWriter(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	must := func(e TapEntry, data []float32) {
+		t.Helper()
+		if err := w.Write(e, data); err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(entry("h2.act", KindEpoch, 2, 200, 2, 0), []float32{1, 2})
+	must(entry("h2.act", KindEpoch, 1, 100, 2, 0), []float32{3, 4})
+	must(entry("h1.act", KindStep, 1, 50, 1, 0, 1), []float32{5, 6})
+	must(entry("h2.act", KindStep, 1, 50, 1, 0), []float32{7})
+	// Same node, kind and epoch: replaces, with new data and shape.
+	must(entry("h2.act", KindEpoch, 2, 200, 3, 0), []float32{8, 9, 10})
+
+	ix, err := ReadIndex(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range ix.Entries {
+		got = append(got, e.File)
+	}
+	want := []string{"taps/h1.act/step-000050.npy", "taps/h2.act/epoch-0001.npy", "taps/h2.act/epoch-0002.npy", "taps/h2.act/step-000050.npy"}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("index files %v, want %v", got, want)
+	}
+	if mem := w.Index(); !reflect.DeepEqual(mem.Entries, ix.Entries) {
+		t.Errorf("in-memory index %+v differs from disk %+v", mem.Entries, ix.Entries)
+	}
+	data, n, _, err := ReadTap(dir, ix.Entries[2])
+	if err != nil || n != 3 || !reflect.DeepEqual(data, []float32{8, 9, 10}) {
+		t.Fatalf("replaced tap: %v %d %v", data, n, err)
+	}
+	if nodes := ix.Nodes(); !reflect.DeepEqual(nodes, []string{"h1.act", "h2.act"}) {
+		t.Errorf("Nodes() = %v", nodes)
+	}
+	if sel := ix.Select("h2.act", KindEpoch); len(sel) != 2 || sel[0].Epoch != 1 || sel[1].Epoch != 2 {
+		t.Errorf("Select = %+v", sel)
+	}
+
+	// A new writer (a resumed run) starts from the index on disk.
+	w2, err := OpenTapWriter(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w2.Write(entry("h2.act", KindEpoch, 3, 300, 1, 0), []float32{1}); err != nil {
+		t.Fatal(err)
+	}
+	if ix, _ := ReadIndex(dir); len(ix.Entries) != 5 {
+		t.Errorf("after resume: %d entries, want 5", len(ix.Entries))
+	}
+}
+
+func TestWriteTapRejects(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		name string
+		e    TapEntry
+		data []float32
+		want string
+	}{
+		{"short data", entry("h1.act", KindEpoch, 1, 0, 2, 0, 1), []float32{1, 2, 3}, "3 values, want 2 examples × 2 neurons"},
+		{"bad kind", entry("h1.act", "batch", 1, 0, 1, 0), []float32{1}, `kind "batch"`},
+		{"bad node", entry("../x", KindEpoch, 1, 0, 1, 0), []float32{1}, `bad node name "../x"`},
+		{"epoch 0", entry("h1.act", KindEpoch, 0, 0, 1, 0), []float32{1}, "epoch 0"},
+		{"no neurons", entry("h1.act", KindEpoch, 1, 0, 1), nil, "0 neurons"},
+		{"bad mode", TapEntry{Node: "h1.act", Kind: KindEpoch, Epoch: 1, Mode: "train", Examples: 1, Neurons: []int{0}}, []float32{1}, `mode "train"`},
+		{"wrong file", TapEntry{Node: "h1.act", Kind: KindEpoch, Epoch: 1, Mode: ModeProbe, Examples: 1, Neurons: []int{0}, File: "x.npy"}, []float32{1}, `file "x.npy"`},
+	} {
+		err := WriteTap(dir, tc.e, tc.data)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: err %v, want it to contain %q", tc.name, err, tc.want)
+		}
+	}
+}
+
+func TestReadTapErrorsNameFile(t *testing.T) {
+	dir := t.TempDir()
+	e := entry("h1.act", KindEpoch, 1, 10, 3, 0, 1)
+	if err := WriteTap(dir, e, ramp(6)); err != nil {
+		t.Fatal(err)
+	}
+	e.File = EpochTapFile("h1.act", 1)
+	path := filepath.Join(dir, e.File)
+
+	wrongShape := e
+	wrongShape.Examples = 4
+	if _, _, _, err := ReadTap(dir, wrongShape); err == nil || !strings.Contains(err.Error(), path) {
+		t.Errorf("shape mismatch: %v, want error naming %s", err, path)
+	}
+
+	raw, _ := os.ReadFile(path)
+	os.WriteFile(path, raw[:len(raw)-4], 0o644)
+	if _, _, _, err := ReadTap(dir, e); err == nil || !strings.Contains(err.Error(), path) {
+		t.Errorf("truncated file: %v, want error naming %s", err, path)
+	}
+	os.WriteFile(path, []byte("not npy"), 0o644)
+	if _, _, _, err := ReadTap(dir, e); err == nil || !strings.Contains(err.Error(), path) {
+		t.Errorf("garbage file: %v, want error naming %s", err, path)
+	}
+	os.Remove(path)
+	if _, _, _, err := ReadTap(dir, e); err == nil || !strings.Contains(err.Error(), path) {
+		t.Errorf("missing file: %v, want error naming %s", err, path)
+	}
+	os.WriteFile(filepath.Join(dir, IndexFile), []byte("{"), 0o644)
+	if _, err := ReadIndex(dir); err == nil || !strings.Contains(err.Error(), filepath.Join(dir, IndexFile)) {
+		t.Errorf("bad index: %v, want error naming it", err)
+	}
+}
+
+func TestMetricsRoundTrip(t *testing.T) {
+	dir := t.TempDir()
+	rows := []Metrics{
+		{Epoch: 1, Step: 469, TrainLoss: 0.3125, TrainAcc: 0.91, TestLoss: 0.1 / 3, TestAcc: 0.9712, WallS: 12.5, ExamplesPerS: 4800.25},
+		{Epoch: 2, Step: 938, TrainLoss: 1e-7, TrainAcc: 1, TestLoss: 0.07, TestAcc: 0.98, WallS: 25, ExamplesPerS: 4790},
+	}
+	if err := WriteMetrics(dir, rows); err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := os.ReadFile(filepath.Join(dir, MetricsFile))
+	if first, _, _ := strings.Cut(string(raw), "\n"); first != "epoch,step,train_loss,train_acc,test_loss,test_acc,wall_s,examples_per_s" {
+		t.Errorf("header line %q", first)
+	}
+	got, err := ReadMetrics(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, rows) {
+		t.Fatalf("got %+v\nwant %+v", got, rows)
+	}
+}
+
+func TestReadMetricsErrorsNameFileAndLine(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, MetricsFile)
+	header := strings.Join(MetricsHeader, ",") + "\n"
+	for _, tc := range []struct{ content, want string }{
+		{header + "1,10,0.5,0.9,0.4,0.9,1,100\n2,20,0.5,x,0.4,0.9,1,100\n", path + ":3: column train_acc"},
+		{header + "1,10,0.5\n", path + ":2: 3 fields"},
+		{"epoch,step\n", path + ":1: header"},
+		{"", path + ": empty file"},
+	} {
+		os.WriteFile(path, []byte(tc.content), 0o644)
+		_, err := ReadMetrics(dir)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("content %q: err %v, want it to contain %q", tc.content, err, tc.want)
+		}
+	}
+	os.Remove(path)
+	if _, err := ReadMetrics(dir); err == nil || !strings.Contains(err.Error(), path) {
+		t.Errorf("missing file: %v", err)
+	}
+}
+
+func TestConfigRoundTrip(t *testing.T) {
+	type config struct {
+		Norm   string `json:"norm"`
+		Hidden []int  `json:"hidden"`
+		Seed   int64  `json:"seed"`
+	}
+	dir := t.TempDir()
+	in := config{Norm: "batch", Hidden: []int{128, 128}, Seed: 7}
+	if err := WriteConfig(dir, in); err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := os.ReadFile(filepath.Join(dir, ConfigFile))
+	if !strings.Contains(string(raw), "\n  \"norm\": \"batch\"") {
+		t.Errorf("config not indented JSON:\n%s", raw)
+	}
+	var out config
+	if err := ReadConfig(dir, &out); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(in, out) {
+		t.Fatalf("got %+v, want %+v", out, in)
+	}
+	os.WriteFile(filepath.Join(dir, ConfigFile), []byte("{"), 0o644)
+	if err := ReadConfig(dir, &out); err == nil || !strings.Contains(err.Error(), filepath.Join(dir, ConfigFile)) {
+		t.Errorf("bad config: %v, want error naming the file", err)
+	}
+}
+
+func TestAtomicWriteLeavesNoTempFiles(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "f.txt")
+	for _, content := range []string{"one", "two, longer", "3"} {
+		if err := AtomicWriteFile(path, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := os.ReadFile(path); string(got) != content {
+			t.Fatalf("content %q, want %q", got, content)
+		}
+	}
+	if fi, _ := os.Stat(path); fi.Mode().Perm() != 0o600 {
+		t.Errorf("mode %v, want 0600", fi.Mode().Perm())
+	}
+	// A tap write touches the npy and the index; neither leaves a temp file.
+	if err := WriteTap(dir, entry("h1.act", KindEpoch, 1, 1, 2, 0), []float32{1, 2}); err != nil {
+		t.Fatal(err)
+	}
+	var files []string
+	filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if !d.IsDir() {
+			rel, _ := filepath.Rel(dir, p)
+			files = append(files, filepath.ToSlash(rel))
+		}
+		return nil
+	})
+	want := []string{"f.txt", "taps/h1.act/epoch-0001.npy", "taps/index.json"}
+	if !reflect.DeepEqual(files, want) {
+		t.Errorf("files %v, want %v", files, want)
+	}
+	// A failed write (directory missing) names the path and leaves nothing.
+	bad := filepath.Join(dir, "missing", "g.txt")
+	if err := AtomicWriteFile(bad, []byte("x"), 0o644); err == nil || !strings.Contains(err.Error(), bad) {
+		t.Errorf("write into missing dir: %v, want error naming %s", err, bad)
+	}
+}

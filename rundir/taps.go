@@ -1,0 +1,264 @@
+package rundir
+
+import (
+	"bufio"
+	"cmp"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+
+	"codeberg.org/sbinet/npyio/npy"
+)
+
+// TapEntry describes one tap: the activations of some columns of one node,
+// over a set of examples, at one point of training.
+type TapEntry struct {
+	Node     string `json:"node"`     // e.g. "h2.act"
+	Kind     string `json:"kind"`     // KindEpoch or KindStep
+	Epoch    int    `json:"epoch"`    // epoch number (1-based) for kind epoch; the epoch the step falls in for kind step
+	Step     int    `json:"step"`     // global training step (number of optimizer steps done so far)
+	File     string `json:"file"`     // path relative to the run dir, e.g. "taps/h2.act/epoch-0001.npy"
+	Mode     string `json:"mode"`     // ModeProbe or ModeBatch
+	Examples int    `json:"examples"` // rows of the npy file
+	Neurons  []int  `json:"neurons"`  // the node's column indices held by the npy columns, in order
+}
+
+// Index lists the taps of a run; it is taps/index.json.
+type Index struct {
+	Entries []TapEntry `json:"entries"`
+}
+
+// sameTap reports whether a and b are the same tap (one replaces the other).
+func sameTap(a, b TapEntry) bool {
+	return a.Node == b.Node && a.Kind == b.Kind && a.when() == b.when()
+}
+
+// when is the entry's position in its series: its epoch or its step.
+func (e TapEntry) when() int {
+	if e.Kind == KindEpoch {
+		return e.Epoch
+	}
+	return e.Step
+}
+
+// compareTaps orders entries by node, kind and then epoch or step.
+func compareTaps(a, b TapEntry) int {
+	return cmp.Or(cmp.Compare(a.Node, b.Node), cmp.Compare(a.Kind, b.Kind), cmp.Compare(a.when(), b.when()))
+}
+
+// Nodes returns the tapped nodes, sorted.
+func (ix *Index) Nodes() []string {
+	var nodes []string
+	for _, e := range ix.Entries {
+		nodes = append(nodes, e.Node)
+	}
+	slices.Sort(nodes)
+	return slices.Compact(nodes)
+}
+
+// Select returns node's taps of the given kind, ordered by epoch or step.
+func (ix *Index) Select(node, kind string) []TapEntry {
+	var out []TapEntry
+	for _, e := range ix.Entries {
+		if e.Node == node && e.Kind == kind {
+			out = append(out, e)
+		}
+	}
+	slices.SortFunc(out, compareTaps)
+	return out
+}
+
+// ReadIndex reads dir/taps/index.json.
+func ReadIndex(dir string) (*Index, error) {
+	path := filepath.Join(dir, IndexFile)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read tap index: %w", err)
+	}
+	var ix Index
+	if err := json.Unmarshal(data, &ix); err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	for i, e := range ix.Entries {
+		if err := checkEntry(e); err != nil {
+			return nil, fmt.Errorf("read %s: entry %d: %w", path, i, err)
+		}
+	}
+	return &ix, nil
+}
+
+// TapWriter writes taps into one run directory and keeps its index in
+// memory, so that each tap costs one npy file and one index rewrite, not an
+// index read. It is safe for concurrent use.
+type TapWriter struct {
+	dir   string
+	mu    sync.Mutex
+	index Index
+}
+
+// OpenTapWriter returns a TapWriter for dir, starting from the index already
+// there (a resumed run) or an empty one.
+func OpenTapWriter(dir string) (*TapWriter, error) {
+	w := &TapWriter{dir: dir}
+	if _, err := os.Stat(filepath.Join(dir, IndexFile)); err == nil {
+		ix, err := ReadIndex(dir)
+		if err != nil {
+			return nil, err
+		}
+		w.index = *ix
+	} else if !os.IsNotExist(err) {
+		return nil, fmt.Errorf("open tap index: %w", err)
+	}
+	return w, nil
+}
+
+// Index returns a copy of the index as last written.
+func (w *TapWriter) Index() Index {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return Index{Entries: slices.Clone(w.index.Entries)}
+}
+
+// Write writes one tap: data is row-major [e.Examples, len(e.Neurons)].
+// An empty e.File is set to EpochTapFile or StepTapFile. The npy file is
+// written atomically, then the index is rewritten atomically with e added,
+// or replacing the entry for the same node, kind and epoch (or step).
+func (w *TapWriter) Write(e TapEntry, data []float32) error {
+	if e.File == "" {
+		e.File = tapFile(e)
+	}
+	if err := checkEntry(e); err != nil {
+		return fmt.Errorf("write tap %s: %w", e.File, err)
+	}
+	if len(data) != e.Examples*len(e.Neurons) {
+		return fmt.Errorf("write tap %s: %d values, want %d examples × %d neurons", e.File, len(data), e.Examples, len(e.Neurons))
+	}
+	e.Neurons = slices.Clone(e.Neurons)
+	path := filepath.Join(w.dir, filepath.FromSlash(e.File))
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fmt.Errorf("write tap: %w", err)
+	}
+	if err := writeNpy(path, data, e.Examples, len(e.Neurons)); err != nil {
+		return err
+	}
+
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	entries := slices.Clone(w.index.Entries)
+	if i := slices.IndexFunc(entries, func(old TapEntry) bool { return sameTap(old, e) }); i >= 0 {
+		entries[i] = e
+	} else {
+		entries = append(entries, e)
+		slices.SortStableFunc(entries, compareTaps)
+	}
+	next := Index{Entries: entries}
+	buf, err := json.MarshalIndent(next, "", "  ")
+	if err != nil {
+		return fmt.Errorf("write tap index: %w", err)
+	}
+	if err := AtomicWriteFile(filepath.Join(w.dir, IndexFile), append(buf, '\n'), 0o644); err != nil {
+		return err
+	}
+	w.index = next
+	return nil
+}
+
+// WriteTap writes one tap into dir, reading and rewriting its index; see
+// TapWriter.Write. A trainer that taps often should keep a TapWriter.
+func WriteTap(dir string, e TapEntry, data []float32) error {
+	w, err := OpenTapWriter(dir)
+	if err != nil {
+		return err
+	}
+	return w.Write(e, data)
+}
+
+// ReadTap reads the npy file of e: data is row-major [examples, neurons].
+// It checks the file against e (dtype, shape) and names the file when it
+// does not match.
+func ReadTap(dir string, e TapEntry) (data []float32, examples, neurons int, err error) {
+	path := filepath.Join(dir, filepath.FromSlash(e.File))
+	data, examples, neurons, err = readNpy(path)
+	if err != nil {
+		return nil, 0, 0, err
+	}
+	if examples != e.Examples || neurons != len(e.Neurons) {
+		return nil, 0, 0, fmt.Errorf("read tap %s: shape (%d, %d), but the index says (%d, %d)", path, examples, neurons, e.Examples, len(e.Neurons))
+	}
+	return data, examples, neurons, nil
+}
+
+func tapFile(e TapEntry) string {
+	if e.Kind == KindStep {
+		return StepTapFile(e.Node, e.Step)
+	}
+	return EpochTapFile(e.Node, e.Epoch)
+}
+
+// checkEntry reports what is wrong with e, if anything.
+func checkEntry(e TapEntry) error {
+	switch {
+	case e.Node == "" || e.Node == "." || e.Node == ".." || strings.ContainsAny(e.Node, `/\`):
+		return fmt.Errorf("bad node name %q", e.Node)
+	case e.Kind != KindEpoch && e.Kind != KindStep:
+		return fmt.Errorf("node %s: kind %q, want %q or %q", e.Node, e.Kind, KindEpoch, KindStep)
+	case e.Mode != ModeProbe && e.Mode != ModeBatch:
+		return fmt.Errorf("node %s: mode %q, want %q or %q", e.Node, e.Mode, ModeProbe, ModeBatch)
+	case e.Epoch < 0 || e.Step < 0 || (e.Kind == KindEpoch && e.Epoch < 1):
+		return fmt.Errorf("node %s: epoch %d, step %d", e.Node, e.Epoch, e.Step)
+	case e.Examples < 1 || len(e.Neurons) < 1:
+		return fmt.Errorf("node %s: %d examples × %d neurons, want at least one of each", e.Node, e.Examples, len(e.Neurons))
+	case e.File != tapFile(e):
+		return fmt.Errorf("node %s: file %q, want %q", e.Node, e.File, tapFile(e))
+	}
+	for _, n := range e.Neurons {
+		if n < 0 {
+			return fmt.Errorf("node %s: negative neuron %d", e.Node, n)
+		}
+	}
+	return nil
+}
+
+// writeNpy writes data as a float32 [rows, cols] C-order npy file, atomically.
+func writeNpy(path string, data []float32, rows, cols int) error {
+	matrix := make([][]float32, rows) // row views into data: npyio takes the shape from nesting
+	for i := range matrix {
+		matrix[i] = data[i*cols : (i+1)*cols : (i+1)*cols]
+	}
+	return atomicWrite(path, 0o644, func(f *os.File) error {
+		bw := bufio.NewWriterSize(f, 1<<16)
+		if err := npy.Write(bw, matrix); err != nil {
+			return err
+		}
+		return bw.Flush()
+	})
+}
+
+// readNpy reads a float32 [rows, cols] C-order npy file.
+func readNpy(path string) (data []float32, rows, cols int, err error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, 0, 0, fmt.Errorf("read tap: %w", err)
+	}
+	defer f.Close()
+	r, err := npy.NewReader(bufio.NewReaderSize(f, 1<<16))
+	if err != nil {
+		return nil, 0, 0, fmt.Errorf("read tap %s: %w", path, err)
+	}
+	h := r.Header.Descr
+	if dtype := strings.Trim(h.Type, `'"`); dtype != "<f4" || h.Fortran || len(h.Shape) != 2 {
+		return nil, 0, 0, fmt.Errorf("read tap %s: dtype %s, fortran_order %v, shape %v; want '<f4', C order, 2-D", path, h.Type, h.Fortran, h.Shape)
+	}
+	rows, cols = h.Shape[0], h.Shape[1]
+	data = make([]float32, rows*cols)
+	if rows*cols > 0 {
+		if err := r.Read(&data); err != nil {
+			return nil, 0, 0, fmt.Errorf("read tap %s: %w", path, err)
+		}
+	}
+	return data, rows, cols, nil
+}
