@@ -39,6 +39,13 @@ type BNLayer struct {
 	State *layers.BNState
 }
 
+// NoiseLayer is a noisy BatchNorm's noise (Spec.NormNoise) with its layer's
+// name.
+type NoiseLayer struct {
+	Name  string
+	State *layers.NoiseState
+}
+
 // Model is a differentiated graph with its parameters and tap points.
 type Model struct {
 	Spec   Spec
@@ -50,6 +57,7 @@ type Model struct {
 	Loss   *G.Node // mean softmax cross-entropy
 	Params []*Param
 	BN     []BNLayer
+	Noise  []NoiseLayer // with Spec.NormNoise: one per BatchNorm
 	Taps   []TapPoint
 	LossOp *layers.SoftmaxCrossEntropyOp
 }
@@ -145,7 +153,13 @@ func (b *builder) norm(prefix string, x *G.Node) (*G.Node, error) {
 		c := x.Shape()[1]
 		st := layers.NewBNState(c, float32(s.BNMomentum), float32(s.Eps))
 		b.m.BN = append(b.m.BN, BNLayer{Name: prefix, State: st})
-		return layers.BatchNorm(x, b.param(prefix+".gamma", 1, c, 0, 1), b.param(prefix+".beta", 1, c, 0, 0), st)
+		y, err := layers.BatchNorm(x, b.param(prefix+".gamma", 1, c, 0, 1), b.param(prefix+".beta", 1, c, 0, 0), st)
+		if err != nil || !s.NormNoise {
+			return y, err
+		}
+		ns := layers.NewNoiseState(float32(s.NoiseA), float32(s.NoiseB), st)
+		b.m.Noise = append(b.m.Noise, NoiseLayer{Name: prefix, State: ns})
+		return layers.NormNoise(y, ns)
 	case "layer":
 		d := prod(x.Shape()[1:])
 		return layers.LayerNorm(x, b.param(prefix+".gamma", 1, d, 0, 1), b.param(prefix+".beta", 1, d, 0, 0), float32(s.Eps))
@@ -210,8 +224,9 @@ func (b *builder) mlp() error {
 	return nil
 }
 
-// Init draws every parameter's initial value from rng, and resets the
-// BatchNorm running statistics.
+// Init draws every parameter's initial value from rng, resets the
+// BatchNorm running statistics, and seeds the norm noise from rng after
+// the parameters (so that the noise flags leave the initial weights alone).
 func (m *Model) Init(rng *rand.Rand) {
 	for _, p := range m.Params {
 		if p.InitStd == 0 {
@@ -229,6 +244,9 @@ func (m *Model) Init(rng *rand.Rand) {
 		for i := range l.State.RunningVar {
 			l.State.RunningVar[i] = 1
 		}
+	}
+	for _, l := range m.Noise {
+		l.State.Seed, l.State.Draws = rng.Uint64(), 0
 	}
 }
 

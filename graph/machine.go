@@ -2,6 +2,7 @@ package graph
 
 import (
 	"fmt"
+	"runtime"
 
 	G "gorgonia.org/gorgonia"
 
@@ -18,7 +19,24 @@ type Machine interface {
 	// Step runs forward, backward and one optimizer update on a batch: x is
 	// Batch×features, labels Batch class indices. It returns the batch's
 	// mean loss and how many examples the model got right.
+	// It is Backward followed by Update.
 	Step(x, labels []float32) (loss float32, correct int, err error)
+	// Backward runs forward and backward on a batch in the current mode and
+	// leaves every parameter's gradient in the machine, changing no
+	// parameter and no optimizer state. (A training-mode forward pass
+	// updates the BatchNorm running statistics and draws the norm noise,
+	// as in Step.)
+	Backward(x, labels []float32) (loss float32, correct int, err error)
+	// Update applies one optimizer step, with the gradients of the last
+	// Backward, to every parameter, and counts it in the optimizer state.
+	Update() error
+	// Grad copies the gradient of parameter i (Model().Params[i]) from the
+	// last Backward into dst.
+	Grad(i int, dst []float32) error
+	// PeekUpdate writes into dst the value parameter i would have after
+	// Update, bit for bit, changing nothing: the optimizer runs on copies
+	// of the parameter and of its slots.
+	PeekUpdate(i int, dst []float32) error
 	// Forward runs the graph up to the logits and returns them
 	// (Batch×Classes); the slice is reused by the next call.
 	Forward(x []float32) ([]float32, error)
@@ -27,11 +45,12 @@ type Machine interface {
 	ReadTap(t TapPoint, cols []int, rows int, dst []float32) error
 	// Opt returns the optimizer spec and state (for checkpoints).
 	Opt() (OptSpec, *OptState)
-	// SyncParams makes Param.Value and the BatchNorm states current (the
-	// GPU machine keeps them on the device).
+	// SyncParams makes Param.Value, the BatchNorm states and the optimizer
+	// state current on the host (the GPU machine keeps them on the device).
 	SyncParams() error
-	// LoadParams pushes Param.Value, BatchNorm states and optimizer state to
-	// the machine after they were changed on the host (resume).
+	// LoadParams pushes Param.Value, BatchNorm states, norm-noise states and
+	// optimizer state to the machine after they were changed on the host
+	// (resume; graph.Measure moving the parameters and putting them back).
 	LoadParams() error
 	Device() string
 	Close() error
@@ -56,6 +75,9 @@ type CPUMachine struct {
 	forward []cpuStep // those the logits depend on
 	x, lab  []float32
 	grads   [][]float32
+	workers *layers.Workers // splits kernels over the cores (schedule.go)
+	updates []*paramUpdate  // per parameter, its bound optimizer step
+	after   [][]int         // per step of all, the parameters Step updates after it
 }
 
 // NewCPUMachine binds buffers to every node of m's graph.
@@ -63,7 +85,8 @@ func NewCPUMachine(m *Model, opt OptSpec) (*CPUMachine, error) {
 	if err := opt.Validate(); err != nil {
 		return nil, err
 	}
-	cm := &CPUMachine{m: m, opt: opt, buf: map[*G.Node][]float32{}}
+	cm := &CPUMachine{m: m, opt: opt, buf: map[*G.Node][]float32{}, workers: layers.NewWorkers(cpuWorkers())}
+	runtime.AddCleanup(cm, closeWorkers, cm.workers)
 	sorted, err := G.Sort(m.G)
 	if err != nil {
 		return nil, fmt.Errorf("sort graph: %w", err)
@@ -102,6 +125,7 @@ func NewCPUMachine(m *Model, opt OptSpec) (*CPUMachine, error) {
 		cm.grads = append(cm.grads, g)
 	}
 	cm.state = opt.NewOptState(sizes)
+	cm.planUpdates()
 	return cm, nil
 }
 
@@ -140,6 +164,9 @@ func (cm *CPUMachine) bind(n *G.Node) (cpuStep, error) {
 	}
 	out := make([]float32, size)
 	cm.buf[n] = out
+	if k, ok := n.Op().(layers.Binder); ok {
+		return cpuStep{node: n, exec: k.Bind(cm.workers, out, in)}, nil
+	}
 	if k, ok := n.Op().(layers.Kernel); ok {
 		return cpuStep{node: n, exec: func() { k.Exec(out, in) }}, nil
 	}
@@ -182,7 +209,7 @@ func ancestors(out *G.Node) map[*G.Node]bool {
 
 func (cm *CPUMachine) Model() *Model     { return cm.m }
 func (cm *CPUMachine) Device() string    { return "cpu" }
-func (cm *CPUMachine) Close() error      { return nil }
+func (cm *CPUMachine) Close() error      { cm.workers.Close(); return nil }
 func (cm *CPUMachine) SyncParams() error { return nil }
 func (cm *CPUMachine) LoadParams() error { return nil }
 
@@ -209,18 +236,26 @@ func (cm *CPUMachine) load(x, labels []float32) error {
 }
 
 func (cm *CPUMachine) Step(x, labels []float32) (float32, int, error) {
+	return cm.step(x, labels) // Backward then Update, with the updates interleaved (schedule.go)
+}
+
+func (cm *CPUMachine) Backward(x, labels []float32) (float32, int, error) {
 	if err := cm.load(x, labels); err != nil {
 		return 0, 0, err
 	}
 	for _, s := range cm.all {
 		s.exec()
 	}
-	cm.state.Step++
-	for i, p := range cm.m.Params {
-		cm.opt.apply(cm.state, i, p.Value, cm.grads[i])
-	}
 	loss := cm.buf[cm.m.Loss][0]
 	return loss, CountCorrect(cm.m.LossOp.Probs(), cm.lab, cm.m.Batch, cm.m.Spec.Classes), nil
+}
+
+func (cm *CPUMachine) Update() error {
+	cm.state.Step++
+	for i := range cm.m.Params {
+		cm.update(i)
+	}
+	return nil
 }
 
 func (cm *CPUMachine) Forward(x []float32) ([]float32, error) {

@@ -100,6 +100,20 @@ func AdamUpdate(w, g, m, v []float32, lr, beta1, beta2, eps float32, t int64) {
 	}
 }
 
+// applySpan performs one optimizer step on the elements [lo, hi) of
+// parameter i; the update is element-wise, so spans are independent.
+func (o OptSpec) applySpan(st *OptState, i int, w, g []float32, lo, hi int) {
+	w, g = w[lo:hi], g[lo:hi]
+	switch o.Kind {
+	case "sgd":
+		SGDUpdate(w, g, float32(o.LR))
+	case "momentum":
+		MomentumUpdate(w, g, st.Slots[i][lo:hi], float32(o.LR), float32(o.Momentum))
+	case "adam":
+		AdamUpdate(w, g, st.Slots[2*i][lo:hi], st.Slots[2*i+1][lo:hi], float32(o.LR), float32(o.Beta1), float32(o.Beta2), float32(o.Eps), st.Step)
+	}
+}
+
 // apply performs one optimizer step on parameter i.
 func (o OptSpec) apply(st *OptState, i int, w, g []float32) {
 	switch o.Kind {

@@ -19,6 +19,13 @@ type Spec struct {
 	// statistics (PyTorch's convention).
 	BNMomentum float64 `json:"bn_momentum"`
 	Eps        float64 `json:"eps"` // added to the variance in both norms
+	// NormNoise adds Santurkar et al.'s "noisy BatchNorm" noise after every
+	// BatchNorm (layers.NormNoise): per step and unit a mean shift from
+	// U(−NoiseA, NoiseA) and a scale from U(1, NoiseB), with per-example
+	// jitter.
+	NormNoise bool    `json:"norm_noise,omitempty"`
+	NoiseA    float64 `json:"norm_noise_a,omitempty"`
+	NoiseB    float64 `json:"norm_noise_b,omitempty"`
 	// Input is the shape of one example: channels, rows, columns.
 	InChannels int `json:"in_channels"`
 	InRows     int `json:"in_rows"`
@@ -71,6 +78,17 @@ func (s Spec) Validate() error {
 	}
 	if s.Eps <= 0 {
 		return fmt.Errorf("--eps %g: must be > 0", s.Eps)
+	}
+	if s.NormNoise {
+		if s.Norm != "batch" {
+			return fmt.Errorf("--norm-noise adds noise after each BatchNorm: it needs --norm batch, not %s", s.Norm)
+		}
+		if !(s.NoiseA >= 0) || s.NoiseA > 100 {
+			return fmt.Errorf("--norm-noise-a %g: the mean shift's bound must be in [0, 100]", s.NoiseA)
+		}
+		if !(s.NoiseB >= 1) || s.NoiseB > 100 {
+			return fmt.Errorf("--norm-noise-b %g: the scale's upper bound must be in [1, 100]", s.NoiseB)
+		}
 	}
 	if s.InChannels < 1 || s.InRows < 1 || s.InCols < 1 || s.Classes < 2 {
 		return fmt.Errorf("input shape %dx%dx%d with %d classes is not usable", s.InChannels, s.InRows, s.InCols, s.Classes)

@@ -22,13 +22,15 @@ func BiasAdd(y, b []float32, rows, cols int) {
 
 // ColSum writes dst[j] = Σ_i x[i,j] for x (rows×cols).
 func ColSum(dst, x []float32, rows, cols int) {
-	dst = dst[:cols]
-	clear(dst)
+	colSum(dst, x, rows, cols, 0, cols)
+}
+
+// colSum is ColSum for the columns [c0, c1) only.
+func colSum(dst, x []float32, rows, cols, c0, c1 int) {
+	d := dst[c0:c1]
+	clear(d)
 	for i := 0; i < rows; i++ {
-		r := x[i*cols : (i+1)*cols]
-		for j, v := range r {
-			dst[j] += v
-		}
+		addTo(d, x[i*cols+c0:i*cols+c1])
 	}
 }
 
@@ -37,37 +39,34 @@ func ColSum(dst, x []float32, rows, cols int) {
 // It writes y, the batch mean, the biased batch variance and 1/√(σ²+ε)
 // (what backward needs). acc is scratch of at least 2·C float64s.
 func BatchNormTrainForward(x, gamma, beta []float32, n, c, s int, eps float32, y, mean, variance, invstd []float32, acc []float64) {
-	sum, sumsq := acc[:c], acc[c:2*c]
+	batchNormTrainForward(x, gamma, beta, n, c, s, eps, y, mean, variance, invstd, acc, 0, c)
+}
+
+// batchNormTrainForward is BatchNormTrainForward for the channels [c0, c1)
+// only: it reads and writes nothing of the other channels, so disjoint
+// ranges can run concurrently.
+func batchNormTrainForward(x, gamma, beta []float32, n, c, s int, eps float32, y, mean, variance, invstd []float32, acc []float64, c0, c1 int) {
+	sum, sumsq := acc[c0:c1], acc[c+c0:c+c1]
 	clear(sum)
 	clear(sumsq)
 	if s == 1 {
 		for i := 0; i < n; i++ {
-			r := x[i*c : (i+1)*c]
-			for j, v := range r {
-				f := float64(v)
-				sum[j] += f
-				sumsq[j] += f * f
-			}
+			bnAccum(sum, sumsq, x[i*c+c0:i*c+c1])
 		}
 	} else {
 		for i := 0; i < n; i++ {
-			for j := 0; j < c; j++ {
+			for j := c0; j < c1; j++ {
 				base := (i*c + j) * s
-				var a, q float64
-				for _, v := range x[base : base+s] {
-					f := float64(v)
-					a += f
-					q += f * f
-				}
-				sum[j] += a
-				sumsq[j] += q
+				a, q := rowSumSq(x[base : base+s])
+				sum[j-c0] += a
+				sumsq[j-c0] += q
 			}
 		}
 	}
 	count := float64(n * s)
-	for j := 0; j < c; j++ {
-		m := sum[j] / count
-		v := sumsq[j]/count - m*m
+	for j := c0; j < c1; j++ {
+		m := sum[j-c0] / count
+		v := sumsq[j-c0]/count - m*m
 		if v < 0 {
 			v = 0
 		}
@@ -75,22 +74,20 @@ func BatchNormTrainForward(x, gamma, beta []float32, n, c, s int, eps float32, y
 		variance[j] = float32(v)
 		invstd[j] = float32(1 / math.Sqrt(v+float64(eps)))
 	}
-	batchNormApply(x, gamma, beta, mean, invstd, n, c, s, y)
+	batchNormApply(x, gamma, beta, mean, invstd, n, c, s, y, c0, c1)
 }
 
-// batchNormApply writes y = γ·(x−mean)·invstd + β per channel.
-func batchNormApply(x, gamma, beta, mean, invstd []float32, n, c, s int, y []float32) {
+// batchNormApply writes y = γ·(x−mean)·invstd + β for the channels [c0, c1).
+func batchNormApply(x, gamma, beta, mean, invstd []float32, n, c, s int, y []float32, c0, c1 int) {
 	if s == 1 {
 		for i := 0; i < n; i++ {
-			xr, yr := x[i*c:(i+1)*c], y[i*c:(i+1)*c]
-			for j, v := range xr {
-				yr[j] = gamma[j]*(v-mean[j])*invstd[j] + beta[j]
-			}
+			r := i * c
+			bnApply(y[r+c0:r+c1], x[r+c0:r+c1], mean[c0:c1], invstd[c0:c1], gamma[c0:c1], beta[c0:c1])
 		}
 		return
 	}
 	for i := 0; i < n; i++ {
-		for j := 0; j < c; j++ {
+		for j := c0; j < c1; j++ {
 			base := (i*c + j) * s
 			sc := gamma[j] * invstd[j]
 			sh := beta[j] - mean[j]*sc
@@ -119,10 +116,14 @@ func BatchNormUpdateRunning(runMean, runVar, mean, variance []float32, count int
 // BatchNormEvalForward normalizes x (N, C, S) with the running statistics.
 // invstd receives 1/√(runVar+ε) for the backward pass.
 func BatchNormEvalForward(x, gamma, beta, runMean, runVar []float32, n, c, s int, eps float32, y, invstd []float32) {
-	for j := 0; j < c; j++ {
+	batchNormEvalForward(x, gamma, beta, runMean, runVar, n, c, s, eps, y, invstd, 0, c)
+}
+
+func batchNormEvalForward(x, gamma, beta, runMean, runVar []float32, n, c, s int, eps float32, y, invstd []float32, c0, c1 int) {
+	for j := c0; j < c1; j++ {
 		invstd[j] = float32(1 / math.Sqrt(float64(runVar[j])+float64(eps)))
 	}
-	batchNormApply(x, gamma, beta, runMean, invstd, n, c, s, y)
+	batchNormApply(x, gamma, beta, runMean, invstd, n, c, s, y, c0, c1)
 }
 
 // BatchNormBackward computes dx, dγ and dβ of a BatchNorm over (N, C, S).
@@ -130,20 +131,22 @@ func BatchNormEvalForward(x, gamma, beta, runMean, runVar []float32, n, c, s int
 // gradient flows through them; in eval mode they are the running statistics,
 // constants of the forward pass. acc is scratch of at least 2·C float64s.
 func BatchNormBackward(train bool, x, dy, gamma, mean, invstd []float32, n, c, s int, dx, dgamma, dbeta []float32, acc []float64) {
-	sdy, sdyx := acc[:c], acc[c:2*c] // Σdy and Σdy·x̂ per channel
+	batchNormBackward(train, x, dy, gamma, mean, invstd, n, c, s, dx, dgamma, dbeta, acc, 0, c)
+}
+
+// batchNormBackward is BatchNormBackward for the channels [c0, c1).
+func batchNormBackward(train bool, x, dy, gamma, mean, invstd []float32, n, c, s int, dx, dgamma, dbeta []float32, acc []float64, c0, c1 int) {
+	sdy, sdyx := acc[c0:c1], acc[c+c0:c+c1] // Σdy and Σdy·x̂ per channel
 	clear(sdy)
 	clear(sdyx)
 	if s == 1 {
 		for i := 0; i < n; i++ {
-			xr, dr := x[i*c:(i+1)*c], dy[i*c:(i+1)*c]
-			for j, g := range dr {
-				sdy[j] += float64(g)
-				sdyx[j] += float64(g * (xr[j] - mean[j]) * invstd[j])
-			}
+			r := i * c
+			bnBackAccum(sdy, sdyx, dy[r+c0:r+c1], x[r+c0:r+c1], mean[c0:c1], invstd[c0:c1])
 		}
 	} else {
 		for i := 0; i < n; i++ {
-			for j := 0; j < c; j++ {
+			for j := c0; j < c1; j++ {
 				base := (i*c + j) * s
 				m, is := mean[j], invstd[j]
 				var a, q float64
@@ -152,18 +155,18 @@ func BatchNormBackward(train bool, x, dy, gamma, mean, invstd []float32, n, c, s
 					a += float64(g)
 					q += float64(g * (xr[p] - m) * is)
 				}
-				sdy[j] += a
-				sdyx[j] += q
+				sdy[j-c0] += a
+				sdyx[j-c0] += q
 			}
 		}
 	}
-	for j := 0; j < c; j++ {
-		dbeta[j] = float32(sdy[j])
-		dgamma[j] = float32(sdyx[j])
+	for j := c0; j < c1; j++ {
+		dbeta[j] = float32(sdy[j-c0])
+		dgamma[j] = float32(sdyx[j-c0])
 	}
 	if !train {
 		for i := 0; i < n; i++ {
-			for j := 0; j < c; j++ {
+			for j := c0; j < c1; j++ {
 				base := (i*c + j) * s
 				k := gamma[j] * invstd[j]
 				dr := dx[base : base+s]
@@ -176,13 +179,21 @@ func BatchNormBackward(train bool, x, dy, gamma, mean, invstd []float32, n, c, s
 	}
 	// dx = γ·invstd/m · (m·dy − Σdy − x̂·Σdy·x̂), m = N·S
 	count := float32(n * s)
+	if s == 1 {
+		inv := 1 / count
+		for i := 0; i < n; i++ {
+			r := i * c
+			bnBackDx(dx[r+c0:r+c1], dy[r+c0:r+c1], x[r+c0:r+c1], mean[c0:c1], invstd[c0:c1], gamma[c0:c1], sdy, sdyx, inv)
+		}
+		return
+	}
 	for i := 0; i < n; i++ {
-		for j := 0; j < c; j++ {
+		for j := c0; j < c1; j++ {
 			base := (i*c + j) * s
 			m, is := mean[j], invstd[j]
 			k := gamma[j] * is
-			a := float32(sdy[j]) / count
-			q := float32(sdyx[j]) / count
+			a := float32(sdy[j-c0]) / count
+			q := float32(sdyx[j-c0]) / count
 			xr, dr := x[base:base+s], dx[base:base+s]
 			for p, g := range dy[base : base+s] {
 				xh := (xr[p] - m) * is
@@ -194,17 +205,13 @@ func BatchNormBackward(train bool, x, dy, gamma, mean, invstd []float32, n, c, s
 
 // LayerNormForward normalizes each row of x (N×D) over its D features:
 // y = γ·(x−μ)/√(σ²+ε) + β with per-feature γ, β. It writes y and each row's
-// mean and 1/√(σ²+ε) for the backward pass.
+// mean and 1/√(σ²+ε) for the backward pass. Rows are independent: the
+// executor runs disjoint row ranges concurrently.
 func LayerNormForward(x, gamma, beta []float32, n, d int, eps float32, y, mean, invstd []float32) {
 	gamma, beta = gamma[:d], beta[:d]
 	for i := 0; i < n; i++ {
 		xr, yr := x[i*d:(i+1)*d], y[i*d:(i+1)*d]
-		var a, q float64
-		for _, v := range xr {
-			f := float64(v)
-			a += f
-			q += f * f
-		}
+		a, q := rowSumSq(xr)
 		m := a / float64(d)
 		v := q/float64(d) - m*m
 		if v < 0 {
@@ -213,9 +220,7 @@ func LayerNormForward(x, gamma, beta []float32, n, d int, eps float32, y, mean, 
 		mf := float32(m)
 		is := float32(1 / math.Sqrt(v+float64(eps)))
 		mean[i], invstd[i] = mf, is
-		for j, xv := range xr {
-			yr[j] = gamma[j]*((xv-mf)*is) + beta[j]
-		}
+		lnApply(yr, xr, gamma, beta, mf, is)
 	}
 }
 
@@ -227,21 +232,11 @@ func LayerNormBackward(x, dy, gamma, mean, invstd []float32, n, d int, dx, dgamm
 	for i := 0; i < n; i++ {
 		xr, gr, dr := x[i*d:(i+1)*d], dy[i*d:(i+1)*d], dx[i*d:(i+1)*d]
 		m, is := mean[i], invstd[i]
-		var sg, sgx float64 // Σγ·dy and Σγ·dy·x̂ over the row
-		for j, g := range gr {
-			xh := (xr[j] - m) * is
-			dbeta[j] += g
-			dgamma[j] += g * xh
-			gg := g * gamma[j]
-			sg += float64(gg)
-			sgx += float64(gg * xh)
-		}
+		// Σγ·dy and Σγ·dy·x̂ over the row; dβ += dy, dγ += dy·x̂
+		sg, sgx := lnBackAccum(dgamma, dbeta, gr, xr, gamma, m, is)
 		a := float32(sg / float64(d))
 		q := float32(sgx / float64(d))
-		for j, g := range gr {
-			xh := (xr[j] - m) * is
-			dr[j] = is * (g*gamma[j] - a - xh*q)
-		}
+		lnBackDx(dr, gr, xr, gamma, m, is, a, q)
 	}
 }
 
@@ -283,13 +278,7 @@ func ActForward(a Act, x, y []float32) {
 	case Identity:
 		copy(y, x)
 	case ReLU:
-		for i, v := range x {
-			if v > 0 {
-				y[i] = v
-			} else {
-				y[i] = 0
-			}
-		}
+		reluForward(y, x)
 	case GELU: // exact: x·Φ(x), as PyTorch's default
 		for i, v := range x {
 			y[i] = float32(0.5 * float64(v) * (1 + math.Erf(float64(v)/math.Sqrt2)))
@@ -320,13 +309,7 @@ func ActBackward(a Act, x, y, dy, dx []float32) {
 	case Identity:
 		copy(dx, dy)
 	case ReLU:
-		for i, g := range dy {
-			if y[i] > 0 {
-				dx[i] = g
-			} else {
-				dx[i] = 0
-			}
-		}
+		reluBackward(dx, y[:len(dy)], dy)
 	case GELU:
 		const invSqrt2Pi = 0.3989422804014327
 		for i, g := range dy {

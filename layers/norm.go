@@ -101,7 +101,7 @@ func (op *BatchNormOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Nod
 	if err != nil {
 		return nil, err
 	}
-	return paramGrads(op.stash, op.C, dx)
+	return paramGrads(op, op.stash, op.C, dx)
 }
 
 // BatchNormGradOp computes dx of a BatchNorm from (x, γ, dy), leaving dγ and
@@ -123,7 +123,9 @@ func (op *BatchNormGradOp) Do(v ...gorgonia.Value) (gorgonia.Value, error) { ret
 // it runs after it.
 type NormParamGradOp struct {
 	opBase
-	Beta  bool
+	Beta bool
+	// Fwd is the BatchNormOp or LayerNormOp whose gradient this hands out.
+	Fwd   gorgonia.Op
 	stash *normStash
 }
 
@@ -138,10 +140,10 @@ func (op *NormParamGradOp) Do(v ...gorgonia.Value) (gorgonia.Value, error) { ret
 
 // paramGrads returns the gradients of a norm's (x, γ, β) given the node
 // computing dx, adding the ops that hand out dγ and dβ.
-func paramGrads(sh *normStash, width int, dx *gorgonia.Node) (gorgonia.Nodes, error) {
+func paramGrads(fwd gorgonia.Op, sh *normStash, width int, dx *gorgonia.Node) (gorgonia.Nodes, error) {
 	res := gorgonia.Nodes{dx, nil, nil}
 	for i, isBeta := range []bool{false, true} {
-		p := &NormParamGradOp{Beta: isBeta, stash: sh}
+		p := &NormParamGradOp{Beta: isBeta, Fwd: fwd, stash: sh}
 		name := "NormGradGamma"
 		if isBeta {
 			name = "NormGradBeta"
@@ -195,7 +197,7 @@ func (op *LayerNormOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Nod
 	if err != nil {
 		return nil, err
 	}
-	return paramGrads(op.stash, op.D, dx)
+	return paramGrads(op, op.stash, op.D, dx)
 }
 
 // LayerNormGradOp computes dx of a LayerNorm from (x, γ, dy), leaving dγ and

@@ -18,10 +18,12 @@ const (
 	KindCurves      = "curves"
 	KindDrift       = "drift"
 	KindRidge       = "ridge"
+	KindICS         = "ics"       // ics.csv of `train --ics-every` (ics.go)
+	KindLandscape   = "landscape" // landscape.csv of `train --landscape-every` (ics.go)
 )
 
 // Kinds lists the figure kinds, in the order the help shows them.
-var Kinds = []string{KindDensity, KindPercentiles, KindCurves, KindDrift, KindRidge}
+var Kinds = []string{KindDensity, KindPercentiles, KindCurves, KindDrift, KindRidge, KindICS, KindLandscape}
 
 // Request is one `normtap plot`.
 type Request struct {
@@ -64,6 +66,10 @@ func Render(ctx context.Context, req Request, stdout io.Writer) ([]string, error
 		fig, err = CurvesFigure(runs)
 	case KindDrift:
 		fig, rows, err = DriftFigure(runs, req.Sel)
+	case KindICS:
+		fig, err = ICSFigure(runs)
+	case KindLandscape:
+		fig, err = LandscapeFigure(runs)
 	case KindRidge:
 		fig, err = RidgeFigure(runs, req.Sel)
 	}

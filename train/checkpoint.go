@@ -34,6 +34,7 @@ type progress struct {
 	Metrics    []rundir.Metrics  `json:"metrics"`
 	OptStep    int64             `json:"opt_step"`
 	Tensors    []checkpointEntry `json:"tensors"`
+	NoiseDraws []uint64          `json:"noise_draws,omitempty"` // per norm-noise layer: its NoiseState.Draws
 	Config     Config            `json:"config"`
 }
 
@@ -72,6 +73,10 @@ func saveCheckpoint(dir string, pr progress, perm []int32, mach graph.Machine) e
 	_, st := mach.Opt()
 	names, data := tensorsOf(mach.Model(), st)
 	pr.Tensors, pr.OptStep = names, st.Step
+	pr.NoiseDraws = nil
+	for _, l := range mach.Model().Noise {
+		pr.NoiseDraws = append(pr.NoiseDraws, l.State.Draws)
+	}
 	head, err := json.Marshal(pr)
 	if err != nil {
 		return err
@@ -152,6 +157,13 @@ func loadCheckpoint(dir string, mach graph.Machine) (progress, []int32, error) {
 		}
 	}
 	st.Step = pr.OptStep
+	noise := mach.Model().Noise
+	if len(pr.NoiseDraws) != len(noise) {
+		return pr, nil, fmt.Errorf("resume: %s holds the noise of %d layers, this model has %d: was it made with other model flags?", path, len(pr.NoiseDraws), len(noise))
+	}
+	for i, l := range noise {
+		l.State.Draws = pr.NoiseDraws[i]
+	}
 	if err := mach.LoadParams(); err != nil {
 		return pr, nil, err
 	}

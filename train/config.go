@@ -24,6 +24,9 @@ type Config struct {
 	// MaxSteps stops after this many optimizer steps in all (0: no limit):
 	// the step count of a reproduction, independent of the epoch length.
 	MaxSteps int `json:"max_steps"`
+	// Measure asks for internal covariate shift and loss-landscape
+	// measurements during training (ics.csv, landscape.csv).
+	Measure MeasureConfig `json:"measure"`
 }
 
 // TapConfig says which activations to copy out and when.
@@ -60,6 +63,9 @@ func (c *Config) Validate() error {
 	}
 	if c.CheckpointEverySteps < 0 {
 		return fmt.Errorf("--checkpoint-every-steps %d: must be ≥ 0", c.CheckpointEverySteps)
+	}
+	if err := c.Measure.Validate(); err != nil {
+		return err
 	}
 	t := c.Taps
 	switch t.Mode {

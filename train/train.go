@@ -116,6 +116,7 @@ type runner struct {
 	xbuf    []float32
 	ybuf    []float32
 	bar     *progressReporter
+	meas    *measurer
 }
 
 // prepareDir makes the run directory, or reopens it to resume.
@@ -169,7 +170,7 @@ func (r *runner) prepareDir() error {
 		return err
 	}
 	r.tw = tw
-	return nil
+	return r.openMeasure()
 }
 
 // sameJob refuses to resume a run with flags that change what it computes.
@@ -218,6 +219,9 @@ func (r *runner) loop(ctx context.Context) error {
 				return fmt.Errorf("%w at epoch %d, step %d; checkpoint written: add --resume to the same command to continue", ErrInterrupted, epoch, r.pr.Step)
 			}
 			r.fillBatch(r.pr.Pos)
+			if err := r.measure(r.pr.Step + 1); err != nil {
+				return err
+			}
 			loss, right, err := r.mach.Step(r.xbuf, r.ybuf)
 			if err != nil {
 				return err

@@ -14,7 +14,7 @@ import (
 
 // PlotCmd is `normtap plot`: it parses flags and hands them to plots.Render.
 type PlotCmd struct {
-	Kind   string   `required:"" placeholder:"KIND" help:"Figure: density (one panel per run, a density curve per epoch), percentiles (15/50/85th over training), curves (test accuracy and loss), drift (Wasserstein-1 from the first epoch; also prints and writes a CSV table), ridge (all epochs stacked)."`
+	Kind   string   `required:"" placeholder:"KIND" help:"Figure: density (one panel per run, a density curve per epoch), percentiles (15/50/85th over training), curves (test accuracy and loss), drift (Wasserstein-1 from the first epoch; also prints and writes a CSV table), ridge (all epochs stacked), ics (internal covariate shift per layer, from train --ics-every), landscape (loss band, gradient predictiveness and beta-smoothness, from train --landscape-every)."`
 	Node   string   `placeholder:"NODE" help:"Tapped node, e.g. h2.act (default: the only tapped node)."`
 	Neuron *int     `placeholder:"K" help:"Column of the node to draw (default: the first tapped column)."`
 	Epochs string   `placeholder:"LIST" help:"Epochs to draw, e.g. 1,10,30 or 1-5 (default: density 1,10,30 where tapped, else first/middle/last; others all)."`

@@ -25,6 +25,9 @@ type ModelFlags struct {
 	InitStd    float64 `default:"0" help:"Draw every weight from N(0, S^2) (the BatchNorm paper's small Gaussian init); 0 uses He init for relu/gelu hidden layers and Glorot otherwise. Biases start at 0, norm gains at 1."`
 	BNMomentum float64 `default:"0.1" name:"bn-momentum" help:"Weight of each batch in BatchNorm's running statistics (PyTorch's convention)."`
 	Eps        float64 `default:"1e-5" help:"Epsilon added to the variance by both norms."`
+	NormNoise  bool    `name:"norm-noise" help:"Santurkar et al.'s noisy BatchNorm: after each BatchNorm, per step and unit, a mean shift from U(-a, a) and a scale from U(1, b), with per-example jitter (training only; needs --norm batch)."`
+	NormNoiseA float64 `name:"norm-noise-a" default:"0.5" help:"Bound a of the noisy BatchNorm's mean shift U(-a, a)."`
+	NormNoiseB float64 `name:"norm-noise-b" default:"1.25" help:"Upper bound b of the noisy BatchNorm's scale U(1, b)."`
 }
 
 // spec turns the flags into a graph.Spec (the input shape is filled in
@@ -37,6 +40,9 @@ func (f ModelFlags) spec() (graph.Spec, error) {
 	}
 	s.Model, s.Hidden, s.Norm, s.NormPos, s.Act = f.Model, h, f.Norm, f.NormPos, f.Act
 	s.InitStd, s.BNMomentum, s.Eps = f.InitStd, f.BNMomentum, f.Eps
+	if f.NormNoise {
+		s.NormNoise, s.NoiseA, s.NoiseB = true, f.NormNoiseA, f.NormNoiseB
+	}
 	if f.Model == "cnn" && f.Hidden == "1024,1024" {
 		s.Hidden = []int{16, 32}
 	}
@@ -58,6 +64,23 @@ func parseInts(flag, v string) ([]int, error) {
 		out = append(out, n)
 	}
 	return out, nil
+}
+
+// parseRange reads two comma-separated numbers.
+func parseRange(flag, v string) ([2]float64, error) {
+	var r [2]float64
+	parts := strings.Split(v, ",")
+	if len(parts) != 2 {
+		return r, usagef("%s %s: want two numbers, low,high (e.g. 0.5,4)", flag, v)
+	}
+	for i, p := range parts {
+		x, err := strconv.ParseFloat(strings.TrimSpace(p), 64)
+		if err != nil {
+			return r, usagef("%s %s: %q is not a number", flag, v, p)
+		}
+		r[i] = x
+	}
+	return r, nil
 }
 
 // parseIntsOrAll reads "all" or a comma-separated list of integers.
@@ -95,6 +118,11 @@ type TrainCmd struct {
 	CheckpointEverySteps int  `default:"0" help:"Also checkpoint every N steps (a checkpoint is always written at each epoch's end)."`
 	Resume               bool `help:"Continue the run in --out from its checkpoint."`
 	MaxSteps             int  `default:"0" hidden:"" help:"Stop after N optimizer steps in all."`
+
+	ICSEvery        int    `name:"ics-every" default:"0" help:"Every N steps, measure each weighted layer's internal covariate shift (Santurkar et al.): the change of its gradient when the layers before it take their update; writes ics.csv (0: never)."`
+	LandscapeEvery  int    `name:"landscape-every" default:"0" help:"Every N steps, probe the loss along the gradient: loss band, gradient predictiveness and effective beta-smoothness; writes landscape.csv (0: never)."`
+	LandscapeRange  string `name:"landscape-range" default:"0.5,4" help:"Smallest and largest step size of the landscape probe, as multiples of --lr."`
+	LandscapePoints int    `name:"landscape-points" default:"8" help:"Number of step sizes of the landscape probe, evenly spaced over --landscape-range."`
 }
 
 func (c *TrainCmd) config() (train.Config, error) {
@@ -108,6 +136,14 @@ func (c *TrainCmd) config() (train.Config, error) {
 		Batch: c.Batch, Epochs: c.Epochs, Seed: c.Seed, Data: c.Data, TrainLimit: c.TrainLimit,
 		Device: c.Device, Out: c.Out, CheckpointEverySteps: c.CheckpointEverySteps, Resume: c.Resume, MaxSteps: c.MaxSteps,
 		Taps: train.TapConfig{EverySteps: c.TapEverySteps, Examples: c.TapExamples, Mode: c.TapMode},
+	}
+	cfg.Measure = train.MeasureConfig{ICSEvery: c.ICSEvery, LandscapeEvery: c.LandscapeEvery}
+	landscapeRange, err := parseRange("--landscape-range", c.LandscapeRange)
+	if err != nil {
+		return cfg, err
+	}
+	if c.LandscapeEvery > 0 { // else the config keeps the zero values of runs made before these flags
+		cfg.Measure.LandscapeRange, cfg.Measure.LandscapePoints = landscapeRange, c.LandscapePoints
 	}
 	if cfg.Out == "" {
 		cfg.Out = fmt.Sprintf("runs/%s-%s", spec.Norm, time.Now().Format("20060102-150405"))

@@ -1,0 +1,160 @@
+#!/usr/bin/env python3
+"""PyTorch peer of `normtap bench`: the same MLP, init, optimizer and batch,
+timed the same way, printed as JSON with the same result keys.
+
+Model: per hidden layer Linear -> norm (none | BatchNorm1d | LayerNorm) ->
+ReLU, then a Linear to the classes. Hidden weights ~ N(0, 2/fan_in) (He),
+the output weights ~ N(0, 2/(fan_in+fan_out)) (Glorot), biases 0, gamma 1,
+beta 0. Adam (lr 1e-3, betas (0.9, 0.999), eps 1e-8). float32. Random data
+of MNIST's shape (784 features, 10 classes).
+
+Timing: --warmup untimed steps, then --steps steps each timed on its own
+(zero_grad, forward, loss, backward, optimizer step); median/p10/p90 ms;
+examples_per_sec = batch / median seconds. forward_ms_median: the forward
+pass alone up to the logits in eval-free training mode under no_grad.
+
+    python3 bench/peer/peer.py --norm none,batch,layer --threads 2
+"""
+import argparse
+import json
+import math
+import platform
+import sys
+import time
+
+import torch
+
+
+def build(hidden, norm, in_features=784, classes=10):
+    layers = []
+    fan_in = in_features
+    for h in hidden:
+        lin = torch.nn.Linear(fan_in, h)
+        torch.nn.init.normal_(lin.weight, 0.0, math.sqrt(2.0 / fan_in))
+        torch.nn.init.zeros_(lin.bias)
+        layers.append(lin)
+        if norm == "batch":
+            layers.append(torch.nn.BatchNorm1d(h, eps=1e-5, momentum=0.1))
+        elif norm == "layer":
+            layers.append(torch.nn.LayerNorm(h, eps=1e-5))
+        layers.append(torch.nn.ReLU())
+        fan_in = h
+    out = torch.nn.Linear(fan_in, classes)
+    torch.nn.init.normal_(out.weight, 0.0, math.sqrt(2.0 / (fan_in + classes)))
+    torch.nn.init.zeros_(out.bias)
+    layers.append(out)
+    return torch.nn.Sequential(*layers)
+
+
+def percentile(sorted_vals, p):
+    """Linear interpolation between closest ranks, as numpy's default."""
+    if len(sorted_vals) == 1:
+        return sorted_vals[0]
+    k = (len(sorted_vals) - 1) * p / 100.0
+    lo = math.floor(k)
+    hi = min(lo + 1, len(sorted_vals) - 1)
+    return sorted_vals[lo] + (sorted_vals[hi] - sorted_vals[lo]) * (k - lo)
+
+
+def bench_one(norm, hidden, batch, steps, warmup, device, seed):
+    torch.manual_seed(seed)
+    model = build(hidden, norm).to(device)
+    model.train()
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3, betas=(0.9, 0.999), eps=1e-8)
+    loss_fn = torch.nn.CrossEntropyLoss()
+    g = torch.Generator().manual_seed(seed + 1)
+    x = torch.rand(batch, 784, generator=g).to(device)
+    y = torch.randint(0, 10, (batch,), generator=g).to(device)
+
+    def sync():
+        if device == "cuda":
+            torch.cuda.synchronize()
+
+    def step():
+        opt.zero_grad(set_to_none=True)
+        loss = loss_fn(model(x), y)
+        loss.backward()
+        opt.step()
+        return loss
+
+    for _ in range(warmup):
+        step()
+    sync()
+    times = []
+    for _ in range(steps):
+        t0 = time.perf_counter()
+        step()
+        sync()
+        times.append((time.perf_counter() - t0) * 1e3)
+    fwd = []
+    with torch.no_grad():
+        for _ in range(max(3, warmup)):
+            model(x)
+        sync()
+        for _ in range(steps):
+            t0 = time.perf_counter()
+            model(x)
+            sync()
+            fwd.append((time.perf_counter() - t0) * 1e3)
+    times.sort()
+    fwd.sort()
+    med = percentile(times, 50)
+    return {
+        "norm": norm,
+        "device": device,
+        "model": "mlp",
+        "batch": batch,
+        "hidden": hidden,
+        "examples_per_sec": batch / (med / 1e3),
+        "ms_per_step_median": med,
+        "ms_per_step_p10": percentile(times, 10),
+        "ms_per_step_p90": percentile(times, 90),
+        "forward_ms_median": percentile(fwd, 50),
+        "steps": steps,
+        "warmup": warmup,
+    }
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    ap.add_argument("--threads", type=int, default=0, help="torch.set_num_threads; 0: the number of CPUs")
+    ap.add_argument("--hidden", default="1024,1024")
+    ap.add_argument("--batch", type=int, default=128)
+    ap.add_argument("--norm", default="none,batch,layer")
+    ap.add_argument("--steps", type=int, default=50)
+    ap.add_argument("--warmup", type=int, default=10)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--json", default="", help="also write the JSON here")
+    a = ap.parse_args()
+    if a.device == "cuda" and not torch.cuda.is_available():
+        print("peer.py: --device cuda: this PyTorch sees no CUDA device", file=sys.stderr)
+        sys.exit(1)
+    threads = a.threads if a.threads > 0 else (len(__import__("os").sched_getaffinity(0)))
+    torch.set_num_threads(threads)
+    hidden = [int(h) for h in a.hidden.split(",")]
+    norms = [n.strip() for n in a.norm.split(",") if n.strip()]
+    for n in norms:
+        if n not in ("none", "batch", "layer"):
+            print(f"peer.py: --norm {n!r}: want none, batch or layer", file=sys.stderr)
+            sys.exit(2)
+    results = [bench_one(n, hidden, a.batch, a.steps, a.warmup, a.device, a.seed) for n in norms]
+    base = {r["norm"]: r for r in results}.get("none")
+    for r in results:
+        r["norm_overhead"] = r["ms_per_step_median"] / base["ms_per_step_median"] if base else None
+    out = {
+        "tool": "pytorch",
+        "version": torch.__version__,
+        "threads": torch.get_num_threads(),
+        "machine": {"nproc": len(__import__("os").sched_getaffinity(0)), "cpu": platform.processor() or platform.machine()},
+        "results": results,
+    }
+    text = json.dumps(out, indent=2)
+    if a.json:
+        with open(a.json, "w") as f:
+            f.write(text + "\n")
+    print(text)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,25 @@
+// Package cuda runs normtap's kernels on an NVIDIA GPU through the CUDA
+// driver API (gorgonia.org/cu): one device, one context, one stream, a pool
+// of float32 device buffers, host↔device copies, and typed launches of the
+// kernels in kernels/*.cu (GEMM, bias, activations, BatchNorm, LayerNorm,
+// softmax cross-entropy, optimizer updates), compiled to PTX by `make ptx`
+// and embedded in the binary.
+//
+// Everything but this file builds only with the `gpu` tag (never `cuda`,
+// which switches on gorgonia's cuDNN code), because gorgonia.org/cu links
+// libcuda and exits the process in its init when no device is present. The
+// CPU binary therefore never imports this package.
+//
+// Each kernel computes exactly the function of its CPU reference in package
+// layers (and graph/optim.go for the optimizers), with the same argument
+// order and row-major layouts; the kernel checks in kernels_gpu_test.go
+// compare the two on random inputs. Kernels are launched asynchronously on
+// the device's stream; the host waits only in Download, Sync and the timing
+// helpers. Set NORMTAP_CUDA_DEBUG=1 (or Device.Debug) to wait for and check
+// every launch, with the kernel's name in the error.
+//
+// A Device is bound to the OS thread of the goroutine that opened it (CUDA
+// contexts are per thread): Open calls runtime.LockOSThread, and every
+// later call must come from that goroutine, or from another one after it
+// calls Bind.
+package cuda

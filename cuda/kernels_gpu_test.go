@@ -1,0 +1,728 @@
+//go:build gpu
+
+package cuda
+
+// Kernel checks: every kernel, forward and backward, against its CPU
+// reference (package layers; the optimizers against the formulas of
+// graph/optim.go, restated below because graph's GPU executor imports this
+// package) on random non-zero inputs, at shapes that are and are not
+// multiples of the tiles and vector widths, and through unaligned buffers
+// that force the scalar paths.
+//
+// Error measure: relErr = max_i |got_i − want_i| / max_i |want_i|, and a
+// check passes when relErr ≤ 1e-4. GEMM is checked element-wise against
+// the forward error bound of a length-k float32 dot product instead:
+// |got − want| ≤ 2·k·2⁻²⁴·(|α|·(|A||B|)ᵢⱼ + |β|·|C₀ᵢⱼ|), as both the GPU and
+// the CPU sums may each err by up to k·2⁻²⁴ of Σ|a||b|.
+//
+// These run only where a GPU is: gorgonia.org/cu exits the process at init
+// without one. Benchmarks at the end time the norm kernels and the copy.
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"os"
+	"sync"
+	"testing"
+
+	"normtap/layers"
+)
+
+const tol = 1e-4
+
+var (
+	testDev     *Device
+	testDevErr  error
+	testDevOnce sync.Once
+)
+
+// dev returns the shared test device, bound to the calling goroutine's
+// thread (each test runs on its own goroutine).
+func dev(tb testing.TB) *Device {
+	tb.Helper()
+	testDevOnce.Do(func() { testDev, testDevErr = Open(0) })
+	if testDevErr != nil {
+		tb.Fatalf("open device: %v", testDevErr)
+	}
+	if err := testDev.Bind(); err != nil {
+		tb.Fatal(err)
+	}
+	// Checks wait for every kernel, so a failing one is named; benchmarks
+	// do not (unless NORMTAP_CUDA_DEBUG=1 asks).
+	_, isTest := tb.(*testing.T)
+	testDev.Debug = isTest || os.Getenv("NORMTAP_CUDA_DEBUG") == "1"
+	return testDev
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if testDev != nil {
+		if err := testDev.Bind(); err == nil {
+			if err := testDev.Close(); err != nil {
+				fmt.Fprintln(os.Stderr, err)
+				code = 1
+			}
+		}
+	}
+	os.Exit(code)
+}
+
+// --- helpers -------------------------------------------------------------------
+
+func randSlice(rng *rand.Rand, n int, lo, hi float32) []float32 {
+	s := make([]float32, n)
+	for i := range s {
+		s[i] = lo + (hi-lo)*rng.Float32()
+	}
+	return s
+}
+
+// put uploads host into a fresh buffer; with offset > 0 the data starts
+// offset floats into the allocation, which defeats 16-byte alignment.
+func put(tb testing.TB, d *Device, host []float32, offset int) Buffer {
+	tb.Helper()
+	b, err := d.Alloc(len(host) + offset + 1)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { d.Free(b) })
+	// Poison the whole allocation so reads past the data show up as NaNs.
+	if err := d.Fill(b, float32(math.NaN())); err != nil {
+		tb.Fatal(err)
+	}
+	v := b.Slice(offset, offset+len(host))
+	if err := d.Upload(v, host); err != nil {
+		tb.Fatal(err)
+	}
+	return v
+}
+
+// zeros allocates an output buffer of n floats filled with NaN, so that
+// elements a kernel fails to write are caught.
+func zeros(tb testing.TB, d *Device, n, offset int) Buffer {
+	tb.Helper()
+	nan := make([]float32, n)
+	for i := range nan {
+		nan[i] = float32(math.NaN())
+	}
+	return put(tb, d, nan, offset)
+}
+
+func get(tb testing.TB, d *Device, b Buffer) []float32 {
+	tb.Helper()
+	host := make([]float32, b.Len())
+	if err := d.Download(host, b); err != nil {
+		tb.Fatal(err)
+	}
+	return host
+}
+
+// relErr is max|got−want| / max|want| (max|got−want| when want is all 0);
+// NaN or a length mismatch give +Inf.
+func relErr(got, want []float32) float64 {
+	if len(got) != len(want) {
+		return math.Inf(1)
+	}
+	var maxDiff, maxRef float64
+	for i := range want {
+		g, w := float64(got[i]), float64(want[i])
+		if math.IsNaN(g) || math.IsInf(g, 0) {
+			return math.Inf(1)
+		}
+		maxDiff = max(maxDiff, math.Abs(g-w))
+		maxRef = max(maxRef, math.Abs(w))
+	}
+	if maxRef == 0 {
+		return maxDiff
+	}
+	return maxDiff / maxRef
+}
+
+func check(tb testing.TB, name string, got, want []float32) {
+	tb.Helper()
+	if e := relErr(got, want); !(e <= tol) {
+		i := worst(got, want)
+		tb.Errorf("%s: relative error %.3g > %g (worst at %d: got %g, want %g)", name, e, tol, i, got[i], want[i])
+	}
+}
+
+func worst(got, want []float32) int {
+	w, best := 0, -1.0
+	for i := range min(len(got), len(want)) {
+		d := math.Abs(float64(got[i]) - float64(want[i]))
+		if math.IsNaN(d) {
+			return i
+		}
+		if d > best {
+			w, best = i, d
+		}
+	}
+	return w
+}
+
+func must(tb testing.TB, err error) {
+	tb.Helper()
+	if err != nil {
+		tb.Fatal(err)
+	}
+}
+
+// --- GEMM ------------------------------------------------------------------------
+
+func TestGemm(t *testing.T) {
+	d := dev(t)
+	defer func() { d.gemmTileFixed = 0 }()
+	shapes := []struct{ m, n, k int }{
+		{1, 1, 1}, {7, 13, 5}, {64, 64, 64}, {128, 128, 8}, {129, 65, 33},
+		{200, 300, 77}, {33, 257, 1000}, {128, 96, 784}, {300, 10, 128},
+	}
+	rng := rand.New(rand.NewPCG(1, 1))
+	for _, tile := range []int{128, 64, 32} {
+		for _, sh := range shapes {
+			for _, tr := range [][2]bool{{false, false}, {false, true}, {true, false}, {true, true}} {
+				for _, beta := range []float32{0, 0.5} {
+					ta, tb := tr[0], tr[1]
+					name := fmt.Sprintf("tile%d/%dx%dx%d/ta=%v,tb=%v/beta=%g", tile, sh.m, sh.n, sh.k, ta, tb, beta)
+					t.Run(name, func(t *testing.T) {
+						d.gemmTileFixed = tile
+						gemmCase(t, d, rng, ta, tb, sh.m, sh.n, sh.k, 1.5, beta)
+					})
+				}
+			}
+		}
+	}
+}
+
+func gemmCase(t *testing.T, d *Device, rng *rand.Rand, ta, tb bool, m, n, k int, alpha, beta float32) {
+	// Stored shapes and leading dimensions, the latter padded by 3 so that
+	// strides are exercised (and rows unaligned).
+	ar, ac := m, k
+	if ta {
+		ar, ac = k, m
+	}
+	br, bc := k, n
+	if tb {
+		br, bc = n, k
+	}
+	lda, ldb, ldc := ac+3, bc+3, n+3
+	a := randSlice(rng, ar*lda, -1, 1)
+	b := randSlice(rng, br*ldb, -1, 1)
+	c0 := randSlice(rng, m*ldc, -1, 1)
+	want := append([]float32(nil), c0...)
+	layers.Gemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, want, ldc)
+
+	ga, gb := put(t, d, a, 0), put(t, d, b, 0)
+	var gc Buffer
+	if beta == 0 {
+		gc = zeros(t, d, len(c0), 0) // NaNs: β = 0 must not read C
+	} else {
+		gc = put(t, d, c0, 0)
+	}
+	must(t, d.Gemm(ta, tb, m, n, k, alpha, ga, lda, gb, ldb, beta, gc, ldc))
+	got := get(t, d, gc)
+
+	at := func(i, l int) float64 { // |op(A)[i,l]|
+		if ta {
+			return math.Abs(float64(a[l*lda+i]))
+		}
+		return math.Abs(float64(a[i*lda+l]))
+	}
+	bt := func(l, j int) float64 {
+		if tb {
+			return math.Abs(float64(b[j*ldb+l]))
+		}
+		return math.Abs(float64(b[l*ldb+j]))
+	}
+	u := math.Ldexp(1, -24)
+	bad := 0
+	for i := range m {
+		for j := range n {
+			var abs float64
+			for l := range k {
+				abs += at(i, l) * bt(l, j)
+			}
+			bound := 2*float64(k)*u*(math.Abs(float64(alpha))*abs+math.Abs(float64(beta)*float64(c0[i*ldc+j]))) + 1e-30
+			g, w := float64(got[i*ldc+j]), float64(want[i*ldc+j])
+			if !(math.Abs(g-w) <= bound) {
+				if bad < 5 {
+					t.Errorf("C[%d,%d] = %g, want %g (bound %.3g)", i, j, g, w, bound)
+				}
+				bad++
+			}
+		}
+		// The padding columns of C stay as they were (NaN when β = 0).
+		for j := n; j < ldc; j++ {
+			g := got[i*ldc+j]
+			if beta != 0 && g != c0[i*ldc+j] || beta == 0 && !math.IsNaN(float64(g)) {
+				t.Fatalf("C[%d,%d] (padding) was written: %g", i, j, g)
+			}
+		}
+	}
+	if bad > 0 {
+		t.Errorf("%d of %d elements out of bounds", bad, m*n)
+	}
+}
+
+func TestGemmRejectsShortBuffers(t *testing.T) {
+	d := dev(t)
+	a, b, c := zeros(t, d, 6, 0), zeros(t, d, 6, 0), zeros(t, d, 3, 0) // C needs 4 (2×2)
+	if err := d.Gemm(false, false, 2, 2, 3, 1, a, 3, b, 2, 0, c, 2); err == nil {
+		t.Error("Gemm with a 3-float C for a 2×2 result: no error")
+	}
+	if err := d.Gemm(false, false, 2, 2, 3, 1, a, 2, b, 2, 0, c, 2); err == nil {
+		t.Error("Gemm with lda 2 < k 3: no error")
+	}
+}
+
+// --- element-wise --------------------------------------------------------------------
+
+func TestBiasAddColSum(t *testing.T) {
+	d := dev(t)
+	rng := rand.New(rand.NewPCG(2, 2))
+	for _, sh := range []struct{ rows, cols int }{{1, 1}, {3, 5}, {37, 100}, {128, 1024}, {1000, 10}, {70000, 4}} {
+		for _, off := range []int{0, 1} {
+			t.Run(fmt.Sprintf("%dx%d/offset%d", sh.rows, sh.cols, off), func(t *testing.T) {
+				y := randSlice(rng, sh.rows*sh.cols, -1, 1)
+				b := randSlice(rng, sh.cols, -1, 1)
+				gy, gb := put(t, d, y, off), put(t, d, b, off)
+				must(t, d.BiasAdd(gy, gb, sh.rows, sh.cols))
+				layers.BiasAdd(y, b, sh.rows, sh.cols)
+				check(t, "BiasAdd", get(t, d, gy), y)
+
+				dst := zeros(t, d, sh.cols, off)
+				must(t, d.ColSum(dst, gy, sh.rows, sh.cols))
+				want := make([]float32, sh.cols)
+				layers.ColSum(want, y, sh.rows, sh.cols)
+				check(t, "ColSum", get(t, d, dst), want)
+			})
+		}
+	}
+}
+
+func TestActivations(t *testing.T) {
+	d := dev(t)
+	rng := rand.New(rand.NewPCG(3, 3))
+	for _, act := range []layers.Act{layers.Identity, layers.ReLU, layers.GELU, layers.Sigmoid, layers.Tanh} {
+		for _, n := range []int{1, 5, 1000, 4099} {
+			for _, off := range []int{0, 1} {
+				t.Run(fmt.Sprintf("%v/n=%d/offset%d", act, n, off), func(t *testing.T) {
+					x := randSlice(rng, n, -4, 4)
+					dy := randSlice(rng, n, -1, 1)
+					y := make([]float32, n)
+					layers.ActForward(act, x, y)
+					dx := make([]float32, n)
+					layers.ActBackward(act, x, y, dy, dx)
+
+					gx := put(t, d, x, off)
+					gy := zeros(t, d, n, off)
+					must(t, d.ActForward(act, gx, gy))
+					check(t, "forward", get(t, d, gy), y)
+
+					gyRef, gdy := put(t, d, y, off), put(t, d, dy, off)
+					gdx := zeros(t, d, n, off)
+					must(t, d.ActBackward(act, gx, gyRef, gdy, gdx))
+					check(t, "backward", get(t, d, gdx), dx)
+				})
+			}
+		}
+	}
+}
+
+func TestAddCopyFill(t *testing.T) {
+	d := dev(t)
+	rng := rand.New(rand.NewPCG(4, 4))
+	for _, n := range []int{1, 7, 4096, 100003} {
+		for _, off := range []int{0, 3} {
+			a, b := randSlice(rng, n, -1, 1), randSlice(rng, n, -1, 1)
+			ga, gb := put(t, d, a, off), put(t, d, b, off)
+			dst := zeros(t, d, n, off)
+			must(t, d.Add(dst, ga, gb))
+			want := make([]float32, n)
+			for i := range want {
+				want[i] = a[i] + b[i]
+			}
+			check(t, fmt.Sprintf("Add n=%d", n), get(t, d, dst), want)
+
+			must(t, d.CopyKernel(dst, ga))
+			check(t, fmt.Sprintf("CopyKernel n=%d", n), get(t, d, dst), a)
+			must(t, d.Copy(dst, gb))
+			check(t, fmt.Sprintf("Copy n=%d", n), get(t, d, dst), b)
+			must(t, d.Fill(dst, 2.5))
+			for i, v := range get(t, d, dst) {
+				if v != 2.5 {
+					t.Fatalf("Fill n=%d: [%d] = %g", n, i, v)
+				}
+			}
+		}
+	}
+}
+
+func TestPool(t *testing.T) {
+	d := dev(t)
+	a, err := d.Alloc(1000)
+	must(t, err)
+	must(t, d.Free(a))
+	if err := d.Free(a); err == nil {
+		t.Error("double Free: no error")
+	}
+	b, err := d.Alloc(1000)
+	must(t, err)
+	if b.ptr != a.ptr {
+		t.Errorf("Alloc after Free of the same length: %v, want the pooled %v", b, a)
+	}
+	if err := d.Free(b.Slice(1, 10)); err == nil {
+		t.Error("Free of a slice: no error")
+	}
+	if _, err := d.Alloc(0); err == nil {
+		t.Error("Alloc(0): no error")
+	}
+	host := []float32{1, 2, 3}
+	must(t, d.Upload(b, host))
+	got := make([]float32, 3)
+	must(t, d.Download(got, b))
+	check(t, "round trip", got, host)
+	if err := d.Upload(b.Slice(0, 2), host); err == nil {
+		t.Error("Upload of 3 floats into 2: no error")
+	}
+	must(t, d.Free(b))
+	must(t, d.Trim())
+}
+
+// --- BatchNorm ----------------------------------------------------------------------
+
+type bnShape struct{ n, c, s int }
+
+var bnShapes = []bnShape{
+	{2, 3, 1}, {33, 64, 1}, {100, 37, 1}, {128, 1024, 1}, {4000, 96, 1}, // 2d: vec, scalar, many chunks
+	{8, 16, 49}, {4, 3, 784}, {5, 7, 13}, {64, 32, 196}, // 4d: scalar, vec, odd, CNN-sized
+}
+
+// bnInput makes x (N, C, S) with a different mean and scale per channel, so
+// the statistics are not all ≈ 0 and 1.
+func bnInput(rng *rand.Rand, sh bnShape) []float32 {
+	x := make([]float32, sh.n*sh.c*sh.s)
+	off, scale := randSlice(rng, sh.c, -2, 2), randSlice(rng, sh.c, 0.5, 3)
+	for i := range sh.n {
+		for j := range sh.c {
+			for p := range sh.s {
+				x[(i*sh.c+j)*sh.s+p] = off[j] + scale[j]*(2*rng.Float32()-1)
+			}
+		}
+	}
+	return x
+}
+
+func TestBatchNorm(t *testing.T) {
+	d := dev(t)
+	rng := rand.New(rand.NewPCG(5, 5))
+	const eps, momentum = 1e-5, 0.1
+	for _, sh := range bnShapes {
+		for _, off := range []int{0, 1} {
+			t.Run(fmt.Sprintf("%dx%dx%d/offset%d", sh.n, sh.c, sh.s, off), func(t *testing.T) {
+				n, c, s := sh.n, sh.c, sh.s
+				x, dy := bnInput(rng, sh), randSlice(rng, n*c*s, -1, 1)
+				gamma, beta := randSlice(rng, c, 0.5, 1.5), randSlice(rng, c, -0.5, 0.5)
+				runMean, runVar := randSlice(rng, c, -0.5, 0.5), randSlice(rng, c, 0.5, 2)
+
+				gx, gdy := put(t, d, x, off), put(t, d, dy, off)
+				gg, gbeta := put(t, d, gamma, off), put(t, d, beta, off)
+				grm, grv := put(t, d, runMean, off), put(t, d, runVar, off)
+				gy := zeros(t, d, n*c*s, off)
+				gmean, gvar, ginv := zeros(t, d, c, off), zeros(t, d, c, off), zeros(t, d, c, off)
+
+				// train forward
+				y, mean, variance, invstd := make([]float32, n*c*s), make([]float32, c), make([]float32, c), make([]float32, c)
+				layers.BatchNormTrainForward(x, gamma, beta, n, c, s, eps, y, mean, variance, invstd, make([]float64, 2*c))
+				must(t, d.BatchNormTrainForward(gx, gg, gbeta, n, c, s, eps, gy, gmean, gvar, ginv))
+				check(t, "train y", get(t, d, gy), y)
+				check(t, "mean", get(t, d, gmean), mean)
+				check(t, "variance", get(t, d, gvar), variance)
+				check(t, "invstd", get(t, d, ginv), invstd)
+
+				// running statistics
+				rm, rv := append([]float32(nil), runMean...), append([]float32(nil), runVar...)
+				layers.BatchNormUpdateRunning(rm, rv, mean, variance, n*s, momentum)
+				grm2, grv2 := put(t, d, runMean, off), put(t, d, runVar, off)
+				must(t, d.BatchNormUpdateRunning(grm2, grv2, gmean, gvar, n*s, momentum))
+				check(t, "running mean", get(t, d, grm2), rm)
+				check(t, "running var", get(t, d, grv2), rv)
+
+				// train backward
+				dx, dgamma, dbeta := make([]float32, n*c*s), make([]float32, c), make([]float32, c)
+				layers.BatchNormBackward(true, x, dy, gamma, mean, invstd, n, c, s, dx, dgamma, dbeta, make([]float64, 2*c))
+				gdx, gdg, gdb := zeros(t, d, n*c*s, off), zeros(t, d, c, off), zeros(t, d, c, off)
+				gmeanRef, ginvRef := put(t, d, mean, off), put(t, d, invstd, off)
+				must(t, d.BatchNormBackward(true, gx, gdy, gg, gmeanRef, ginvRef, n, c, s, gdx, gdg, gdb))
+				check(t, "train dx", get(t, d, gdx), dx)
+				check(t, "train dgamma", get(t, d, gdg), dgamma)
+				check(t, "train dbeta", get(t, d, gdb), dbeta)
+
+				// eval forward and backward
+				layers.BatchNormEvalForward(x, gamma, beta, runMean, runVar, n, c, s, eps, y, invstd)
+				must(t, d.BatchNormEvalForward(gx, gg, gbeta, grm, grv, n, c, s, eps, gy, ginv))
+				check(t, "eval y", get(t, d, gy), y)
+				check(t, "eval invstd", get(t, d, ginv), invstd)
+				layers.BatchNormBackward(false, x, dy, gamma, runMean, invstd, n, c, s, dx, dgamma, dbeta, make([]float64, 2*c))
+				must(t, d.BatchNormBackward(false, gx, gdy, gg, grm, ginv, n, c, s, gdx, gdg, gdb))
+				check(t, "eval dx", get(t, d, gdx), dx)
+				check(t, "eval dgamma", get(t, d, gdg), dgamma)
+				check(t, "eval dbeta", get(t, d, gdb), dbeta)
+			})
+		}
+	}
+}
+
+// --- LayerNorm ------------------------------------------------------------------------
+
+func TestLayerNorm(t *testing.T) {
+	d := dev(t)
+	rng := rand.New(rand.NewPCG(6, 6))
+	const eps = 1e-5
+	shapes := []struct{ n, d int }{
+		{1, 4}, {3, 100}, {64, 128}, {10, 256}, {17, 512}, {300, 1000}, {9, 1024}, // warp per row
+		{5, 2048}, {3, 4096}, {600, 1100}, // block per row
+		{2, 5000}, {7, 99}, {4, 3}, // generic
+		{5000, 64}, {1500, 2048}, {700, 4100}, // more rows than resident groups: persistent loop
+	}
+	for _, sh := range shapes {
+		for _, off := range []int{0, 1} {
+			if off == 1 && sh.n*sh.d > 1<<20 {
+				continue
+			}
+			t.Run(fmt.Sprintf("%dx%d/offset%d", sh.n, sh.d, off), func(t *testing.T) {
+				n, dim := sh.n, sh.d
+				x := make([]float32, n*dim)
+				for i := range n { // a different mean and scale per row
+					o, sc := 4*rng.Float32()-2, 0.5+2*rng.Float32()
+					for j := range dim {
+						x[i*dim+j] = o + sc*(2*rng.Float32()-1)
+					}
+				}
+				dy := randSlice(rng, n*dim, -1, 1)
+				gamma, beta := randSlice(rng, dim, 0.5, 1.5), randSlice(rng, dim, -0.5, 0.5)
+
+				y, mean, invstd := make([]float32, n*dim), make([]float32, n), make([]float32, n)
+				layers.LayerNormForward(x, gamma, beta, n, dim, eps, y, mean, invstd)
+				gx, gdy, gg, gb := put(t, d, x, off), put(t, d, dy, off), put(t, d, gamma, off), put(t, d, beta, off)
+				gy, gmean, ginv := zeros(t, d, n*dim, off), zeros(t, d, n, off), zeros(t, d, n, off)
+				must(t, d.LayerNormForward(gx, gg, gb, n, dim, eps, gy, gmean, ginv))
+				check(t, "y", get(t, d, gy), y)
+				check(t, "mean", get(t, d, gmean), mean)
+				check(t, "invstd", get(t, d, ginv), invstd)
+
+				dx, dgamma, dbeta := make([]float32, n*dim), make([]float32, dim), make([]float32, dim)
+				layers.LayerNormBackward(x, dy, gamma, mean, invstd, n, dim, dx, dgamma, dbeta)
+				gmeanRef, ginvRef := put(t, d, mean, off), put(t, d, invstd, off)
+				gdx, gdg, gdb := zeros(t, d, n*dim, off), zeros(t, d, dim, off), zeros(t, d, dim, off)
+				must(t, d.LayerNormBackward(gx, gdy, gg, gmeanRef, ginvRef, n, dim, gdx, gdg, gdb))
+				check(t, "dx", get(t, d, gdx), dx)
+				check(t, "dgamma", get(t, d, gdg), dgamma)
+				check(t, "dbeta", get(t, d, gdb), dbeta)
+			})
+		}
+	}
+}
+
+// --- softmax cross-entropy -------------------------------------------------------------
+
+func TestSoftmaxCrossEntropy(t *testing.T) {
+	d := dev(t)
+	rng := rand.New(rand.NewPCG(7, 7))
+	for _, sh := range []struct{ n, k int }{{1, 2}, {128, 10}, {1000, 10}, {37, 100}, {5, 1000}, {3000, 1}} {
+		t.Run(fmt.Sprintf("%dx%d", sh.n, sh.k), func(t *testing.T) {
+			n, k := sh.n, sh.k
+			logits := randSlice(rng, n*k, -5, 5)
+			labels := make([]float32, n)
+			for i := range labels {
+				labels[i] = float32(rng.IntN(k))
+			}
+			probs := make([]float32, n*k)
+			loss := layers.SoftmaxCrossEntropyForward(logits, labels, n, k, probs)
+
+			gl, glab := put(t, d, logits, 0), put(t, d, labels, 0)
+			gp, gloss := zeros(t, d, n*k, 0), zeros(t, d, 1, 0)
+			must(t, d.SoftmaxCrossEntropyForward(gl, glab, n, k, gp, gloss))
+			check(t, "probs", get(t, d, gp), probs)
+			check(t, "loss", get(t, d, gloss), []float32{loss})
+
+			for _, g := range []float32{1, 0.5} {
+				dl := make([]float32, n*k)
+				layers.SoftmaxCrossEntropyBackward(probs, labels, n, k, g, dl)
+				gdl := zeros(t, d, n*k, 0)
+				must(t, d.SoftmaxCrossEntropyBackward(gp, glab, n, k, g, gdl))
+				check(t, fmt.Sprintf("dlogits g=%g", g), get(t, d, gdl), dl)
+			}
+
+			// Metrics accumulate over calls: two calls give twice the sums.
+			var correct int
+			for i := range n {
+				arg := 0
+				for j := 1; j < k; j++ {
+					if logits[i*k+j] > logits[i*k+arg] {
+						arg = j
+					}
+				}
+				if arg == int(labels[i]) {
+					correct++
+				}
+			}
+			sums := zeros(t, d, 2, 0)
+			must(t, d.Zero(sums))
+			must(t, d.SoftmaxCrossEntropyMetrics(gl, glab, n, k, sums))
+			must(t, d.SoftmaxCrossEntropyMetrics(gl, glab, n, k, sums))
+			got := get(t, d, sums)
+			check(t, "Σloss", got[:1], []float32{2 * loss * float32(n)})
+			if got[1] != float32(2*correct) {
+				t.Errorf("correct: got %g, want %d", got[1], 2*correct)
+			}
+		})
+	}
+	t.Run("bad label", func(t *testing.T) {
+		gl, glab := put(t, d, []float32{1, 2, 3, 4}, 0), put(t, d, []float32{1, 2}, 0) // 2 is out of [0, 2)
+		gp, gloss := zeros(t, d, 4, 0), zeros(t, d, 1, 0)
+		must(t, d.SoftmaxCrossEntropyForward(gl, glab, 2, 2, gp, gloss))
+		if v := get(t, d, gloss)[0]; !math.IsNaN(float64(v)) {
+			t.Errorf("loss with label 2 of 2 classes: %g, want NaN", v)
+		}
+	})
+}
+
+// --- optimizers ---------------------------------------------------------------------------
+
+// CPU references: the formulas of graph/optim.go (SGDUpdate,
+// MomentumUpdate, AdamUpdate), restated.
+func sgdRef(w, g []float32, lr float32) {
+	for i := range w {
+		w[i] -= lr * g[i]
+	}
+}
+
+func momentumRef(w, g, v []float32, lr, mu float32) {
+	for i := range w {
+		v[i] = mu*v[i] + g[i]
+		w[i] -= lr * v[i]
+	}
+}
+
+func adamRef(w, g, m, v []float32, lr, beta1, beta2, eps float32, t int64) {
+	bc1 := float32(1 - math.Pow(float64(beta1), float64(t)))
+	bc2 := float32(1 - math.Pow(float64(beta2), float64(t)))
+	step := lr / bc1
+	isq := 1 / float32(math.Sqrt(float64(bc2)))
+	for i := range w {
+		mi := beta1*m[i] + (1-beta1)*g[i]
+		vi := beta2*v[i] + (1-beta2)*g[i]*g[i]
+		m[i], v[i] = mi, vi
+		w[i] -= step * mi / (float32(math.Sqrt(float64(vi)))*isq + eps)
+	}
+}
+
+func TestOptimizers(t *testing.T) {
+	d := dev(t)
+	rng := rand.New(rand.NewPCG(8, 8))
+	for _, n := range []int{1, 6, 1027, 784 * 1024} {
+		for _, off := range []int{0, 1} {
+			t.Run(fmt.Sprintf("n=%d/offset%d", n, off), func(t *testing.T) {
+				w := randSlice(rng, n, -1, 1)
+				ws, wm, wa := append([]float32(nil), w...), append([]float32(nil), w...), append([]float32(nil), w...)
+				v, m, va := make([]float32, n), make([]float32, n), make([]float32, n)
+				gws, gwm, gwa := put(t, d, w, off), put(t, d, w, off), put(t, d, w, off)
+				gv, gm, gva := put(t, d, v, off), put(t, d, m, off), put(t, d, va, off)
+				for step := int64(1); step <= 3; step++ {
+					g := randSlice(rng, n, -1, 1)
+					gg := put(t, d, g, off)
+					sgdRef(ws, g, 0.1)
+					momentumRef(wm, g, v, 0.1, 0.9)
+					adamRef(wa, g, m, va, 1e-3, 0.9, 0.999, 1e-8, step)
+					must(t, d.SGDUpdate(gws, gg, 0.1))
+					must(t, d.MomentumUpdate(gwm, gg, gv, 0.1, 0.9))
+					must(t, d.AdamUpdate(gwa, gg, gm, gva, 1e-3, 0.9, 0.999, 1e-8, step))
+				}
+				check(t, "sgd w", get(t, d, gws), ws)
+				check(t, "momentum w", get(t, d, gwm), wm)
+				check(t, "momentum v", get(t, d, gv), v)
+				check(t, "adam w", get(t, d, gwa), wa)
+				check(t, "adam m", get(t, d, gm), m)
+				check(t, "adam v", get(t, d, gva), va)
+			})
+		}
+	}
+}
+
+// --- benchmarks -------------------------------------------------------------------------------
+
+// BenchmarkNorm times each norm kernel and reports its GB/s (NormBytes per
+// iteration), next to the GB/s of a device-to-device copy of the same
+// n×d floats measured in the same run.
+func BenchmarkNorm(b *testing.B) {
+	d := dev(b)
+	for _, sh := range []struct{ n, d int }{{128, 1024}, {1024, 4096}, {16384, 1024}} {
+		copyGBs, err := d.MemcpyBandwidth(sh.n*sh.d, 20)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, k := range NormKernels {
+			b.Run(fmt.Sprintf("%v/%dx%d", k, sh.n, sh.d), func(b *testing.B) {
+				r, err := d.NormBandwidth(k, sh.n, sh.d, b.N)
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.ReportMetric(r.GBPerSec, "GB/s")
+				b.ReportMetric(copyGBs, "copy-GB/s")
+				b.ReportMetric(100*r.GBPerSec/copyGBs, "%copy")
+			})
+		}
+	}
+}
+
+func BenchmarkMemcpy(b *testing.B) {
+	d := dev(b)
+	for _, n := range []int{1 << 20, 16384 * 1024} {
+		b.Run(fmt.Sprintf("n=%d", n), func(b *testing.B) {
+			gbs, err := d.MemcpyBandwidth(n, b.N)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ReportMetric(gbs, "GB/s")
+		})
+	}
+}
+
+// BenchmarkGemm reports GFLOP/s (2·m·n·k per call) for Linear's three
+// products at the MLP's shapes.
+func BenchmarkGemm(b *testing.B) {
+	d := dev(b)
+	for _, sh := range []struct {
+		name    string
+		ta, tb  bool
+		m, n, k int
+	}{
+		{"fwd/128x1024x784", false, false, 128, 1024, 784},
+		{"dW/784x1024x128", true, false, 784, 1024, 128},
+		{"dx/128x784x1024", false, true, 128, 784, 1024},
+		{"fwd/1024x4096x4096", false, false, 1024, 4096, 4096},
+		{"dW/4096x4096x1024", true, false, 4096, 4096, 1024},
+		{"dx/1024x4096x4096", false, true, 1024, 4096, 4096},
+	} {
+		b.Run(sh.name, func(b *testing.B) {
+			ar, ac, br, bc := sh.m, sh.k, sh.k, sh.n
+			if sh.ta {
+				ar, ac = sh.k, sh.m
+			}
+			if sh.tb {
+				br, bc = sh.n, sh.k
+			}
+			rng := rand.New(rand.NewPCG(9, 9))
+			a, bb := put(b, d, randSlice(rng, ar*ac, -1, 1), 0), put(b, d, randSlice(rng, br*bc, -1, 1), 0)
+			c := zeros(b, d, sh.m*sh.n, 0)
+			per, err := d.Time(b.N, func() error {
+				return d.Gemm(sh.ta, sh.tb, sh.m, sh.n, sh.k, 1, a, ac, bb, bc, 0, c, sh.n)
+			})
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ReportMetric(2*float64(sh.m)*float64(sh.n)*float64(sh.k)/per.Seconds()/1e9, "GFLOP/s")
+		})
+	}
+}

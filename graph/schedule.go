@@ -1,0 +1,101 @@
+package graph
+
+import (
+	"runtime"
+
+	G "gorgonia.org/gorgonia"
+
+	"normtap/layers"
+)
+
+// This file is how the CPU machine uses both cores and its caches: one
+// Workers pool splits every large kernel (GEMMs, norms, activations, the
+// optimizer) into fixed parts, and Step applies each parameter's optimizer
+// update as soon as the backward pass no longer reads the parameter, while
+// its gradient is still in cache, instead of in one pass at the end. Every
+// split has fixed boundaries, so the same flags and seed give the same
+// losses bit for bit; Step's result equals Backward followed by Update.
+
+// cpuWorkers is how many parts the machine splits work into.
+func cpuWorkers() int { return max(1, runtime.GOMAXPROCS(0)) }
+
+// minParallelUpdate: parameters smaller than this are updated in one part.
+const minParallelUpdate = 1 << 15
+
+// paramUpdate is the optimizer step of one parameter, bound once.
+type paramUpdate struct {
+	cm   *CPUMachine
+	i    int
+	part func(p, parts int)
+}
+
+func (u *paramUpdate) run(p, parts int) {
+	w := u.cm.m.Params[u.i].Value
+	lo, hi := layers.Span(len(w), p, parts, 16)
+	u.cm.opt.applySpan(u.cm.state, u.i, w, u.cm.grads[u.i], lo, hi)
+}
+
+// update applies the optimizer step to parameter i (the step count must
+// already be advanced).
+func (cm *CPUMachine) update(i int) {
+	u := cm.updates[i]
+	if len(cm.m.Params[i].Value) < minParallelUpdate {
+		u.part(0, 1)
+		return
+	}
+	cm.workers.Run(u.part)
+}
+
+// planUpdates binds the optimizer updates and finds, for each parameter,
+// the last step of cm.all after which nothing reads it or writes its
+// gradient: Step updates it right there.
+func (cm *CPUMachine) planUpdates() {
+	index := make(map[*G.Node]int, len(cm.all))
+	for k, s := range cm.all {
+		index[s.node] = k
+	}
+	last := map[*G.Node]int{}
+	for k, s := range cm.all {
+		for _, c := range Children(s.node) {
+			last[c] = k // cm.all is in topological order: the last reader wins
+		}
+	}
+	cm.after = make([][]int, len(cm.all))
+	cm.updates = make([]*paramUpdate, len(cm.m.Params))
+	for i, p := range cm.m.Params {
+		u := &paramUpdate{cm: cm, i: i}
+		u.part = u.run
+		cm.updates[i] = u
+		at := len(cm.all) - 1
+		if k, ok := index[p.Grad]; ok {
+			at = k
+			if r, ok := last[p.Node]; ok && r > at {
+				at = r
+			}
+		}
+		if at < 0 {
+			continue // no steps at all; Step updates nothing it cannot reach
+		}
+		cm.after[at] = append(cm.after[at], i)
+	}
+}
+
+// step is Step: forward and backward with every parameter updated right
+// after its last use.
+func (cm *CPUMachine) step(x, labels []float32) (float32, int, error) {
+	if err := cm.load(x, labels); err != nil {
+		return 0, 0, err
+	}
+	cm.state.Step++
+	for k, s := range cm.all {
+		s.exec()
+		for _, i := range cm.after[k] {
+			cm.update(i)
+		}
+	}
+	loss := cm.buf[cm.m.Loss][0]
+	return loss, CountCorrect(cm.m.LossOp.Probs(), cm.lab, cm.m.Batch, cm.m.Spec.Classes), nil
+}
+
+// closeWorkers is the cleanup of a machine never closed.
+func closeWorkers(w *layers.Workers) { w.Close() }

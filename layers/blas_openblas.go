@@ -1,0 +1,25 @@
+//go:build openblas
+
+package layers
+
+/*
+#cgo LDFLAGS: -lopenblas
+void openblas_set_num_threads(int);
+*/
+import "C"
+
+import (
+	"gonum.org/v1/gonum/blas/blas32"
+	"gonum.org/v1/netlib/blas/netlib"
+)
+
+// pureGoBLAS: the openblas build routes every Gemm through OpenBLAS (cgo).
+const pureGoBLAS = false
+
+// init makes OpenBLAS the BLAS of blas32 and keeps each call on the calling
+// thread: the executor splits GEMMs over its own Workers (GemmPlan), so
+// OpenBLAS's own threads would only contend with them for the cores.
+func init() {
+	blas32.Use(netlib.Implementation{})
+	C.openblas_set_num_threads(1)
+}
