@@ -17,7 +17,7 @@ ifeq ($(BLAS),openblas)
   export CGO_LDFLAGS += -lopenblas
 endif
 
-.PHONY: all build run test deps apt-deps vet
+.PHONY: all build run test deps apt-deps vet plots
 all: build
 
 build:
@@ -44,3 +44,18 @@ apt-deps:
 vet:
 	$(GO) vet ./...
 	gofmt -l . | (! grep .)
+
+# plots: the README's figures. Trains the three seed runs (784-128-128-10,
+# relu, 30 epochs, tapping h2.*) into runs/seed/ unless they are there, then
+# draws docs/seed-density.png and docs/seed-drift.png (+ .csv).
+SEED_RUNS := runs/seed
+plots: build
+	@for n in none batch layer; do \
+	  [ -f $(SEED_RUNS)/$$n/metrics.csv ] && [ $$(wc -l < $(SEED_RUNS)/$$n/metrics.csv) -gt 30 ] || \
+	  $(BIN)/normtap train --hidden 128,128 --norm $$n --act relu --epochs 30 --batch 128 --opt adam --lr 0.001 \
+	    --seed 1 --device cpu --tap h2.linear,h2.norm,h2.act --tap-neuron all --out $(SEED_RUNS)/$$n || exit 1; \
+	done
+	$(BIN)/normtap plot --kind density --node h2.norm --neuron 0 $(SEED_RUNS)/none $(SEED_RUNS)/batch $(SEED_RUNS)/layer \
+	  --width 9in --height 3.4in --out docs/seed-density.png
+	$(BIN)/normtap plot --kind drift --node h2.norm --neuron 0 $(SEED_RUNS)/none $(SEED_RUNS)/batch $(SEED_RUNS)/layer \
+	  --width 9in --height 3.4in --out docs/seed-drift.png
