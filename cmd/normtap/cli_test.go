@@ -89,6 +89,11 @@ func TestFailureModes(t *testing.T) {
 		{"divergence", append([]string{"train", "--lr", "1e30", "--opt", "sgd", "--out", t.TempDir()}, tiny...), 1, "diverged"},
 		{"train-limit too large", append([]string{"train", "--out", t.TempDir()}, append(tiny, "--train-limit", "70000")...), 1, "70000"},
 		{"resume without run", append([]string{"train", "--resume", "--out", t.TempDir()}, tiny...), 1, "resume"},
+		{"plot missing run", []string{"plot", "--kind", "curves", "/nonexistent/run", "--out", filepath.Join(t.TempDir(), "c.png")}, 1, "/nonexistent/run"},
+		{"plot unsupported extension", []string{"plot", "--kind", "curves", busy, "--out", "fig.jpg"}, 2, ".png"},
+		{"plot unknown kind", []string{"plot", "--kind", "pie", busy, "--out", "fig.png"}, 2, "--kind"},
+		{"plot run without taps", []string{"plot", "--kind", "density", busy, "--out", filepath.Join(t.TempDir(), "d.png")}, 1, busy},
+		{"repro too few steps", []string{"repro", "bn-paper", "--out", t.TempDir(), "--steps", "5"}, 2, "--steps 5"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
