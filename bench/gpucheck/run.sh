@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# The GPU check, run on a GPU host from the folder `make gpu-check-build`
+# made (no Go needed; the driver may be a newer CUDA major version than the
+# 11.8 headers the binaries were built against: the embedded PTX is JIT-
+# compiled by the driver). Usage: ./run.sh [OUTDIR] (default $OUT or ./out).
+# Writes check.log, kernels.txt, machine.txt, accuracy.csv, bench-*.json,
+# peer-*.json and summary.txt into OUTDIR, and prints the summary last.
+# Budget: about four minutes on an H100.
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+out=${1:-${OUT:-$here/out}}
+mkdir -p "$out"
+exec > >(tee -a "$out/check.log") 2>&1
+export NORMTAP_MNIST="$here/data"
+cd "$here"
+summary="$out/summary.txt"
+: > "$summary"
+status=0
+
+# step NAME TIMEOUT CMD...: runs CMD, records PASS/FAIL and its seconds.
+step() {
+	local name=$1 limit=$2; shift 2
+	local t0=$SECONDS
+	echo "== $name: $*"
+	if timeout "$limit" "$@"; then r=PASS; else r="FAIL(rc=$?)"; status=1; fi
+	printf '%-34s %-10s %4ds\n' "$name" "$r" $((SECONDS - t0)) >> "$summary"
+}
+
+nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv > "$out/nvidia-smi.csv" 2>&1 || true
+cat "$out/nvidia-smi.csv"
+
+# 1. every kernel against the CPU reference (forward and backward)
+step "kernels vs CPU reference" 150 sh -c "./cuda.test -test.v -test.timeout 140s > '$out/kernels.txt' 2>&1"
+grep -E '^(--- |FAIL|ok|PASS)' "$out/kernels.txt" | tail -40
+
+# 2. the GPU machine against the CPU machine on the same graph
+step "GPU machine vs CPU machine" 120 sh -c "./graph.test -test.v -test.run GPUMachine -test.timeout 110s > '$out/machine.txt' 2>&1"
+tail -5 "$out/machine.txt"
+
+# 3. one epoch of 784-1024-1024-10 per norm, GPU vs CPU, same seed
+echo "norm,cpu_test_acc,gpu_test_acc,diff_points,cpu_s,gpu_s" > "$out/accuracy.csv"
+for norm in none batch layer; do
+	for dev in cuda cpu; do
+		step "1 epoch $norm on $dev" 150 ./normtap-gpu --quiet train --hidden 1024,1024 --norm "$norm" --epochs 1 \
+			--batch 128 --opt adam --lr 0.001 --seed 1 --device "$dev" --out "$out/runs/$dev-$norm"
+	done
+	c=$(tail -1 "$out/runs/cpu-$norm/metrics.csv" 2>/dev/null | cut -d, -f6,7)
+	g=$(tail -1 "$out/runs/cuda-$norm/metrics.csv" 2>/dev/null | cut -d, -f6,7)
+	awk -v n="$norm" -v c="$c" -v g="$g" 'BEGIN { split(c, a, ","); split(g, b, ",");
+		d = (b[1] - a[1]) * 100; printf "%s,%s,%s,%.2f,%s,%s\n", n, a[1], b[1], d, a[2], b[2];
+		if (a[1] == "" || b[1] == "" || d > 0.5 || d < -0.5) exit 1 }' >> "$out/accuracy.csv" ||
+		{ status=1; echo "accuracy $norm: GPU and CPU differ by more than 0.5 points" >> "$summary"; }
+done
+cat "$out/accuracy.csv"
+
+# 4. benchmarks: normtap and the PyTorch peer on the same GPU, alternating
+for cfg in "128 1024,1024" "1024 4096,4096"; do
+	set -- $cfg
+	step "bench normtap b$1 h$2" 120 ./normtap-gpu --quiet bench --device cuda --batch "$1" --hidden "$2" \
+		--norm none,batch,layer --json "$out/bench-b$1.json"
+	if command -v python3 >/dev/null && [ -f peer/peer.py ]; then
+		step "bench pytorch b$1 h$2" 120 python3 peer/peer.py --device cuda --batch "$1" --hidden "$2" \
+			--norm none,batch,layer --json "$out/peer-b$1.json"
+	fi
+done
+
+# 5. the short table, last
+echo
+echo "== GPU check summary ($(head -2 "$out/nvidia-smi.csv" | tail -1))"
+cat "$summary"
+if command -v python3 >/dev/null; then
+	python3 - "$out" <<'PY' || true
+import json, sys, os
+out = sys.argv[1]
+print(f"{'batch':>6} {'norm':>6} {'normtap ex/s':>14} {'pytorch ex/s':>14} {'ratio':>6} {'R':>6}")
+for b in ("128", "1024"):
+    try:
+        ours = json.load(open(os.path.join(out, f"bench-b{b}.json")))["results"]
+    except Exception as e:
+        print(f"{b:>6} (no normtap bench: {e})"); continue
+    try:
+        peer = {r["norm"]: r for r in json.load(open(os.path.join(out, f"peer-b{b}.json")))["results"]}
+    except Exception:
+        peer = {}
+    base = {r["norm"]: r["ms_per_step_median"] for r in ours}
+    for r in ours:
+        p = peer.get(r["norm"], {}).get("examples_per_sec")
+        ratio = f"{r['examples_per_sec']/p:6.2f}" if p else "   n/a"
+        R = r["ms_per_step_median"] / base["none"] if "none" in base else float("nan")
+        print(f"{b:>6} {r['norm']:>6} {r['examples_per_sec']:14.0f} {p or 0:14.0f} {ratio} {R:6.2f}")
+PY
+fi
+exit $status
