@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
+	"time"
 
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
@@ -502,5 +503,71 @@ func TestLandscapeAtZeroStep(t *testing.T) {
 	ls := res.Landscape
 	if ls.GradPred != 0 || ls.BetaSmooth != 0 || ls.LossMin != ls.Loss || ls.LossMax != ls.Loss || !(ls.GradL2 > 0) {
 		t.Fatalf("η = 0: %+v", ls)
+	}
+}
+
+// BenchmarkMeasure times, on the BatchNorm paper's MNIST network
+// (784-100-100-100-10, sigmoid, batch 60, SGD), what --norm-noise, one
+// --ics-every measurement and one --landscape-every measurement (8 step
+// sizes) cost: each iteration runs a plain training step and the thing
+// measured, back to back, so that both see the same load on a shared
+// machine; x-step is the thing's time over the plain step's. MEASURE.md
+// quotes it.
+func BenchmarkMeasure(b *testing.B) {
+	newMachine := func(b *testing.B, norm string, noise bool) (*CPUMachine, []float32, []float32) {
+		s := DefaultSpec()
+		s.Hidden, s.Norm, s.Act, s.InitStd = []int{100, 100, 100}, norm, "sigmoid", 0.01
+		if noise {
+			s.NormNoise, s.NoiseA, s.NoiseB = true, layers.DefaultNoiseA, layers.DefaultNoiseB
+		}
+		m, err := Build(s, 60)
+		if err != nil {
+			b.Fatal(err)
+		}
+		rng := rand.New(rand.NewPCG(1, 1))
+		m.Init(rng)
+		cm, err := NewCPUMachine(m, OptSpec{Kind: "sgd", LR: 0.5})
+		if err != nil {
+			b.Fatal(err)
+		}
+		x, y := randomBatch(m, rng)
+		return cm, x, y
+	}
+	for _, norm := range []string{"none", "batch"} {
+		for _, what := range []string{"noise-step", "ics", "landscape8"} {
+			if what == "noise-step" && norm != "batch" {
+				continue
+			}
+			b.Run(fmt.Sprintf("784-100x3-10/%s/%s", norm, what), func(b *testing.B) {
+				plain, x, y := newMachine(b, norm, false)
+				other, _, _ := newMachine(b, norm, what == "noise-step")
+				spec := MeasureSpec{ICS: what == "ics"}
+				if what == "landscape8" {
+					spec.Etas = []float64{0.25, 0.5, 0.75, 1, 1.25, 1.5, 1.75, 2}
+				}
+				var stepTime, thingTime time.Duration
+				b.ResetTimer()
+				for range b.N {
+					t0 := time.Now()
+					if _, _, err := plain.Step(x, y); err != nil {
+						b.Fatal(err)
+					}
+					t1 := time.Now()
+					var err error
+					if what == "noise-step" {
+						_, _, err = other.Step(x, y)
+					} else {
+						_, err = Measure(other, x, y, spec)
+					}
+					if err != nil {
+						b.Fatal(err)
+					}
+					stepTime, thingTime = stepTime+t1.Sub(t0), thingTime+time.Since(t1)
+				}
+				b.ReportMetric(float64(thingTime)/float64(stepTime), "x-step")
+				b.ReportMetric(float64(stepTime.Microseconds())/float64(b.N)/1000, "step-ms")
+				b.ReportMetric(float64(thingTime.Microseconds())/float64(b.N)/1000, "ms")
+			})
+		}
 	}
 }

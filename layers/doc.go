@@ -1,5 +1,6 @@
 // Package layers holds normtap's operations as Gorgonia ops: Linear,
-// BatchNorm, LayerNorm, the activations and softmax cross-entropy.
+// BatchNorm, LayerNorm, the activations, softmax cross-entropy and the
+// noisy-BatchNorm noise (noise.go).
 //
 // Each op computes its forward pass in one fused kernel, keeps what its
 // backward pass needs (batch statistics, softmax probabilities), and

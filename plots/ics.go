@@ -256,7 +256,7 @@ func bandPolygon(x, lo, hi []float64, c color.NRGBA) *plotter.Polygon {
 // logY puts p's y axis on a log scale with labelled powers of ten.
 func logY(p *plot.Plot) {
 	p.Y.Scale = plot.LogScale{}
-	p.Y.Tick.Marker = plot.LogTicks{Prec: -1}
+	p.Y.Tick.Marker = plot.LogTicks{Prec: 1} // 1e-05, not 9.999999999999999e-05
 }
 
 // wideRange reports positive values spanning more than a factor of 30:
