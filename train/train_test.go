@@ -2,6 +2,7 @@ package train
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -104,5 +105,36 @@ func TestUnknownTapListsNodes(t *testing.T) {
 	_, err = Run(context.Background(), cfg, Options{})
 	if err == nil || !strings.Contains(err.Error(), "0..63") {
 		t.Fatalf("error %v does not give the neuron range", err)
+	}
+}
+
+// TestBatchModeTaps: --tap-mode batch copies the training batch of the
+// step, in training mode, at epoch ends and every N steps.
+func TestBatchModeTaps(t *testing.T) {
+	cfg := smallConfig(t, "batch")
+	cfg.Epochs = 1
+	cfg.Taps.Mode, cfg.Taps.EverySteps = "batch", 40
+	if _, err := Run(context.Background(), cfg, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	ix, err := rundir.ReadIndex(cfg.Out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kinds []string
+	for _, e := range ix.Entries {
+		if e.Mode != "batch" || e.Examples != cfg.Batch {
+			t.Fatalf("entry %+v: want mode batch with %d examples", e, cfg.Batch)
+		}
+		kinds = append(kinds, fmt.Sprintf("%s@%d", e.Kind, e.Step))
+	}
+	// 93 steps: step taps at 40 and 80, and the epoch's end
+	want := "[epoch@93 step@40 step@80]"
+	if got := fmt.Sprint(kinds); got != want {
+		t.Fatalf("taps %s, want %s", got, want)
+	}
+	_, n, k, err := rundir.ReadTap(cfg.Out, ix.Entries[1])
+	if err != nil || n != cfg.Batch || k != 2 {
+		t.Fatalf("tap %v %dx%d", err, n, k)
 	}
 }
