@@ -5,6 +5,9 @@
 #   make ptx-check  fail, naming the file, when a committed .ptx is stale
 #   make gpu-deps   install nvcc and the CUDA driver API headers (Debian)
 #   make gpu-vet    go vet -tags gpu ./... with the CUDA cgo flags
+#   make gpu-emu-test  the kernel checks on the CPU (tags gpu cudaemu: the
+#                   .cu sources compiled as host C++ and run by the emulator
+#                   in cuda/internal/emu; needs g++, no GPU, no CUDA)
 #
 # GPU_GO_ENV is the environment a `go build|test|vet -tags gpu` needs:
 # gorgonia.org/cu links -lcuda and includes <cuda.h>. Debian's
@@ -27,11 +30,11 @@ NVCCFLAGS ?= -ptx -arch=compute_70 -O3 -std=c++14
 
 CUDA_INCLUDE_DIR ?= /usr/include
 CUDA_LIB_DIRS    ?= /usr/lib/x86_64-linux-gnu /usr/lib/x86_64-linux-gnu/stubs
-GPU_CGO_CFLAGS   ?= -I$(CUDA_INCLUDE_DIR)
+GPU_CGO_CFLAGS   ?= -g -O2 -I$(CUDA_INCLUDE_DIR)
 GPU_CGO_LDFLAGS  ?= $(addprefix -L,$(CUDA_LIB_DIRS))
 GPU_GO_ENV       ?= CGO_ENABLED=1 CGO_CFLAGS="$(GPU_CGO_CFLAGS)" CGO_LDFLAGS="$(GPU_CGO_LDFLAGS)"
 
-.PHONY: ptx ptx-check gpu-deps gpu-vet
+.PHONY: ptx ptx-check gpu-deps gpu-vet gpu-emu-test
 
 ptx: $(CUDA_PTX)
 
@@ -60,3 +63,7 @@ gpu-deps:
 
 gpu-vet:
 	$(GPU_GO_ENV) go vet -tags gpu ./...
+
+gpu-emu-test:
+	go vet -tags 'gpu cudaemu' ./cuda/...
+	go test -tags 'gpu cudaemu' -count=1 ./cuda/...

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"math"
 	"os"
-	"runtime"
 )
 
 // Info describes a device.
@@ -28,9 +27,10 @@ func (i Info) String() string {
 
 // Device is one GPU with its context, stream, buffer pool and loaded
 // kernels. Its methods queue work on the stream and return without waiting,
-// except Download, Sync, Close and the timing helpers. A Device is not safe
-// for concurrent use, and its context is current only on the OS thread that
-// Open (or Bind) locked.
+// except Download, Sync, Close and the timing helpers. Any goroutine may
+// use it (each call binds the context to its thread for the call's
+// duration; see driver), but only one at a time: it is not safe for
+// concurrent use.
 type Device struct {
 	// Debug makes every launch wait for its kernel and check for errors,
 	// naming the kernel. Open sets it when NORMTAP_CUDA_DEBUG=1.
@@ -45,18 +45,16 @@ type Device struct {
 	occ     map[string]int    // blocks per multiprocessor, by kernel
 	closed  bool
 
-	gemmTileFixed int // tests: force a GEMM tile size (0: choose)
+	gemmTileFixed  int // tests: force a GEMM tile size (0: choose)
+	gemmSplitFixed int // tests: force a number of k splits (0: choose)
 }
 
-// Open opens device ordinal (0 for the first GPU), makes its primary
-// context current on the calling goroutine's OS thread (which it locks with
-// runtime.LockOSThread until Close), creates the stream and loads the
-// embedded kernels.
+// Open opens device ordinal (0 for the first GPU): it retains the device's
+// primary context, creates the stream and loads the embedded kernels (the
+// driver JIT-compiles their PTX for this GPU).
 func Open(ordinal int) (*Device, error) {
-	runtime.LockOSThread()
 	drv, info, err := openDriver(ordinal)
 	if err != nil {
-		runtime.UnlockOSThread()
 		return nil, fmt.Errorf("cuda: %w", err)
 	}
 	d := &Device{
@@ -88,21 +86,6 @@ func Count() (int, error) { return deviceCount() }
 // Info describes the device.
 func (d *Device) Info() Info { return d.info }
 
-// Bind makes the device's context current on the calling goroutine's OS
-// thread, locking the goroutine to it; a goroutine other than the one that
-// called Open must call Bind before using the device, and Unbind when done.
-func (d *Device) Bind() error {
-	runtime.LockOSThread()
-	if err := d.drv.bind(); err != nil {
-		runtime.UnlockOSThread()
-		return fmt.Errorf("cuda: bind context: %w", err)
-	}
-	return nil
-}
-
-// Unbind undoes one Bind: it unlocks the goroutine from its thread.
-func (d *Device) Unbind() { runtime.UnlockOSThread() }
-
 // Sync waits until all work queued on the stream has finished and returns
 // the first error a kernel or copy raised.
 func (d *Device) Sync() error {
@@ -113,8 +96,8 @@ func (d *Device) Sync() error {
 }
 
 // Close waits for the stream, frees every buffer of the pool (those in use
-// too), unloads the kernels, releases the context and unlocks the thread
-// that Open locked. The Device cannot be used afterwards.
+// too), unloads the kernels and releases the context. The Device cannot be
+// used afterwards.
 func (d *Device) Close() error {
 	if d.closed {
 		return nil
@@ -133,7 +116,6 @@ func (d *Device) Close() error {
 	if err := d.drv.close(); err != nil {
 		errs = append(errs, err)
 	}
-	runtime.UnlockOSThread()
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("cuda: close: %w", err)
 	}

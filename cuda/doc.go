@@ -18,8 +18,13 @@
 // helpers. Set NORMTAP_CUDA_DEBUG=1 (or Device.Debug) to wait for and check
 // every launch, with the kernel's name in the error.
 //
-// A Device is bound to the OS thread of the goroutine that opened it (CUDA
-// contexts are per thread): Open calls runtime.LockOSThread, and every
-// later call must come from that goroutine, or from another one after it
-// calls Bind.
+// With the extra tag cudaemu (`make gpu-emu-test`), the kernels run on the
+// CPU instead, compiled as host C++ by cuda/internal/emu: the same checks,
+// no GPU needed, for their logic (not their speed).
+//
+// CUDA contexts are current per OS thread while Go moves goroutines between
+// threads: every driver call of a Device therefore runs with its goroutine
+// locked to its thread (runtime.LockOSThread) and the context made current
+// there, so a Device can be used from any goroutine — one at a time, as it
+// is not safe for concurrent use.
 package cuda

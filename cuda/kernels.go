@@ -69,6 +69,7 @@ func (s *sizes) matrix(name string, b Buffer, rows, cols, ld int) {
 
 // --- GEMM -----------------------------------------------------------------
 
+// gemmKernels[tile][transA][transB]
 var gemmKernels = map[int][2][2]string{
 	128: {{"gemm_nn_128", "gemm_nt_128"}, {"gemm_tn_128", "gemm_tt_128"}},
 	64:  {{"gemm_nn_64", "gemm_nt_64"}, {"gemm_tn_64", "gemm_tt_64"}},
@@ -100,7 +101,7 @@ func (d *Device) Gemm(transA, transB bool, m, n, k int, alpha float32, a Buffer,
 	if m == 0 || n == 0 {
 		return nil
 	}
-	tile := d.gemmTile(m, n)
+	tile, splits, kChunk := d.gemmPlan(m, n, k)
 	ta, tb := 0, 0
 	if transA {
 		ta = 1
@@ -112,28 +113,55 @@ func (d *Device) Gemm(transA, transB bool, m, n, k int, alpha float32, a Buffer,
 	if tile == 32 {
 		threads = 64
 	}
-	grid := d2(ceilDiv(n, tile), ceilDiv(m, tile))
+	grid := dim3{ceilDiv(n, tile), ceilDiv(m, tile), splits}
 	if grid.y > 65535 {
 		return fmt.Errorf("cuda: Gemm: m = %d is more than %d rows", m, 65535*tile)
 	}
-	var p args
-	p.i32(m).i32(n).i32(k).f32(alpha).buf(a).i32(lda).buf(b).i32(ldb).f32(beta).buf(c).i32(ldc)
-	return d.launch(gemmKernels[tile][ta][tb], grid, d1(threads), &p)
-}
-
-// gemmTile picks the largest tile (128, 64, 32) whose grid still has a
-// block for every multiprocessor: a batch of 128 makes only a few 128×128
-// tiles.
-func (d *Device) gemmTile(m, n int) int {
-	if d.gemmTileFixed != 0 {
-		return d.gemmTileFixed
-	}
-	for _, t := range []int{128, 64} {
-		if ceilDiv(m, t)*ceilDiv(n, t) >= d.info.SMs {
-			return t
+	var partial Buffer
+	if splits > 1 {
+		var err error
+		if partial, err = d.scratchFloats(splits * m * n); err != nil {
+			return err
 		}
 	}
-	return 32
+	var p args
+	p.i32(m).i32(n).i32(k).f32(alpha).buf(a).i32(lda).buf(b).i32(ldb).f32(beta).buf(c).i32(ldc).i32(kChunk).buf(partial)
+	if err := d.launch(gemmKernels[tile][ta][tb], grid, d1(threads), &p); err != nil || splits == 1 {
+		return err
+	}
+	p = args{}
+	p.buf(partial).i32(splits).i32(m).i32(n).f32(alpha).f32(beta).buf(c).i32(ldc)
+	return d.launch("gemm_splitk_reduce", d.grid1D(m*n), d1(256), &p)
+}
+
+// gemmPlan picks the tile (128, 64 or 32) and how many ways to split k.
+// The largest tile whose grid still has a block for every multiprocessor
+// wins; when none has (a batch of 128 makes a 128×1024 product: 32 tiles
+// of 64×64), k is split too, into chunks of at least 64, until there are
+// about two blocks per multiprocessor.
+func (d *Device) gemmPlan(m, n, k int) (tile, splits, kChunk int) {
+	sms := d.info.SMs
+	blocks := func(t int) int { return ceilDiv(m, t) * ceilDiv(n, t) }
+	switch {
+	case d.gemmTileFixed != 0:
+		tile = d.gemmTileFixed
+	case blocks(128) >= sms:
+		tile = 128
+	case blocks(64) >= sms || min(m, n) > 32:
+		tile = 64
+	default:
+		tile = 32
+	}
+	splits = 1
+	if d.gemmSplitFixed != 0 {
+		splits = d.gemmSplitFixed
+	} else if b := blocks(tile); b < sms {
+		splits = min(ceilDiv(2*sms, b), k/64)
+	}
+	splits = clamp(splits, 1, max(1, maxElems/(m*n)))
+	kChunk = max(8, ceilDiv(ceilDiv(k, splits), 8)*8) // a multiple of the k-step
+	splits = max(1, ceilDiv(k, kChunk))
+	return tile, splits, kChunk
 }
 
 // --- element-wise ------------------------------------------------------------

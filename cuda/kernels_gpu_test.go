@@ -37,16 +37,13 @@ var (
 	testDevOnce sync.Once
 )
 
-// dev returns the shared test device, bound to the calling goroutine's
-// thread (each test runs on its own goroutine).
+// dev returns the shared test device. Tests and subtests run on goroutines
+// of their own, which the Device allows (each call binds its context).
 func dev(tb testing.TB) *Device {
 	tb.Helper()
 	testDevOnce.Do(func() { testDev, testDevErr = Open(0) })
 	if testDevErr != nil {
 		tb.Fatalf("open device: %v", testDevErr)
-	}
-	if err := testDev.Bind(); err != nil {
-		tb.Fatal(err)
 	}
 	// Checks wait for every kernel, so a failing one is named; benchmarks
 	// do not (unless NORMTAP_CUDA_DEBUG=1 asks).
@@ -58,11 +55,9 @@ func dev(tb testing.TB) *Device {
 func TestMain(m *testing.M) {
 	code := m.Run()
 	if testDev != nil {
-		if err := testDev.Bind(); err == nil {
-			if err := testDev.Close(); err != nil {
-				fmt.Fprintln(os.Stderr, err)
-				code = 1
-			}
+		if err := testDev.Close(); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			code = 1
 		}
 	}
 	os.Exit(code)
@@ -172,25 +167,36 @@ func must(tb testing.TB, err error) {
 
 func TestGemm(t *testing.T) {
 	d := dev(t)
-	defer func() { d.gemmTileFixed = 0 }()
 	shapes := []struct{ m, n, k int }{
 		{1, 1, 1}, {7, 13, 5}, {64, 64, 64}, {128, 128, 8}, {129, 65, 33},
 		{200, 300, 77}, {33, 257, 1000}, {128, 96, 784}, {300, 10, 128},
 	}
 	rng := rand.New(rand.NewPCG(1, 1))
-	for _, tile := range []int{128, 64, 32} {
+	for _, plan := range []struct{ tile, splits int }{{128, 1}, {64, 1}, {32, 1}, {64, 3}, {32, 7}} {
 		for _, sh := range shapes {
 			for _, tr := range [][2]bool{{false, false}, {false, true}, {true, false}, {true, true}} {
 				for _, beta := range []float32{0, 0.5} {
 					ta, tb := tr[0], tr[1]
-					name := fmt.Sprintf("tile%d/%dx%dx%d/ta=%v,tb=%v/beta=%g", tile, sh.m, sh.n, sh.k, ta, tb, beta)
+					name := fmt.Sprintf("tile%d/split%d/%dx%dx%d/ta=%v,tb=%v/beta=%g",
+						plan.tile, plan.splits, sh.m, sh.n, sh.k, ta, tb, beta)
 					t.Run(name, func(t *testing.T) {
-						d.gemmTileFixed = tile
+						d.gemmTileFixed, d.gemmSplitFixed = plan.tile, plan.splits
+						defer func() { d.gemmTileFixed, d.gemmSplitFixed = 0, 0 }()
 						gemmCase(t, d, rng, ta, tb, sh.m, sh.n, sh.k, 1.5, beta)
 					})
 				}
 			}
 		}
+	}
+	// The device's own choice, splits included, at Linear's shapes.
+	for _, sh := range []struct {
+		ta, tb  bool
+		m, n, k int
+	}{{false, false, 128, 1024, 784}, {true, false, 784, 1024, 128}, {false, true, 128, 784, 1024},
+		{false, false, 128, 10, 1024}, {false, false, 1000, 1000, 1000}} {
+		t.Run(fmt.Sprintf("auto/%dx%dx%d/ta=%v,tb=%v", sh.m, sh.n, sh.k, sh.ta, sh.tb), func(t *testing.T) {
+			gemmCase(t, d, rng, sh.ta, sh.tb, sh.m, sh.n, sh.k, 1, 0.5)
+		})
 	}
 }
 
@@ -393,8 +399,10 @@ func TestPool(t *testing.T) {
 
 type bnShape struct{ n, c, s int }
 
+// N·S ≥ 3: with two elements per channel x̂ = ±1 whatever x is, dx is 0
+// and a relative error means nothing.
 var bnShapes = []bnShape{
-	{2, 3, 1}, {33, 64, 1}, {100, 37, 1}, {128, 1024, 1}, {4000, 96, 1}, // 2d: vec, scalar, many chunks
+	{3, 5, 1}, {33, 64, 1}, {100, 37, 1}, {128, 1024, 1}, {4000, 96, 1}, // 2d: vec, scalar, many chunks
 	{8, 16, 49}, {4, 3, 784}, {5, 7, 13}, {64, 32, 196}, // 4d: scalar, vec, odd, CNN-sized
 }
 
@@ -578,6 +586,22 @@ func TestSoftmaxCrossEntropy(t *testing.T) {
 			}
 		})
 	}
+	t.Run("ties", func(t *testing.T) {
+		// Rows with equal maxima: the first is the prediction, in any lane.
+		const n, k = 4, 40
+		logits := make([]float32, n*k)
+		logits[0*k+3], logits[0*k+7] = 2, 2   // label 3: correct
+		logits[1*k+5], logits[1*k+37] = 1, 1  // label 5: correct (both in lane 5)
+		logits[2*k+33], logits[2*k+34] = 3, 3 // label 33: correct (both in lane 1 and 2)
+		// row 3 all zero, label 0: correct
+		labels := []float32{3, 5, 33, 0}
+		sums := zeros(t, d, 2, 0)
+		must(t, d.Zero(sums))
+		must(t, d.SoftmaxCrossEntropyMetrics(put(t, d, logits, 0), put(t, d, labels, 0), n, k, sums))
+		if got := get(t, d, sums)[1]; got != 4 {
+			t.Errorf("correct with ties: %g, want 4 (first argmax)", got)
+		}
+	})
 	t.Run("bad label", func(t *testing.T) {
 		gl, glab := put(t, d, []float32{1, 2, 3, 4}, 0), put(t, d, []float32{1, 2}, 0) // 2 is out of [0, 2)
 		gp, gloss := zeros(t, d, 4, 0), zeros(t, d, 1, 0)

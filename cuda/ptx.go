@@ -21,6 +21,7 @@ var modules = []struct {
 		"gemm_nn_128", "gemm_nt_128", "gemm_tn_128", "gemm_tt_128",
 		"gemm_nn_64", "gemm_nt_64", "gemm_tn_64", "gemm_tt_64",
 		"gemm_nn_32", "gemm_nt_32", "gemm_tn_32", "gemm_tt_32",
+		"gemm_splitk_reduce",
 	}},
 	{"elementwise.ptx", []string{
 		"act_forward", "act_backward", "copy_f32", "add_f32", "bias_add", "col_sum",

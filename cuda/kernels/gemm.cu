@@ -25,12 +25,17 @@
 // Instances: gemm_{nn,nt,tn,tt}_{128,64,32} — tiles 128×128 (8×8 per
 // thread, 256 threads), 64×64 (4×4, 256 threads) and 32×32 (4×4, 64
 // threads). The Go side picks the largest tile that still gives every SM a
-// block, since small batches make few large tiles.
+// block, since small batches make few large tiles; when even the small
+// tiles leave SMs idle (a batch of 128 makes a 128×1024 product: 32 tiles
+// of 64×64), it splits k: grid z takes k in chunks of kChunk, each block
+// writes its raw partial product to `partial` (splits×m×n), and
+// gemm_splitk_reduce adds the splits in order and applies α and β.
 #include "common.cuh"
 
 template <int BM, int BN, int BK, int TM, int TN, bool TA, bool TB>
 __device__ void sgemm(int M, int N, int K, float alpha, const float* __restrict__ A, int lda,
-                      const float* __restrict__ B, int ldb, float beta, float* __restrict__ C, int ldc) {
+                      const float* __restrict__ B, int ldb, float beta, float* __restrict__ C, int ldc,
+                      int kChunk, float* __restrict__ partial) {
     constexpr int NT = (BM / TM) * (BN / TN); // threads
     constexpr int PAD = 4;
     constexpr int EA = BM * BK / NT, EB = BK * BN / NT; // elements each thread loads per step
@@ -45,6 +50,7 @@ __device__ void sgemm(int M, int N, int K, float alpha, const float* __restrict_
     const int tid = threadIdx.x;
     const int tx = tid % (BN / TN), ty = tid / (BN / TN);
     const int bm = blockIdx.y * BM, bn = blockIdx.x * BN;
+    const int kBegin = blockIdx.z * kChunk, kEnd = min(K, kBegin + kChunk);
 
     float ra[EA], rb[EB];
     float acc[TM][TN];
@@ -70,7 +76,7 @@ __device__ void sgemm(int M, int N, int K, float alpha, const float* __restrict_
             A_COORD(e, i, kk)
             const int gi = bm + i, gk = k0 + kk;
             float v = 0.0f;
-            if (gi < M && gk < K) v = TA ? A[(i64)gk * lda + gi] : A[(i64)gi * lda + gk];
+            if (gi < M && gk < kEnd) v = TA ? A[(i64)gk * lda + gi] : A[(i64)gi * lda + gk];
             ra[e] = v;
         }
 #pragma unroll
@@ -78,7 +84,7 @@ __device__ void sgemm(int M, int N, int K, float alpha, const float* __restrict_
             B_COORD(e, j, kk)
             const int gj = bn + j, gk = k0 + kk;
             float v = 0.0f;
-            if (gj < N && gk < K) v = TB ? B[(i64)gj * ldb + gk] : B[(i64)gk * ldb + gj];
+            if (gj < N && gk < kEnd) v = TB ? B[(i64)gj * ldb + gk] : B[(i64)gk * ldb + gj];
             rb[e] = v;
         }
     };
@@ -97,13 +103,13 @@ __device__ void sgemm(int M, int N, int K, float alpha, const float* __restrict_
 #undef A_COORD
 #undef B_COORD
 
-    const int steps = (K + BK - 1) / BK;
-    loadTiles(0);
+    const int steps = (kEnd - kBegin + BK - 1) / BK; // kEnd ≤ kBegin: none, C = β·C
+    loadTiles(kBegin);
     storeTiles(0);
     __syncthreads();
     for (int t = 0; t < steps; t++) {
         const int cur = t & 1;
-        if (t + 1 < steps) loadTiles((t + 1) * BK);
+        if (t + 1 < steps) loadTiles(kBegin + (t + 1) * BK);
 #pragma unroll
         for (int kk = 0; kk < BK; kk++) {
             float a[TM], b[TN];
@@ -126,16 +132,35 @@ __device__ void sgemm(int M, int N, int K, float alpha, const float* __restrict_
         __syncthreads();
     }
 
+    // Split k: the raw sums go to this split's m×n slab of partial.
+    float* out = partial != NULL ? partial + (i64)blockIdx.z * M * N : C;
+    const int ldo = partial != NULL ? N : ldc;
 #pragma unroll
     for (int i = 0; i < TM; i++) {
         const int gi = bm + (i / 4) * SA + ty * 4 + (i % 4);
         if (gi >= M) continue;
-        float* cr = C + (i64)gi * ldc;
+        float* cr = out + (i64)gi * ldo;
 #pragma unroll
         for (int j = 0; j < TN; j++) {
             const int gj = bn + (j / 4) * SB + tx * 4 + (j % 4);
-            if (gj < N) cr[gj] = beta == 0.0f ? alpha * acc[i][j] : alpha * acc[i][j] + beta * cr[gj];
+            if (gj >= N) continue;
+            if (partial != NULL) cr[gj] = acc[i][j];
+            else cr[gj] = beta == 0.0f ? alpha * acc[i][j] : alpha * acc[i][j] + beta * cr[gj];
         }
+    }
+}
+
+// gemm_splitk_reduce: C = α·Σ_z partial[z] + β·C over the m×n elements,
+// the splits added in order. Grid-stride, any grid.
+extern "C" __global__ void gemm_splitk_reduce(const float* __restrict__ partial, int splits, int M, int N,
+                                              float alpha, float beta, float* __restrict__ C, int ldc) {
+    const i64 mn = (i64)M * N;
+    for (i64 e = (i64)blockIdx.x * blockDim.x + threadIdx.x; e < mn; e += (i64)gridDim.x * blockDim.x) {
+        float s = 0.0f;
+        for (int z = 0; z < splits; z++) s += partial[z * mn + e];
+        const int i = (int)e / N, j = (int)e - i * N; // e < 2^31: the Go side bounds every size
+        float* c = C + (i64)i * ldc + j;
+        *c = beta == 0.0f ? alpha * s : alpha * s + beta * *c;
     }
 }
 
@@ -143,8 +168,8 @@ __device__ void sgemm(int M, int N, int K, float alpha, const float* __restrict_
 #define GEMM(NAME, BM, BK, TM, TA, TB)                                                                     \
     extern "C" __global__ void __launch_bounds__((BM / TM) * (BM / TM))                                     \
         NAME(int m, int n, int k, float alpha, const float* a, int lda, const float* b, int ldb,             \
-             float beta, float* c, int ldc) {                                                                \
-        sgemm<BM, BM, BK, TM, TM, TA, TB>(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);                     \
+             float beta, float* c, int ldc, int kChunk, float* partial) {                                    \
+        sgemm<BM, BM, BK, TM, TM, TA, TB>(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, kChunk, partial);    \
     }
 
 GEMM(gemm_nn_128, 128, 8, 8, false, false)

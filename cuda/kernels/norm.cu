@@ -21,7 +21,8 @@
 // output, so x is read twice; the grid is split into row chunks (R of them)
 // and bn_apply walks the chunks in reverse order of the statistics pass, so
 // its first reads are the ones most recently read, still in L2, and it
-// writes y with streaming stores (evict-first) to leave x there. Partial
+// reads x for the last time and writes y with evict-first hints, to leave
+// the rest of x there. Partial
 // sums are of x − x[first element of the channel], which keeps Σ(x−shift)²
 // free of the cancellation Σx² − N·mean² suffers when |mean| ≫ std; the R
 // partials are combined in double.
@@ -61,6 +62,21 @@ __device__ __forceinline__ Vec<V> loadV(const float* p) {
     } else {
 #pragma unroll
         for (int i = 0; i < V; i++) r.v[i] = p[i];
+    }
+    return r;
+}
+
+// loadStreamV loads with the evict-first hint (ld.global.cs): for a last
+// read, so that the lines of x still to be re-read stay in L2.
+template <int V>
+__device__ __forceinline__ Vec<V> loadStreamV(const float* p) {
+    Vec<V> r;
+    if (V == 4) {
+        float4 t = __ldcs((const float4*)p);
+        r.v[0] = t.x; r.v[1] = t.y; r.v[2] = t.z; r.v[3] = t.w;
+    } else {
+#pragma unroll
+        for (int i = 0; i < V; i++) r.v[i] = __ldcs(p + i);
     }
     return r;
 }
@@ -234,7 +250,7 @@ __device__ void bnApply2d(const float* __restrict__ x, const float* __restrict__
 #pragma unroll 4
     for (int r = r0 + threadIdx.y; r < r1; r += 8) {
         const i64 off = (i64)r * C + c0;
-        Vec<V> v = loadV<V>(x + off);
+        Vec<V> v = loadStreamV<V>(x + off);
 #pragma unroll
         for (int i = 0; i < V; i++) v.v[i] = (v.v[i] - m[i]) * sc[i] + b[i];
         storeStreamV<V>(y + off, v);
@@ -398,7 +414,7 @@ __device__ void bnBwdDx2d(const float* __restrict__ x, const float* __restrict__
 #pragma unroll 4
     for (int r = r0 + threadIdx.y; r < r1; r += 8) {
         const i64 off = (i64)r * C + c0;
-        Vec<V> xv = loadV<V>(x + off), g = loadV<V>(dy + off), d;
+        Vec<V> xv = loadStreamV<V>(x + off), g = loadStreamV<V>(dy + off), d;
 #pragma unroll
         for (int i = 0; i < V; i++) {
             const float xh = (xv.v[i] - m[i]) * is[i];

@@ -1,0 +1,95 @@
+//go:build gpu && cudaemu
+
+package cuda
+
+import (
+	"fmt"
+	"time"
+	"unsafe"
+
+	"normtap/cuda/internal/emu"
+)
+
+// driver, in the cudaemu build, runs the kernels on the CPU through
+// cuda/internal/emu instead of a GPU: `go test -tags 'gpu cudaemu' ./cuda`
+// runs the kernel checks on any machine. It reports a small device (4
+// multiprocessors, 2 blocks each), so that the grids are few blocks and
+// the persistent and chunked kernels loop.
+type driver struct {
+	loaded map[string]bool
+}
+
+func openDriver(ordinal int) (*driver, Info, error) {
+	if ordinal != 0 {
+		return nil, Info{}, fmt.Errorf("CUDA device %d: 1 device(s) visible (emulator)", ordinal)
+	}
+	info := Info{Name: "normtap CPU emulator", Major: 7, Minor: 0, MemoryBytes: 1 << 30, SMs: 4, L2Bytes: 1 << 20}
+	return &driver{loaded: map[string]bool{}}, info, nil
+}
+
+func deviceCount() (int, error) { return 1, nil }
+
+func (dr *driver) loadModule(ptx string, kernels []string) error {
+	for _, k := range kernels {
+		if !emu.Has(k) {
+			return fmt.Errorf("kernel %s: not in the emulator", k)
+		}
+		dr.loaded[k] = true
+	}
+	return nil
+}
+
+func (dr *driver) launch(name string, grid, block dim3, params []uint64) error {
+	if !dr.loaded[name] {
+		return fmt.Errorf("kernel %s is not in the embedded PTX", name)
+	}
+	return emu.Launch(name, [3]int{grid.x, grid.y, grid.z}, [3]int{block.x, block.y, block.z}, params)
+}
+
+func (dr *driver) occupancy(name string, blockSize int) (int, error) { return 2, nil }
+
+func (dr *driver) alloc(bytes int64) (uintptr, error) { return emu.Alloc(bytes) }
+
+func (dr *driver) free(p uintptr) error {
+	emu.Free(p)
+	return nil
+}
+
+func (dr *driver) htod(dst uintptr, src unsafe.Pointer, bytes int64) error {
+	emu.HtoD(dst, src, bytes)
+	return nil
+}
+
+func (dr *driver) dtoh(dst unsafe.Pointer, src uintptr, bytes int64) error {
+	emu.DtoH(dst, src, bytes)
+	return nil
+}
+
+func (dr *driver) dtod(dst, src uintptr, bytes int64) error {
+	emu.DtoD(dst, src, bytes)
+	return nil
+}
+
+func (dr *driver) memsetD32(dst uintptr, v uint32, n int64) error {
+	emu.MemsetD32(dst, v, n)
+	return nil
+}
+
+func (dr *driver) sync() error { return nil }
+
+type event struct{ t *time.Time }
+
+func (dr *driver) newEvent() (event, error) { return event{new(time.Time)}, nil }
+
+func (dr *driver) record(e event) error {
+	*e.t = time.Now()
+	return nil
+}
+
+func (dr *driver) elapsedMs(start, end event) (float64, error) {
+	return float64(end.t.Sub(*start.t)) / 1e6, nil
+}
+
+func (dr *driver) destroyEvent(e event) {}
+
+func (dr *driver) close() error { return nil }
