@@ -261,6 +261,22 @@ func (d *Device) Add(dst, a, b Buffer) error {
 	return d.launch("add_f32", d.grid1D(vecUnits(n, vec)), d1(256), &p)
 }
 
+// GatherColumns queues dst[r·ncols+j] = src[r·width+cols[j]] for the first
+// rows rows of src, as graph.CopyColumns: the column indices are held in
+// cols as float32 (exact below 2²⁴).
+func (d *Device) GatherColumns(dst, src, cols Buffer, rows, width int) error {
+	s := sizes{op: "GatherColumns"}
+	s.dims("rows, width, ncols", rows, width, cols.n)
+	s.need("src", src, rows*width)
+	s.need("dst", dst, rows*cols.n)
+	if s.err != nil {
+		return s.err
+	}
+	var p args
+	p.buf(dst).buf(src).buf(cols).i32(rows).i32(width).i32(cols.n)
+	return d.launch("gather_cols", d.grid1D(rows*cols.n), d1(256), &p)
+}
+
 // CopyKernel queues a copy of src into the start of dst with normtap's own
 // copy kernel (Copy uses the driver's memcpy); it is the identity
 // activation, and a bandwidth reference for the bench.

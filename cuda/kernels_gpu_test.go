@@ -750,3 +750,31 @@ func BenchmarkGemm(b *testing.B) {
 		})
 	}
 }
+
+// TestGatherColumns: the tap copy keeps exactly the asked-for columns of
+// the first rows rows, in the asked-for order.
+func TestGatherColumns(t *testing.T) {
+	d := dev(t)
+	rng := rand.New(rand.NewPCG(9, 9))
+	for _, c := range []struct {
+		rows, width int
+		cols        []int
+	}{{1, 1, []int{0}}, {7, 13, []int{12, 0, 5}}, {1000, 1024, []int{0}}, {300, 64, []int{3, 3, 63, 1}}} {
+		src := randSlice(rng, (c.rows+2)*c.width, -1, 1)
+		gs := put(t, d, src, 0)
+		fc := make([]float32, len(c.cols))
+		for j, k := range c.cols {
+			fc[j] = float32(k)
+		}
+		gc := put(t, d, fc, 0)
+		dst := zeros(t, d, c.rows*len(c.cols), 0)
+		must(t, d.GatherColumns(dst, gs, gc, c.rows, c.width))
+		want := make([]float32, 0, c.rows*len(c.cols))
+		for r := 0; r < c.rows; r++ {
+			for _, k := range c.cols {
+				want = append(want, src[r*c.width+k])
+			}
+		}
+		check(t, fmt.Sprintf("GatherColumns %dx%d %v", c.rows, c.width, c.cols), get(t, d, dst), want)
+	}
+}

@@ -24,7 +24,7 @@ var modules = []struct {
 		"gemm_splitk_reduce",
 	}},
 	{"elementwise.ptx", []string{
-		"act_forward", "act_backward", "copy_f32", "add_f32", "bias_add", "col_sum",
+		"act_forward", "act_backward", "copy_f32", "add_f32", "bias_add", "col_sum", "gather_cols",
 	}},
 	{"norm.ptx", []string{
 		"bn_stats_partial_2d", "bn_stats_partial_4d", "bn_stats_finalize", "bn_eval_invstd",

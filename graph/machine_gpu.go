@@ -35,9 +35,10 @@ type GPUMachine struct {
 	probs   cuda.Buffer
 	lossBuf cuda.Buffer
 	sums    cuda.Buffer // [Σ loss, correct] of the last batch
-	host    []float32   // download scratch
 	logits  []float32
-	peek    [3]cuda.Buffer // scratch for PeekUpdate
+	peek    [3]cuda.Buffer         // scratch for PeekUpdate
+	tapCols map[string]cuda.Buffer // column lists of taps, uploaded once
+	tapOut  cuda.Buffer            // gathered tap columns
 }
 
 type gpuStash struct {
@@ -407,21 +408,53 @@ func (gm *GPUMachine) Forward(x []float32) ([]float32, error) {
 	return gm.logits, nil
 }
 
-// ReadTap downloads the first rows examples of the tap point and keeps the
-// asked-for columns.
+// ReadTap gathers the asked-for columns of the first rows examples on the
+// device and copies back only those.
 func (gm *GPUMachine) ReadTap(t TapPoint, cols []int, rows int, dst []float32) error {
 	b, ok := gm.buf[t.Node]
 	if !ok {
 		return fmt.Errorf("tap %s has no buffer", t.Name)
 	}
-	n := rows * t.Neurons
-	if len(gm.host) < n {
-		gm.host = make([]float32, n)
+	n := rows * len(cols)
+	if len(dst) < n || rows > gm.m.Batch {
+		return fmt.Errorf("tap %s: %d rows of %d columns do not fit", t.Name, rows, len(cols))
 	}
-	if err := gm.dev.Download(gm.host[:n], b.Slice(0, n)); err != nil {
+	key := fmt.Sprint(t.Name, cols)
+	cb, ok := gm.tapCols[key]
+	if !ok {
+		f := make([]float32, len(cols))
+		for i, c := range cols {
+			if c < 0 || c >= t.Neurons {
+				return fmt.Errorf("tap %s: column %d of %d", t.Name, c, t.Neurons)
+			}
+			f[i] = float32(c)
+		}
+		var err error
+		if cb, err = gm.dev.Alloc(len(f)); err != nil {
+			return err
+		}
+		if err := gm.dev.Upload(cb, f); err != nil {
+			return err
+		}
+		if gm.tapCols == nil {
+			gm.tapCols = map[string]cuda.Buffer{}
+		}
+		gm.tapCols[key] = cb
+	}
+	if gm.tapOut.Len() < n {
+		if !gm.tapOut.IsZero() {
+			gm.dev.Free(gm.tapOut)
+		}
+		var err error
+		if gm.tapOut, err = gm.dev.Alloc(gm.m.Batch * max(len(cols), 1)); err != nil {
+			return err
+		}
+	}
+	out := gm.tapOut.Slice(0, n)
+	if err := gm.dev.GatherColumns(out, b, cb, rows, t.Neurons); err != nil {
 		return err
 	}
-	return CopyColumns(dst, gm.host, t.Neurons, cols, rows)
+	return gm.dev.Download(dst[:n], out)
 }
 
 func (gm *GPUMachine) SyncParams() error {

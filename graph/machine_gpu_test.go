@@ -87,6 +87,19 @@ func TestGPUMachineMatchesCPU(t *testing.T) {
 				if err := near(a, b); err != nil {
 					t.Fatalf("eval logits: %v", err)
 				}
+				tp, _ := mc.Tap("h2.norm")
+				tg, _ := mg.Tap("h2.norm")
+				cols := []int{5, 0, 47}
+				tc, tgpu := make([]float32, 20*3), make([]float32, 20*3)
+				if err := cpu.ReadTap(tp, cols, 20, tc); err != nil {
+					t.Fatal(err)
+				}
+				if err := gpu.ReadTap(tg, cols, 20, tgpu); err != nil {
+					t.Fatal(err)
+				}
+				if err := near(tc, tgpu); err != nil {
+					t.Fatalf("tap h2.norm: %v", err)
+				}
 			})
 		}
 	}

@@ -124,6 +124,19 @@ extern "C" __global__ void copy_f32(float* __restrict__ dst, const float* __rest
     for (i64 i = start + gtid(); i < n; i += gstride()) dst[i] = src[i];
 }
 
+// gather_cols copies columns cols[0..ncols) (indices held as floats) of the
+// first rows rows of src (rows of width floats) into dst, rows×ncols: a tap
+// copies back only the neurons it keeps.
+extern "C" __global__ void gather_cols(float* __restrict__ dst, const float* __restrict__ src,
+                                       const float* __restrict__ cols, int rows, int width, int ncols) {
+    const i64 n = (i64)rows * ncols;
+    for (i64 i = gtid(); i < n; i += gstride()) {
+        const i64 r = i / ncols;
+        const int c = (int)cols[i - r * ncols];
+        dst[i] = src[r * width + c];
+    }
+}
+
 // add_f32 writes dst = a + b for n elements (gradients of a value that
 // feeds several ops). dst may be a or b.
 extern "C" __global__ void add_f32(float* dst, const float* a, const float* b, int n, int vec) {

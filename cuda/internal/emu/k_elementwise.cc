@@ -13,4 +13,5 @@ static emu::Registrar registered{
     EMU_KERNEL(add_f32),
     EMU_KERNEL(bias_add),
     EMU_KERNEL(col_sum),
+    EMU_KERNEL(gather_cols),
 };
