@@ -64,11 +64,14 @@ plots: build
 # runs/bench/). bench-peer: the same with the PyTorch peer
 # (bench/peer/peer.py, Debian's python3-torch) run after each of 3 rounds,
 # alternating, and the normtap/PyTorch ratios per norm.
-# PEER_THREADS is PyTorch's thread count (default: the same as normtap's,
-# every CPU).
+# PEER_THREADS is PyTorch's intra-op thread count. Debian's PyTorch runs
+# its GEMMs in OpenBLAS, whose own threads use every core whatever this is;
+# with 2 OpenMP threads on top they oversubscribe a 2-core machine and a
+# step takes twice as long, so 1 is PyTorch's fastest setting here
+# (bench/RESULTS.md has both). 0 gives it normtap's --threads.
 BENCH_OUT    ?= runs/bench
 PYTHON       ?= /usr/bin/python3
-PEER_THREADS ?= 0
+PEER_THREADS ?= 1
 .PHONY: bench bench-peer
 bench: build
 	mkdir -p $(BENCH_OUT)

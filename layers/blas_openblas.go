@@ -2,18 +2,15 @@
 
 package layers
 
-/*
-#cgo LDFLAGS: -lopenblas
-void openblas_set_num_threads(int);
-*/
-import "C"
-
 import (
 	"gonum.org/v1/gonum/blas/blas32"
 	"gonum.org/v1/netlib/blas/netlib"
+
+	"normtap/layers/internal/openblas"
 )
 
-// pureGoBLAS: the openblas build routes every Gemm through OpenBLAS (cgo).
+// pureGoBLAS: the openblas build routes every Gemm through OpenBLAS (cgo;
+// layers/internal/openblas links it).
 const pureGoBLAS = false
 
 // init makes OpenBLAS the BLAS of blas32 and keeps each call on the calling
@@ -21,5 +18,5 @@ const pureGoBLAS = false
 // OpenBLAS's own threads would only contend with them for the cores.
 func init() {
 	blas32.Use(netlib.Implementation{})
-	C.openblas_set_num_threads(1)
+	openblas.SetThreads(1)
 }

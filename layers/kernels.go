@@ -50,7 +50,11 @@ func batchNormTrainForward(x, gamma, beta []float32, n, c, s int, eps float32, y
 	clear(sum)
 	clear(sumsq)
 	if s == 1 {
-		for i := 0; i < n; i++ {
+		i := 0
+		for ; i+4 <= n; i += 4 {
+			bnAccum4(sum, sumsq, x[i*c+c0:], c, c1-c0)
+		}
+		for ; i < n; i++ {
 			bnAccum(sum, sumsq, x[i*c+c0:i*c+c1])
 		}
 	} else {
@@ -80,9 +84,10 @@ func batchNormTrainForward(x, gamma, beta []float32, n, c, s int, eps float32, y
 // batchNormApply writes y = γ·(x−mean)·invstd + β for the channels [c0, c1).
 func batchNormApply(x, gamma, beta, mean, invstd []float32, n, c, s int, y []float32, c0, c1 int) {
 	if s == 1 {
+		nt := 4*n*c >= ntBytes
 		for i := 0; i < n; i++ {
 			r := i * c
-			bnApply(y[r+c0:r+c1], x[r+c0:r+c1], mean[c0:c1], invstd[c0:c1], gamma[c0:c1], beta[c0:c1])
+			bnApply(y[r+c0:r+c1], x[r+c0:r+c1], mean[c0:c1], invstd[c0:c1], gamma[c0:c1], beta[c0:c1], nt)
 		}
 		return
 	}
@@ -140,7 +145,12 @@ func batchNormBackward(train bool, x, dy, gamma, mean, invstd []float32, n, c, s
 	clear(sdy)
 	clear(sdyx)
 	if s == 1 {
-		for i := 0; i < n; i++ {
+		i := 0
+		for ; i+4 <= n; i += 4 {
+			r := i * c
+			bnBackAccum4(sdy, sdyx, dy[r+c0:], x[r+c0:], c, mean[c0:c1], invstd[c0:c1], c1-c0)
+		}
+		for ; i < n; i++ {
 			r := i * c
 			bnBackAccum(sdy, sdyx, dy[r+c0:r+c1], x[r+c0:r+c1], mean[c0:c1], invstd[c0:c1])
 		}
@@ -181,9 +191,10 @@ func batchNormBackward(train bool, x, dy, gamma, mean, invstd []float32, n, c, s
 	count := float32(n * s)
 	if s == 1 {
 		inv := 1 / count
+		nt := 4*n*c >= ntBytes
 		for i := 0; i < n; i++ {
 			r := i * c
-			bnBackDx(dx[r+c0:r+c1], dy[r+c0:r+c1], x[r+c0:r+c1], mean[c0:c1], invstd[c0:c1], gamma[c0:c1], sdy, sdyx, inv)
+			bnBackDx(dx[r+c0:r+c1], dy[r+c0:r+c1], x[r+c0:r+c1], mean[c0:c1], invstd[c0:c1], gamma[c0:c1], sdy, sdyx, inv, nt)
 		}
 		return
 	}
@@ -209,6 +220,7 @@ func batchNormBackward(train bool, x, dy, gamma, mean, invstd []float32, n, c, s
 // executor runs disjoint row ranges concurrently.
 func LayerNormForward(x, gamma, beta []float32, n, d int, eps float32, y, mean, invstd []float32) {
 	gamma, beta = gamma[:d], beta[:d]
+	nt := 4*n*d >= ntBytes
 	for i := 0; i < n; i++ {
 		xr, yr := x[i*d:(i+1)*d], y[i*d:(i+1)*d]
 		a, q := rowSumSq(xr)
@@ -220,7 +232,7 @@ func LayerNormForward(x, gamma, beta []float32, n, d int, eps float32, y, mean, 
 		mf := float32(m)
 		is := float32(1 / math.Sqrt(v+float64(eps)))
 		mean[i], invstd[i] = mf, is
-		lnApply(yr, xr, gamma, beta, mf, is)
+		lnApply(yr, xr, gamma, beta, mf, is, nt)
 	}
 }
 
@@ -229,6 +241,7 @@ func LayerNormBackward(x, dy, gamma, mean, invstd []float32, n, d int, dx, dgamm
 	gamma, dgamma, dbeta = gamma[:d], dgamma[:d], dbeta[:d]
 	clear(dgamma)
 	clear(dbeta)
+	nt := 4*n*d >= ntBytes
 	for i := 0; i < n; i++ {
 		xr, gr, dr := x[i*d:(i+1)*d], dy[i*d:(i+1)*d], dx[i*d:(i+1)*d]
 		m, is := mean[i], invstd[i]
@@ -236,7 +249,7 @@ func LayerNormBackward(x, dy, gamma, mean, invstd []float32, n, d int, dx, dgamm
 		sg, sgx := lnBackAccum(dgamma, dbeta, gr, xr, gamma, m, is)
 		a := float32(sg / float64(d))
 		q := float32(sgx / float64(d))
-		lnBackDx(dr, gr, xr, gamma, m, is, a, q)
+		lnBackDx(dr, gr, xr, gamma, m, is, a, q, nt)
 	}
 }
 

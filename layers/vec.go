@@ -4,8 +4,14 @@ package layers
 // in, one row (or row segment) at a time. Each has this portable Go
 // version; vec_amd64.s has AVX2/FMA versions of the same arithmetic that
 // vec_amd64.go picks when the CPU has them (compared with these in
-// vec_test.go). Vectors named after per-column quantities (mean, invstd,
+// vec_test.go). The kernels pass nt (non-temporal stores) for outputs of
+// at least ntBytes. Vectors named after per-column quantities (mean, invstd,
 // gamma, beta, sums) are indexed like the row.
+
+// ntBytes: outputs at least this large are written with non-temporal
+// stores: they cannot stay in the caches for the next op anyway, and
+// bypassing them saves reading each line before writing it.
+const ntBytes = 8 << 20
 
 // addToGo: d[j] += x[j].
 func addToGo(d, x []float32) {

@@ -8,10 +8,13 @@ the output weights ~ N(0, 2/(fan_in+fan_out)) (Glorot), biases 0, gamma 1,
 beta 0. Adam (lr 1e-3, betas (0.9, 0.999), eps 1e-8). float32. Random data
 of MNIST's shape (784 features, 10 classes).
 
+Data: a pool of 8192 random examples (pixels uniform in [0, 1), labels
+uniform), cycled batch by batch, as normtap bench does.
+
 Timing: --warmup untimed steps, then --steps steps each timed on its own
 (zero_grad, forward, loss, backward, optimizer step); median/p10/p90 ms;
 examples_per_sec = batch / median seconds. forward_ms_median: the forward
-pass alone up to the logits in eval-free training mode under no_grad.
+pass alone up to the logits, in training mode, under no_grad.
 
     python3 bench/peer/peer.py --norm none,batch,layer --threads 2
 """
@@ -24,6 +27,7 @@ import time
 
 import torch
 
+POOL_EXAMPLES = 8192  # as normtap bench's bench.PoolExamples
 
 def build(hidden, norm, in_features=784, classes=10):
     layers = []
@@ -62,15 +66,25 @@ def bench_one(norm, hidden, batch, steps, warmup, device, seed):
     model.train()
     opt = torch.optim.Adam(model.parameters(), lr=1e-3, betas=(0.9, 0.999), eps=1e-8)
     loss_fn = torch.nn.CrossEntropyLoss()
+    # A pool of POOL_EXAMPLES random examples, cycled batch by batch, as
+    # normtap bench does: one batch repeated drives the loss to ~1e-4 and
+    # the gradients into subnormal floats, which are many times slower.
     g = torch.Generator().manual_seed(seed + 1)
-    x = torch.rand(batch, 784, generator=g).to(device)
-    y = torch.randint(0, 10, (batch,), generator=g).to(device)
+    nb = max(2, -(-POOL_EXAMPLES // batch))
+    xs = [torch.rand(batch, 784, generator=g).to(device) for _ in range(nb)]
+    ys = [torch.randint(0, 10, (batch,), generator=g).to(device) for _ in range(nb)]
+    pos = [0]
+
+    def data():
+        i = pos[0]
+        pos[0] = (i + 1) % nb
+        return xs[i], ys[i]
 
     def sync():
         if device == "cuda":
             torch.cuda.synchronize()
 
-    def step():
+    def step(x, y):
         opt.zero_grad(set_to_none=True)
         loss = loss_fn(model(x), y)
         loss.backward()
@@ -78,20 +92,23 @@ def bench_one(norm, hidden, batch, steps, warmup, device, seed):
         return loss
 
     for _ in range(warmup):
-        step()
+        step(*data())
     sync()
     times = []
+    last = None
     for _ in range(steps):
+        x, y = data()
         t0 = time.perf_counter()
-        step()
+        last = step(x, y)
         sync()
         times.append((time.perf_counter() - t0) * 1e3)
     fwd = []
     with torch.no_grad():
         for _ in range(max(3, warmup)):
-            model(x)
+            model(data()[0])
         sync()
         for _ in range(steps):
+            x = data()[0]
             t0 = time.perf_counter()
             model(x)
             sync()
@@ -112,6 +129,7 @@ def bench_one(norm, hidden, batch, steps, warmup, device, seed):
         "forward_ms_median": percentile(fwd, 50),
         "steps": steps,
         "warmup": warmup,
+        "last_loss": float(last),
     }
 
 

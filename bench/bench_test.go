@@ -1,0 +1,185 @@
+package bench
+
+import (
+	"context"
+	"encoding/json"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"normtap/graph"
+)
+
+func TestNormBytes(t *testing.T) {
+	cases := []struct {
+		kind, pass string
+		n, d       int
+		want       int64
+	}{
+		// 128×1024: x and y (2·131072), γ β (2048), mean var invstd (3072)
+		{"batch", "forward", 128, 1024, 4 * (2*131072 + 2048 + 3072)},
+		{"layer", "forward", 128, 1024, 4 * (2*131072 + 2048 + 256)},
+		{"batch", "backward", 128, 1024, 4 * (3*131072 + 3072 + 2048)},
+		{"layer", "backward", 4096, 1024, 4 * (3*4194304 + 3072 + 8192)},
+	}
+	for _, c := range cases {
+		got, err := NormBytes(c.kind, c.pass, c.n, c.d)
+		if err != nil || got != c.want {
+			t.Errorf("NormBytes(%s, %s, %d, %d) = %d, %v; want %d", c.kind, c.pass, c.n, c.d, got, err, c.want)
+		}
+	}
+	if _, err := NormBytes("group", "forward", 1, 1); err == nil {
+		t.Error("NormBytes of an unknown kernel gave no error")
+	}
+}
+
+func TestPercentile(t *testing.T) {
+	v := []float64{5, 1, 4, 2, 3}
+	for _, c := range []struct{ p, want float64 }{{0, 1}, {50, 3}, {100, 5}, {10, 1.4}, {90, 4.6}} {
+		if got := percentile(v, c.p); math.Abs(got-c.want) > 1e-12 {
+			t.Errorf("percentile(%v, %g) = %g, want %g", v, c.p, got, c.want)
+		}
+	}
+	if !math.IsNaN(percentile(nil, 50)) {
+		t.Error("percentile of nothing is not NaN")
+	}
+}
+
+// fakePeer writes a script that prints peer.py's JSON with fixed times:
+// 10 ms per step for every norm but layer (12 ms).
+func fakePeer(t *testing.T) []string {
+	t.Helper()
+	out := map[string]any{"tool": "fake", "version": "0", "threads": 1}
+	var results []Result
+	for _, n := range []string{"none", "batch", "layer"} {
+		ms := 10.0
+		if n == "layer" {
+			ms = 12
+		}
+		results = append(results, Result{Norm: n, Device: "cpu", Model: "mlp", Batch: 16, Hidden: []int{32},
+			ExamplesPerSec: 16 / (ms / 1e3), MsPerStepMedian: ms, MsPerStepP10: ms - 1, MsPerStepP90: ms + 1, ForwardMsMedian: ms / 3})
+	}
+	out["results"] = results
+	b, _ := json.Marshal(out)
+	path := filepath.Join(t.TempDir(), "peer.json")
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return []string{"sh", "-c", "cat " + path}
+}
+
+// TestRunReportsEverything runs a tiny benchmark with a fake peer and
+// checks the JSON keys the issue fixes, R, the ratios, and the plot.
+func TestRunReportsEverything(t *testing.T) {
+	spec := graph.DefaultSpec()
+	spec.Hidden = []int{32}
+	o := Options{Spec: spec, Norms: []string{"none", "batch", "layer"}, Batch: 16, Steps: 3, Warmup: 1, Rounds: 2,
+		Opt:        graph.OptSpec{Kind: "adam", LR: 1e-3, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8},
+		Seed:       1,
+		NewMachine: func(m *graph.Model, o graph.OptSpec) (graph.Machine, error) { return graph.NewCPUMachine(m, o) },
+		Threads:    1, Micro: true, MicroShapes: []Shape{{8, 64}}, MicroMinTime: time.Millisecond, Tap: true,
+		PeerCommand: fakePeer(t), PeerDevice: "cpu"}
+	rep, err := Run(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := rep.WriteJSON(filepath.Join(dir, "b.json")); err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Results []map[string]any `json:"results"`
+	}
+	b, _ := os.ReadFile(filepath.Join(dir, "b.json"))
+	if err := json.Unmarshal(b, &doc); err != nil {
+		t.Fatal(err)
+	}
+	if len(doc.Results) != 3 {
+		t.Fatalf("%d results, want 3", len(doc.Results))
+	}
+	for _, r := range doc.Results {
+		for _, k := range []string{"norm", "device", "model", "batch", "hidden", "examples_per_sec", "ms_per_step_median", "ms_per_step_p10", "ms_per_step_p90", "forward_ms_median", "norm_overhead"} {
+			if _, ok := r[k]; !ok {
+				t.Errorf("result %v has no %q", r["norm"], k)
+			}
+		}
+	}
+	for _, r := range rep.Results {
+		if r.Steps != 6 || !(r.MsPerStepP10 <= r.MsPerStepMedian && r.MsPerStepMedian <= r.MsPerStepP90) || r.ExamplesPerSec <= 0 {
+			t.Errorf("%s: %d steps, p10/median/p90 %g/%g/%g, %g examples/s", r.Norm, r.Steps, r.MsPerStepP10, r.MsPerStepMedian, r.MsPerStepP90, r.ExamplesPerSec)
+		}
+	}
+	if r := rep.Results[0].NormOverhead; r == nil || *r != 1 {
+		t.Errorf("R of none is %v, want 1", r)
+	}
+	if rep.Peer == nil || len(rep.Peer.Ratios) != 3 || len(rep.Peer.Rounds) != 2 {
+		t.Fatalf("peer summary %+v", rep.Peer)
+	}
+	for _, ra := range rep.Peer.Ratios {
+		want := 10.0
+		if ra.Norm == "layer" {
+			want = 12
+		}
+		if ra.PeerMs != want || math.Abs(ra.ExamplesPerSecRatio-want/ra.NormtapMs) > 1e-12 {
+			t.Errorf("%s: peer %g ms, ratio %g with normtap %g ms", ra.Norm, ra.PeerMs, ra.ExamplesPerSecRatio, ra.NormtapMs)
+		}
+	}
+	if r := rep.Peer.Results[2].NormOverhead; r == nil || math.Abs(*r-1.2) > 1e-12 {
+		t.Errorf("peer R of layer is %v, want 1.2", r)
+	}
+	if len(rep.Micro) != 4 || rep.CopyGBPerSec <= 0 {
+		t.Errorf("%d micro results, copy %g GB/s", len(rep.Micro), rep.CopyGBPerSec)
+	}
+	for _, m := range rep.Micro {
+		want, _ := NormBytes(m.Kind, m.Pass, m.N, m.D)
+		if m.BytesPerIter != want || math.Abs(m.GBPerSec-float64(want)/m.NsPerIter) > 1e-9 {
+			t.Errorf("%s %s: %d bytes, %g GB/s from %g ns", m.Kind, m.Pass, m.BytesPerIter, m.GBPerSec, m.NsPerIter)
+		}
+	}
+	if rep.Tap == nil || rep.Tap.Node != "h1.act" || rep.Tap.TapMsMedian <= 0 || rep.Tap.OverheadFraction <= 0 {
+		t.Errorf("tap overhead %+v", rep.Tap)
+	}
+	var table strings.Builder
+	if err := rep.WriteTable(&table); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"examples/s", "normtap/peer", "GB/s", "tapping"} {
+		if !strings.Contains(table.String(), want) {
+			t.Errorf("table lacks %q:\n%s", want, table.String())
+		}
+	}
+	png := filepath.Join(dir, "b.png")
+	if err := rep.WritePlot(png); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := os.ReadFile(png); err != nil || len(b) < 1000 || string(b[1:4]) != "PNG" {
+		t.Errorf("plot: %d bytes, %v", len(b), err)
+	}
+	if err := rep.WritePlot(filepath.Join(dir, "b.gif")); err == nil {
+		t.Error("a .gif plot gave no error")
+	}
+}
+
+func TestOptionsValidateNamesFlags(t *testing.T) {
+	base := Options{Spec: graph.DefaultSpec(), Norms: []string{"none"}, Batch: 8, Steps: 1, Rounds: 1,
+		Opt: graph.OptSpec{Kind: "adam", LR: 1e-3, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8}}
+	for _, c := range []struct {
+		flag string
+		edit func(*Options)
+	}{
+		{"--norm", func(o *Options) { o.Norms = nil }},
+		{"--batch", func(o *Options) { o.Batch = 0 }},
+		{"--steps", func(o *Options) { o.Steps = 0 }},
+		{"--rounds", func(o *Options) { o.Rounds = 0 }},
+		{"--warmup", func(o *Options) { o.Warmup = -1 }},
+	} {
+		o := base
+		c.edit(&o)
+		if err := o.Validate(); err == nil || !strings.Contains(err.Error(), c.flag) {
+			t.Errorf("%s: error %v", c.flag, err)
+		}
+	}
+}

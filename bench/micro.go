@@ -1,0 +1,98 @@
+package bench
+
+import (
+	"context"
+	"math/rand/v2"
+	"time"
+
+	"normtap/layers"
+)
+
+// Shape is an n×d input of a norm kernel (examples × features).
+type Shape struct{ N, D int }
+
+// DefaultMicroShapes are the shapes the issue asks for: a training batch and
+// a large evaluation batch of 1024 features.
+var DefaultMicroShapes = []Shape{{128, 1024}, {4096, 1024}}
+
+// Micro is one norm kernel's measurement, single-threaded.
+type Micro struct {
+	Kind         string  `json:"kind"` // batch or layer
+	Pass         string  `json:"pass"` // forward or backward
+	N            int     `json:"n"`
+	D            int     `json:"d"`
+	BytesPerIter int64   `json:"bytes_per_iter"` // NormBytes
+	NsPerIter    float64 `json:"ns_per_iter_median"`
+	GBPerSec     float64 `json:"gb_per_sec"` // BytesPerIter / NsPerIter
+	// CopyGBPerSec is the single-core copy bandwidth from and to main
+	// memory (CopyBytesLarge), the reference of the ≥ 50% target;
+	// CopyFraction = GBPerSec / CopyGBPerSec.
+	CopyGBPerSec float64 `json:"copy_gb_per_sec"`
+	CopyFraction float64 `json:"copy_fraction"`
+	// SameSizeCopyGBPerSec is the copy bandwidth of an n×d float32 buffer,
+	// the kernel's own footprint (cache-resident for small shapes).
+	SameSizeCopyGBPerSec float64 `json:"same_size_copy_gb_per_sec"`
+}
+
+// normKernel returns a call of the kind's exported CPU kernel for the pass
+// on random n×d inputs.
+func normKernel(kind, pass string, n, d int, rng *rand.Rand) func() {
+	rnd := func(k int, scale, off float32) []float32 {
+		v := make([]float32, k)
+		for i := range v {
+			v[i] = float32(rng.NormFloat64())*scale + off
+		}
+		return v
+	}
+	x, dy := rnd(n*d, 1, 0.5), rnd(n*d, 1, 0)
+	y, dx := make([]float32, n*d), make([]float32, n*d)
+	gamma, beta := rnd(d, 0.2, 1), rnd(d, 0.2, 0)
+	dgamma, dbeta := make([]float32, d), make([]float32, d)
+	const eps = 1e-5
+	if kind == "batch" {
+		mean, variance, invstd := make([]float32, d), make([]float32, d), make([]float32, d)
+		acc := make([]float64, 2*d)
+		fwd := func() { layers.BatchNormTrainForward(x, gamma, beta, n, d, 1, eps, y, mean, variance, invstd, acc) }
+		if pass == "forward" {
+			return fwd
+		}
+		fwd()
+		return func() {
+			layers.BatchNormBackward(true, x, dy, gamma, mean, invstd, n, d, 1, dx, dgamma, dbeta, acc)
+		}
+	}
+	mean, invstd := make([]float32, n), make([]float32, n)
+	fwd := func() { layers.LayerNormForward(x, gamma, beta, n, d, eps, y, mean, invstd) }
+	if pass == "forward" {
+		return fwd
+	}
+	fwd()
+	return func() { layers.LayerNormBackward(x, dy, gamma, mean, invstd, n, d, dx, dgamma, dbeta) }
+}
+
+// MeasureMicro times BatchNorm and LayerNorm forward and backward (the
+// training-mode kernels layers exports, on one core) at each shape.
+// copyGBPerSec is the reference bandwidth (CopyGBPerSec(CopyBytesLarge)).
+func MeasureMicro(ctx context.Context, shapes []Shape, copyGBPerSec float64, minTime time.Duration) ([]Micro, error) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	var out []Micro
+	for _, s := range shapes {
+		same := CopyGBPerSec(4*s.N*s.D, minTime)
+		for _, kind := range []string{"batch", "layer"} {
+			for _, pass := range []string{"forward", "backward"} {
+				if err := ctx.Err(); err != nil {
+					return nil, err
+				}
+				bytes, err := NormBytes(kind, pass, s.N, s.D)
+				if err != nil {
+					return nil, err
+				}
+				ns := timeIt(normKernel(kind, pass, s.N, s.D, rng), minTime, 5)
+				gbs := float64(bytes) / ns
+				out = append(out, Micro{Kind: kind, Pass: pass, N: s.N, D: s.D, BytesPerIter: bytes, NsPerIter: ns,
+					GBPerSec: gbs, CopyGBPerSec: copyGBPerSec, CopyFraction: gbs / copyGBPerSec, SameSizeCopyGBPerSec: same})
+			}
+		}
+	}
+	return out, nil
+}

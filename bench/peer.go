@@ -1,0 +1,151 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os/exec"
+	"strconv"
+	"strings"
+)
+
+// PeerRun is one run of a peer benchmark: peer.py's JSON.
+type PeerRun struct {
+	Tool    string   `json:"tool"`
+	Version string   `json:"version"`
+	Threads int      `json:"threads"`
+	Results []Result `json:"results"`
+}
+
+// Peer is the peer benchmark next to normtap's, medians over rounds.
+type Peer struct {
+	Command string `json:"command"`
+	Tool    string `json:"tool"`
+	Version string `json:"version"`
+	Threads int    `json:"threads"`
+	// Results are the peer's per configuration: each field the median over
+	// rounds of that round's value.
+	Results []Result `json:"results"`
+	// Ratios compare normtap with the peer per norm.
+	Ratios []Ratio `json:"ratios"`
+	// Rounds are each round's medians, normtap's and the peer's, in the
+	// order they ran.
+	Rounds []Round `json:"rounds"`
+}
+
+// Ratio is normtap against the peer for one norm.
+type Ratio struct {
+	Norm string `json:"norm"`
+	// NormtapMs and PeerMs are the medians over rounds of each round's
+	// median step time; ExamplesPerSecRatio = PeerMs / NormtapMs, normtap's
+	// examples/s ÷ the peer's (same batch). RoundRatios is the same ratio
+	// for each round.
+	NormtapMs           float64   `json:"normtap_ms_per_step"`
+	PeerMs              float64   `json:"peer_ms_per_step"`
+	ExamplesPerSecRatio float64   `json:"examples_per_sec_ratio"`
+	RoundRatios         []float64 `json:"round_ratios"`
+}
+
+// Round is one round's median step times in ms per norm.
+type Round struct {
+	NormtapMs map[string]float64 `json:"normtap_ms_per_step_median"`
+	PeerMs    map[string]float64 `json:"peer_ms_per_step_median"`
+}
+
+// peerArgs are the flags peer.py takes for the configuration of o.
+func peerArgs(o *Options) []string {
+	threads := o.PeerThreads
+	if threads == 0 {
+		threads = o.Threads
+	}
+	return []string{"--device", o.PeerDevice, "--norm", strings.Join(o.Norms, ","), "--hidden", joinInts(o.Spec.Hidden),
+		"--batch", strconv.Itoa(o.Batch), "--steps", strconv.Itoa(o.Steps), "--warmup", strconv.Itoa(o.Warmup),
+		"--threads", strconv.Itoa(threads), "--seed", strconv.FormatUint(o.Seed, 10)}
+}
+
+// runPeer runs the peer command with o's configuration and reads its JSON.
+func runPeer(ctx context.Context, o *Options) (*PeerRun, error) {
+	argv := append(append([]string{}, o.PeerCommand...), peerArgs(o)...)
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		msg := strings.TrimSpace(stderr.String())
+		if i := strings.LastIndexByte(msg, '\n'); i >= 0 {
+			msg = msg[i+1:]
+		}
+		return nil, fmt.Errorf("peer %s: %v: %s", strings.Join(o.PeerCommand, " "), err, msg)
+	}
+	var run PeerRun
+	if err := json.Unmarshal(stdout.Bytes(), &run); err != nil {
+		return nil, fmt.Errorf("peer %s: reading its JSON: %w", strings.Join(o.PeerCommand, " "), err)
+	}
+	if len(run.Results) == 0 {
+		return nil, fmt.Errorf("peer %s printed no results", strings.Join(o.PeerCommand, " "))
+	}
+	return &run, nil
+}
+
+// summarizePeer takes the median over rounds of each peer field and
+// compares with normtap's results.
+func summarizePeer(o *Options, runs []*PeerRun, normtapRounds []map[string]float64, ours []Result) *Peer {
+	p := &Peer{Command: strings.Join(o.PeerCommand, " "), Tool: runs[0].Tool, Version: runs[0].Version, Threads: runs[0].Threads}
+	for _, norm := range o.Norms {
+		var ms, p10, p90, fwd []float64
+		var last Result
+		for _, run := range runs {
+			for _, r := range run.Results {
+				if r.Norm == norm {
+					ms, p10, p90, fwd = append(ms, r.MsPerStepMedian), append(p10, r.MsPerStepP10), append(p90, r.MsPerStepP90), append(fwd, r.ForwardMsMedian)
+					last = r
+				}
+			}
+		}
+		if len(ms) == 0 {
+			continue
+		}
+		r := last
+		r.MsPerStepMedian, r.MsPerStepP10, r.MsPerStepP90, r.ForwardMsMedian = median(ms), median(p10), median(p90), median(fwd)
+		r.ExamplesPerSec = float64(r.Batch) / (r.MsPerStepMedian / 1e3)
+		r.Steps = 0
+		for range runs {
+			r.Steps += o.Steps
+		}
+		r.NormOverhead = nil
+		p.Results = append(p.Results, r)
+	}
+	setOverheads(p.Results)
+	for i, run := range runs {
+		rd := Round{NormtapMs: normtapRounds[i], PeerMs: map[string]float64{}}
+		for _, r := range run.Results {
+			rd.PeerMs[r.Norm] = r.MsPerStepMedian
+		}
+		p.Rounds = append(p.Rounds, rd)
+	}
+	for _, our := range ours {
+		var a, b []float64
+		ra := Ratio{Norm: our.Norm}
+		for _, rd := range p.Rounds {
+			if x, y := rd.NormtapMs[our.Norm], rd.PeerMs[our.Norm]; x > 0 && y > 0 {
+				a, b = append(a, x), append(b, y)
+				ra.RoundRatios = append(ra.RoundRatios, y/x)
+			}
+		}
+		if len(a) == 0 {
+			continue
+		}
+		ra.NormtapMs, ra.PeerMs = median(a), median(b)
+		ra.ExamplesPerSecRatio = ra.PeerMs / ra.NormtapMs
+		p.Ratios = append(p.Ratios, ra)
+	}
+	return p
+}
+
+func joinInts(v []int) string {
+	s := make([]string, len(v))
+	for i, x := range v {
+		s[i] = strconv.Itoa(x)
+	}
+	return strings.Join(s, ",")
+}

@@ -1,0 +1,104 @@
+package bench
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"text/tabwriter"
+
+	"normtap/rundir"
+)
+
+// WriteJSON writes the report to path atomically.
+func (r *Report) WriteJSON(path string) error {
+	b, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return fmt.Errorf("--json %s: %w", path, err)
+	}
+	if err := rundir.AtomicWriteFile(path, append(b, '\n'), 0o644); err != nil {
+		return fmt.Errorf("--json %s: %w", path, err)
+	}
+	return nil
+}
+
+// ReadJSON reads a report WriteJSON wrote.
+func ReadJSON(path string) (*Report, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var r Report
+	if err := json.Unmarshal(b, &r); err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	return &r, nil
+}
+
+func fmtR(r *float64) string {
+	if r == nil {
+		return "-"
+	}
+	return fmt.Sprintf("%.3f", *r)
+}
+
+// WriteTable prints the report as tables.
+func (r *Report) WriteTable(w io.Writer) error {
+	m := r.Machine
+	fmt.Fprintf(w, "machine: %s, %d CPUs (GOMAXPROCS %d), %s, BLAS %s; %s\n", m.CPUModel, m.NProc, m.GOMAXPROCS, m.Go, m.BLAS, m.DeviceDescription)
+	if len(r.Results) > 0 {
+		res := r.Results[0]
+		fmt.Fprintf(w, "training step (forward, backward, %s): %s hidden %s, batch %d, %d rounds; ms per step after warm-up\n\n",
+			r.Opt, res.Model, joinInts(res.Hidden), res.Batch, r.Rounds)
+	}
+	tw := tabwriter.NewWriter(w, 0, 2, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "norm\tdevice\tp10 ms\tmedian ms\tp90 ms\texamples/s\tforward ms\tR\tsteps\t")
+	for _, x := range r.Results {
+		fmt.Fprintf(tw, "%s\t%s\t%.2f\t%.2f\t%.2f\t%.0f\t%.2f\t%s\t%d\t\n", x.Norm, x.Device, x.MsPerStepP10, x.MsPerStepMedian, x.MsPerStepP90, x.ExamplesPerSec, x.ForwardMsMedian, fmtR(x.NormOverhead), x.Steps)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if p := r.Peer; p != nil {
+		fmt.Fprintf(w, "\npeer: %s %s, %d thread(s) (%s); medians over rounds\n\n", p.Tool, p.Version, p.Threads, p.Command)
+		tw = tabwriter.NewWriter(w, 0, 2, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintln(tw, "norm\tpeer median ms\tpeer examples/s\tpeer R\tnormtap ms\tpeer ms\tnormtap/peer examples/s\tper round\t")
+		for _, x := range p.Results {
+			for _, ra := range p.Ratios {
+				if ra.Norm == x.Norm {
+					fmt.Fprintf(tw, "%s\t%.2f\t%.0f\t%s\t%.2f\t%.2f\t%.2fx\t%s\t\n", x.Norm, x.MsPerStepMedian, x.ExamplesPerSec, fmtR(x.NormOverhead), ra.NormtapMs, ra.PeerMs, ra.ExamplesPerSecRatio, fmtFloats(ra.RoundRatios))
+				}
+			}
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+	}
+	if len(r.Micro) > 0 {
+		fmt.Fprintf(w, "\nnorm kernels, one core (bytes: bench.NormBytes); copy bandwidth %.1f GB/s (single core, %d MiB buffers)\n\n", r.CopyGBPerSec, CopyBytesLarge>>20)
+		tw = tabwriter.NewWriter(w, 0, 2, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintln(tw, "kernel\tshape\tbytes\tµs\tGB/s\t% of copy\tsame-size copy GB/s\t")
+		for _, x := range r.Micro {
+			fmt.Fprintf(tw, "%s %s\t%dx%d\t%d\t%.1f\t%.1f\t%.0f%%\t%.1f\t\n", x.Kind, x.Pass, x.N, x.D, x.BytesPerIter, x.NsPerIter/1e3, x.GBPerSec, 100*x.CopyFraction, x.SameSizeCopyGBPerSec)
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+	}
+	if t := r.Tap; t != nil {
+		fmt.Fprintf(w, "\ntapping %d neuron of %s (%s) every epoch, %d probe examples: %.2f ms per epoch against a %.0f ms epoch (%d steps): %.3f%% overhead\n  (%s)\n",
+			t.Neurons, t.Node, t.Norm, t.Examples, t.TapMsMedian, t.EpochMs, t.StepsPerEpoch, 100*t.OverheadFraction, t.Method)
+	}
+	return nil
+}
+
+func fmtFloats(v []float64) string {
+	s := ""
+	for i, x := range v {
+		if i > 0 {
+			s += " "
+		}
+		s += fmt.Sprintf("%.2f", x)
+	}
+	return s
+}

@@ -1,0 +1,90 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"normtap/rundir"
+)
+
+// TapOverhead is what tapping one neuron of one node at the end of every
+// epoch adds to training, against an epoch without taps.
+type TapOverhead struct {
+	// Method says how it was measured.
+	Method   string `json:"method"`
+	Norm     string `json:"norm"`
+	Node     string `json:"node"`
+	Neurons  int    `json:"neurons"`
+	Examples int    `json:"examples"` // probe-set size (normtap train's default --tap-examples)
+	// TapMsMedian is one epoch's tap: the probe set's forward passes in
+	// eval mode, the column copies and the npy and index writes.
+	TapMsMedian      float64 `json:"tap_ms_median"`
+	StepsPerEpoch    int     `json:"steps_per_epoch"`
+	EpochMs          float64 `json:"epoch_ms"`          // StepsPerEpoch × the median step time
+	OverheadFraction float64 `json:"overhead_fraction"` // TapMsMedian / EpochMs
+}
+
+// tapMethod is TapOverhead.Method.
+const tapMethod = "timed: one epoch's tap (probe forward passes in eval mode, the column copy, the npy and index writes, as train does) against steps_per_epoch × the median training step; an epoch without taps does none of this"
+
+// MNISTTrainExamples sets the epoch length of the tap overhead.
+const MNISTTrainExamples = 60000
+
+// measureTap times the tap train's loop takes at an epoch's end with one
+// neuron (column 0) of the last ".act" node and a probe set of examples,
+// on t's machine, repeated reps times, into a temporary run directory.
+func measureTap(ctx context.Context, t *trainer, examples, reps int) (*TapOverhead, error) {
+	node := ""
+	for _, tp := range t.model.Taps {
+		if strings.HasSuffix(tp.Name, ".act") {
+			node = tp.Name
+		}
+	}
+	tp, err := t.model.Tap(node)
+	if err != nil {
+		return nil, err
+	}
+	dir, err := os.MkdirTemp("", "normtap-bench-tap-")
+	if err != nil {
+		return nil, fmt.Errorf("tap overhead: %w", err)
+	}
+	defer os.RemoveAll(dir)
+	tw, err := rundir.OpenTapWriter(dir)
+	if err != nil {
+		return nil, err
+	}
+	cols := []int{0}
+	buf := make([]float32, examples)
+	times := make([]float64, 0, reps)
+	for epoch := 1; epoch <= reps; epoch++ {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		start := time.Now()
+		t.mach.SetTraining(false)
+		for first := 0; first < examples; first += t.batch {
+			rows := min(t.batch, examples-first)
+			x, _ := t.batchData()
+			if _, err := t.mach.Forward(x); err != nil {
+				return nil, err
+			}
+			if err := t.mach.ReadTap(tp, cols, rows, buf[first:first+rows]); err != nil {
+				return nil, err
+			}
+		}
+		t.mach.SetTraining(true)
+		e := rundir.TapEntry{Node: node, Kind: rundir.KindEpoch, Epoch: epoch, Mode: rundir.ModeProbe, Examples: examples, Neurons: cols}
+		if err := tw.Write(e, buf); err != nil {
+			return nil, err
+		}
+		times = append(times, float64(time.Since(start).Nanoseconds())/1e6)
+	}
+	steps := MNISTTrainExamples / t.batch
+	epochMs := float64(steps) * median(t.stepMs)
+	tap := median(times)
+	return &TapOverhead{Method: tapMethod, Norm: t.spec.Norm, Node: node, Neurons: len(cols), Examples: examples,
+		TapMsMedian: tap, StepsPerEpoch: steps, EpochMs: epochMs, OverheadFraction: tap / epochMs}, nil
+}

@@ -1,0 +1,207 @@
+package graph
+
+import (
+	"math"
+	"runtime"
+	"testing"
+)
+
+// The CPU machine's steady state: no allocation per step, no memory growth
+// across epochs, the same losses bit for bit from the same seed, Step equal
+// to Backward followed by Update, and the parallel split agreeing with one
+// part.
+
+var norms = []string{"none", "batch", "layer"}
+
+// smallMLP is large enough that every parallel path (GEMM split, norm and
+// activation split, optimizer split) is taken.
+var smallMLP = []int{256, 256}
+
+const smallBatch = 64
+
+// TestStepAllocatesNothing: a training step, a forward pass and a tap read
+// allocate nothing once the machine is built.
+func TestStepAllocatesNothing(t *testing.T) {
+	for _, norm := range norms {
+		t.Run(norm, func(t *testing.T) {
+			cm, x, y := newMLPMachine(t, norm, smallMLP, smallBatch, 1)
+			defer cm.Close()
+			tap, err := cm.Model().Tap("h1.act")
+			if err != nil {
+				t.Fatal(err)
+			}
+			dst := make([]float32, smallBatch)
+			cols := []int{3}
+			if _, _, err := cm.Step(x, y); err != nil {
+				t.Fatal(err)
+			}
+			if a := testing.AllocsPerRun(20, func() {
+				if _, _, err := cm.Step(x, y); err != nil {
+					t.Fatal(err)
+				}
+			}); a != 0 {
+				t.Errorf("Step allocates %v times per call, want 0", a)
+			}
+			if a := testing.AllocsPerRun(20, func() {
+				cm.SetTraining(false)
+				if _, err := cm.Forward(x); err != nil {
+					t.Fatal(err)
+				}
+				if err := cm.ReadTap(tap, cols, smallBatch, dst); err != nil {
+					t.Fatal(err)
+				}
+				cm.SetTraining(true)
+			}); a != 0 {
+				t.Errorf("eval Forward and ReadTap allocate %v times per call, want 0", a)
+			}
+		})
+	}
+}
+
+// TestNoMemoryGrowthAcrossEpochs runs epochs of training steps, an eval
+// pass and a tap read, and checks that the heap after the first epoch does
+// not grow in the next four.
+func TestNoMemoryGrowthAcrossEpochs(t *testing.T) {
+	for _, norm := range norms {
+		t.Run(norm, func(t *testing.T) {
+			cm, x, y := newMLPMachine(t, norm, smallMLP, smallBatch, 2)
+			defer cm.Close()
+			tap, _ := cm.Model().Tap("h2.norm")
+			dst := make([]float32, smallBatch*2)
+			epoch := func() {
+				for range 25 {
+					if _, _, err := cm.Step(x, y); err != nil {
+						t.Fatal(err)
+					}
+				}
+				cm.SetTraining(false)
+				for range 3 {
+					if _, err := cm.Forward(x); err != nil {
+						t.Fatal(err)
+					}
+				}
+				if err := cm.ReadTap(tap, []int{0, 7}, smallBatch, dst); err != nil {
+					t.Fatal(err)
+				}
+				cm.SetTraining(true)
+			}
+			var ms runtime.MemStats
+			heap := func() (uint64, uint64) {
+				runtime.GC()
+				runtime.ReadMemStats(&ms)
+				return ms.HeapAlloc, ms.Mallocs
+			}
+			epoch()
+			heap0, mallocs0 := heap()
+			for range 4 {
+				epoch()
+			}
+			heap1, mallocs1 := heap()
+			// ReadMemStats and GC themselves allocate a few objects.
+			if mallocs1-mallocs0 > 16 || heap1 > heap0+64<<10 {
+				t.Errorf("4 more epochs: %d allocations, heap %d → %d bytes; want none and no growth", mallocs1-mallocs0, heap0, heap1)
+			}
+		})
+	}
+}
+
+// TestStepIsDeterministic: two machines from the same seed give the same
+// losses bit for bit, and Step gives the parameters that Backward and
+// Update give.
+func TestStepIsDeterministic(t *testing.T) {
+	for _, norm := range norms {
+		t.Run(norm, func(t *testing.T) {
+			a, x, y := newMLPMachine(t, norm, smallMLP, smallBatch, 3)
+			b, _, _ := newMLPMachine(t, norm, smallMLP, smallBatch, 3)
+			defer a.Close()
+			defer b.Close()
+			for step := range 5 {
+				la, _, err := a.Step(x, y)
+				if err != nil {
+					t.Fatal(err)
+				}
+				lb, _, err := b.Backward(x, y)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := b.Update(); err != nil {
+					t.Fatal(err)
+				}
+				if math.Float32bits(la) != math.Float32bits(lb) {
+					t.Fatalf("step %d: loss %v from Step, %v from Backward+Update", step, la, lb)
+				}
+			}
+			for i, p := range a.Model().Params {
+				q := b.Model().Params[i]
+				for j := range p.Value {
+					if math.Float32bits(p.Value[j]) != math.Float32bits(q.Value[j]) {
+						t.Fatalf("%s[%d]: %v after Step, %v after Backward+Update", p.Name, j, p.Value[j], q.Value[j])
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestParallelMatchesOnePart: a machine that splits its work into 4 parts
+// and one that runs everything as one part give the same losses within
+// float32 rounding (the parts change summation order only).
+func TestParallelMatchesOnePart(t *testing.T) {
+	old := runtime.GOMAXPROCS(0)
+	defer runtime.GOMAXPROCS(old)
+	for _, norm := range norms {
+		t.Run(norm, func(t *testing.T) {
+			runtime.GOMAXPROCS(1)
+			one, x, y := newMLPMachine(t, norm, smallMLP, smallBatch, 4)
+			runtime.GOMAXPROCS(4)
+			four, _, _ := newMLPMachine(t, norm, smallMLP, smallBatch, 4)
+			defer one.Close()
+			defer four.Close()
+			if one.workers.Parts() != 1 || four.workers.Parts() != 4 {
+				t.Fatalf("parts %d and %d, want 1 and 4", one.workers.Parts(), four.workers.Parts())
+			}
+			for step := range 4 {
+				l1, _, err := one.Step(x, y)
+				if err != nil {
+					t.Fatal(err)
+				}
+				l4, _, err := four.Step(x, y)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if d := math.Abs(float64(l1 - l4)); d > 1e-4*math.Abs(float64(l1)) {
+					t.Fatalf("step %d: loss %v in one part, %v in four", step, l1, l4)
+				}
+			}
+			l1, _ := one.Forward(x)
+			l4, _ := four.Forward(x)
+			for i := range l1 {
+				if d := math.Abs(float64(l1[i] - l4[i])); d > 1e-3*(1+math.Abs(float64(l1[i]))) {
+					t.Fatalf("logit %d: %v in one part, %v in four", i, l1[i], l4[i])
+				}
+			}
+		})
+	}
+}
+
+// TestAdamAVXMatchesGo: the vector Adam step equals the Go loop bit for
+// bit on every length up to 40.
+func TestAdamAVXMatchesGo(t *testing.T) {
+	for n := 0; n <= 40; n++ {
+		w1, g, m1, v1 := make([]float32, n), make([]float32, n), make([]float32, n), make([]float32, n)
+		for i := range w1 {
+			w1[i] = float32(math.Sin(float64(i)))
+			g[i] = float32(math.Cos(float64(3*i))) * 0.01
+			m1[i] = float32(i) * 1e-3
+			v1[i] = float32(i) * 1e-5
+		}
+		w2, m2, v2 := append([]float32{}, w1...), append([]float32{}, m1...), append([]float32{}, v1...)
+		adam(w1, g, m1, v1, 0.9, 0.1, 0.999, 0.001, 0.0013, 1.2, 1e-8)
+		adamGo(w2, g, m2, v2, 0.9, 0.1, 0.999, 0.001, 0.0013, 1.2, 1e-8)
+		for i := range w1 {
+			if math.Float32bits(w1[i]) != math.Float32bits(w2[i]) || m1[i] != m2[i] || v1[i] != v2[i] {
+				t.Fatalf("n=%d, element %d: w %v m %v v %v, Go gives %v %v %v", n, i, w1[i], m1[i], v1[i], w2[i], m2[i], v2[i])
+			}
+		}
+	}
+}
