@@ -33,6 +33,9 @@ type Options struct {
 	Micro        bool
 	MicroShapes  []Shape
 	MicroMinTime time.Duration
+	// MeasureMicro, when set, replaces the CPU kernels' measurement: the
+	// GPU build times its device kernels against a device-to-device copy.
+	MeasureMicro func(ctx context.Context) (copyGBPerSec float64, micro []Micro, err error)
 	// Tap: also time tapping one neuron per epoch.
 	Tap bool
 	// PeerCommand, when set, is run after each round with peer.py's flags
@@ -166,12 +169,20 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	}
 	if o.Micro {
 		o.logf("copy bandwidth and norm kernels")
-		rep.CopyGBPerSec = CopyGBPerSec(CopyBytesLarge, o.MicroMinTime)
-		micro, err := MeasureMicro(ctx, o.MicroShapes, rep.CopyGBPerSec, o.MicroMinTime)
-		if err != nil {
-			return nil, err
+		if o.MeasureMicro != nil {
+			copyGB, micro, err := o.MeasureMicro(ctx)
+			if err != nil {
+				return nil, err
+			}
+			rep.CopyGBPerSec, rep.Micro = copyGB, micro
+		} else {
+			rep.CopyGBPerSec = CopyGBPerSec(CopyBytesLarge, o.MicroMinTime)
+			micro, err := MeasureMicro(ctx, o.MicroShapes, rep.CopyGBPerSec, o.MicroMinTime)
+			if err != nil {
+				return nil, err
+			}
+			rep.Micro = micro
 		}
-		rep.Micro = micro
 	}
 	if o.Tap {
 		o.logf("tap overhead")

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"text/tabwriter"
 
 	"normtap/rundir"
@@ -75,7 +76,11 @@ func (r *Report) WriteTable(w io.Writer) error {
 		}
 	}
 	if len(r.Micro) > 0 {
-		fmt.Fprintf(w, "\nnorm kernels, one core (bytes: bench.NormBytes); copy bandwidth %.1f GB/s (single core, %d MiB buffers)\n\n", r.CopyGBPerSec, CopyBytesLarge>>20)
+		if strings.HasPrefix(r.Machine.DeviceDescription, "cuda") {
+			fmt.Fprintf(w, "\nnorm kernels on the GPU (bytes: cuda.NormBytes); device-to-device copy %.1f GB/s (16384x1024 floats, same run)\n\n", r.CopyGBPerSec)
+		} else {
+			fmt.Fprintf(w, "\nnorm kernels, one core (bytes: bench.NormBytes); copy bandwidth %.1f GB/s (single core, %d MiB buffers)\n\n", r.CopyGBPerSec, CopyBytesLarge>>20)
+		}
 		tw = tabwriter.NewWriter(w, 0, 2, 2, ' ', tabwriter.AlignRight)
 		fmt.Fprintln(tw, "kernel\tshape\tbytes\tµs\tGB/s\t% of copy\tsame-size copy GB/s\t")
 		for _, x := range r.Micro {

@@ -93,6 +93,7 @@ func (c *BenchCmd) Run(g *Globals, ctx context.Context) error {
 	o.PeerDevice = "cpu"
 	if strings.HasPrefix(desc, "cuda") {
 		o.PeerDevice = "cuda"
+		o.MeasureMicro = deviceMicro()
 	}
 	if !g.Quiet {
 		o.Log = os.Stderr

@@ -2,7 +2,12 @@
 
 package main
 
-import "normtap/graph"
+import (
+	"context"
+
+	"normtap/bench"
+	"normtap/graph"
+)
 
 // cpuOnlyBuild: this binary has no CUDA code and never links the driver.
 const cpuOnlyBuild = true
@@ -20,3 +25,7 @@ func pickDevice(device string) (func(*graph.Model, graph.OptSpec) (graph.Machine
 	}
 	return cpuMachine, cpuDescription(why), nil
 }
+
+// deviceMicro is the device kernels' measurement for bench: none in the
+// CPU build.
+func deviceMicro() func(context.Context) (float64, []bench.Micro, error) { return nil }

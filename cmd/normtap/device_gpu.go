@@ -3,7 +3,10 @@
 package main
 
 import (
+	"context"
 	"fmt"
+
+	"normtap/bench"
 
 	"normtap/cuda"
 	"normtap/graph"
@@ -37,3 +40,6 @@ func pickDevice(device string) (func(*graph.Model, graph.OptSpec) (graph.Machine
 	}
 	return gpu, fmt.Sprintf("cuda (%d device(s), normtap kernels)", n), nil
 }
+
+// deviceMicro times the GPU's norm kernels next to a device-to-device copy.
+func deviceMicro() func(context.Context) (float64, []bench.Micro, error) { return bench.GPUMicro }
