@@ -5,6 +5,7 @@ package cuda
 import (
 	"fmt"
 	"math/rand/v2"
+	"normtap/layers"
 	"time"
 )
 
@@ -105,31 +106,21 @@ func (k NormKernel) String() string {
 	return normKernelNames[k]
 }
 
-// NormBytes is the minimum device-memory traffic of one call of kernel k
-// on n rows of dim features (for BatchNorm over (N, C, S): n = N·S, dim =
-// C), in bytes: every input read once, every output written once, the
-// per-feature and per-row vectors included. It is the one definition of
-// the norm kernels' bytesPerIter.
-//
-//	bn-forward:      x, y: 2·n·dim; γ, β in, mean, var, invstd out: 5·dim
-//	bn-forward-eval: x, y: 2·n·dim; γ, β, running mean, running var in, invstd out: 5·dim
-//	bn-backward:     x, dy, dx: 3·n·dim; γ, mean, invstd in, dγ, dβ out: 5·dim
-//	ln-forward:      x, y: 2·n·dim; γ, β: 2·dim; mean, invstd out: 2·n
-//	ln-backward:     x, dy, dx: 3·n·dim; γ in, dγ, dβ out: 3·dim; mean, invstd in: 2·n
+// NormBytes is the device-memory traffic of one call of kernel k on n rows
+// of dim features (for BatchNorm over (N, C, S): n = N·S, dim = C), in
+// bytes: layers.NormBytes, the one definition shared with the CPU bench.
 func NormBytes(k NormKernel, n, dim int) int64 {
-	nd, d, r := int64(n)*int64(dim), int64(dim), int64(n)
-	var floats int64
+	kind, pass := "batch", "forward"
 	switch k {
-	case BNForward, BNForwardEval:
-		floats = 2*nd + 5*d
 	case BNBackward:
-		floats = 3*nd + 5*d
+		pass = "backward"
 	case LNForward:
-		floats = 2*nd + 2*d + 2*r
+		kind = "layer"
 	case LNBackward:
-		floats = 3*nd + 3*d + 2*r
+		kind, pass = "layer", "backward"
 	}
-	return 4 * floats
+	b, _ := layers.NormBytes(kind, pass, n, dim)
+	return b
 }
 
 // NormTiming is one measurement of a norm kernel.
