@@ -5,8 +5,9 @@ package cuda
 import (
 	"fmt"
 	"math/rand/v2"
-	"normtap/layers"
 	"time"
+
+	"normtap/layers"
 )
 
 // This file holds what the benchmarks measure with: a stream timer, the
