@@ -62,15 +62,14 @@ done
 cat "$out/accuracy.csv"
 
 # 4. benchmarks: normtap and the PyTorch peer on the same GPU, alternating
-for cfg in "128 1024,1024" "1024 4096,4096"; do
-	set -- $cfg
-	step "bench normtap b$1 h$2" 120 ./normtap-gpu --quiet bench --device cuda --batch "$1" --hidden "$2" \
-		--norm none,batch,layer --json "$out/bench-b$1.json"
-	if command -v python3 >/dev/null && [ -f peer/peer.py ]; then
-		step "bench pytorch b$1 h$2" 120 python3 peer/peer.py --device cuda --batch "$1" --hidden "$2" \
-			--norm none,batch,layer --json "$out/peer-b$1.json"
-	fi
-done
+# rounds in one invocation (bench --peer); the norm kernels' GB/s next to a
+# device-to-device copy measured in the same run
+peer=()
+if command -v python3 >/dev/null && [ -f peer/peer.py ]; then peer=(--peer "python3 peer/peer.py"); fi
+step "bench b128 784-1024-1024-10" 150 ./normtap-gpu --quiet bench --device cuda --batch 128 --hidden 1024,1024 \
+	--rounds 3 --steps 100 --warmup 20 --no-tap "${peer[@]}" --json "$out/bench-b128.json"
+step "bench b1024 784-4096-4096-10" 150 ./normtap-gpu --quiet bench --device cuda --batch 1024 --hidden 4096,4096 \
+	--rounds 3 --steps 30 --warmup 5 --no-tap --no-micro "${peer[@]}" --json "$out/bench-b1024.json"
 
 # 5. the short table, last
 echo
@@ -80,22 +79,21 @@ if command -v python3 >/dev/null; then
 	python3 - "$out" <<'PY' || true
 import json, sys, os
 out = sys.argv[1]
-print(f"{'batch':>6} {'norm':>6} {'normtap ex/s':>14} {'pytorch ex/s':>14} {'ratio':>6} {'R':>6}")
+print(f"{'batch':>6} {'norm':>6} {'normtap ex/s':>13} {'R':>6} {'pytorch ex/s':>13} {'normtap/pytorch':>16}")
 for b in ("128", "1024"):
     try:
-        ours = json.load(open(os.path.join(out, f"bench-b{b}.json")))["results"]
+        rep = json.load(open(os.path.join(out, f"bench-b{b}.json")))
     except Exception as e:
-        print(f"{b:>6} (no normtap bench: {e})"); continue
-    try:
-        peer = {r["norm"]: r for r in json.load(open(os.path.join(out, f"peer-b{b}.json")))["results"]}
-    except Exception:
-        peer = {}
-    base = {r["norm"]: r["ms_per_step_median"] for r in ours}
-    for r in ours:
-        p = peer.get(r["norm"], {}).get("examples_per_sec")
-        ratio = f"{r['examples_per_sec']/p:6.2f}" if p else "   n/a"
-        R = r["ms_per_step_median"] / base["none"] if "none" in base else float("nan")
-        print(f"{b:>6} {r['norm']:>6} {r['examples_per_sec']:14.0f} {p or 0:14.0f} {ratio} {R:6.2f}")
+        print(f"{b:>6} (no bench: {e})"); continue
+    peer = {r["norm"]: r for r in (rep.get("peer") or {}).get("results", [])}
+    ratio = {r["norm"]: r["examples_per_sec_ratio"] for r in (rep.get("peer") or {}).get("ratios", [])}
+    for r in rep["results"]:
+        n = r["norm"]
+        R = r.get("norm_overhead") or float("nan")
+        p = peer.get(n, {}).get("examples_per_sec", 0)
+        print(f"{b:>6} {n:>6} {r['examples_per_sec']:13.0f} {R:6.3f} {p:13.0f} {ratio.get(n, float('nan')):16.2f}")
+    for m in rep.get("micro") or []:
+        print(f"       {m['kind']:>5} {m['pass']:<8} {m['n']}x{m['d']}: {m['gb_per_sec']:7.1f} GB/s = {100*m['copy_fraction']:5.1f}% of copy ({rep['copy_gb_per_sec']:.0f} GB/s)")
 PY
 fi
 exit $status
