@@ -24,7 +24,7 @@ build:
 	$(GO) build -tags '$(TAGS)' -o $(BIN)/normtap ./cmd/normtap
 
 run: build
-	$(BIN)/normtap train --hidden 256 --epochs 1 --norm batch --device cpu --out $(RUN_OUT)-$$(date +%Y%m%d-%H%M%S)
+	$(BIN)/normtap train --hidden 256 --epochs 1 --norm batch --device auto --out $(RUN_OUT)-$$(date +%Y%m%d-%H%M%S)
 
 test: deps
 	$(GO) vet ./...
