@@ -1,8 +1,6 @@
 package plots
 
 import (
-	"bytes"
-	"encoding/csv"
 	"fmt"
 	"io"
 	"strconv"
@@ -156,17 +154,11 @@ func (row DriftRow) record() []string {
 
 // WriteDriftCSV writes rows as CSV with DriftHeader, atomically.
 func WriteDriftCSV(path string, rows []DriftRow) error {
-	var buf bytes.Buffer
-	w := csv.NewWriter(&buf)
-	w.Write(DriftHeader)
-	for _, row := range rows {
-		w.Write(row.record())
+	recs := make([][]string, len(rows))
+	for i, row := range rows {
+		recs[i] = row.record()
 	}
-	w.Flush()
-	if err := w.Error(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return rundir.AtomicWriteFile(path, buf.Bytes(), 0o644)
+	return rundir.WriteCSV(path, DriftHeader, recs)
 }
 
 // PrintDriftTable writes rows as an aligned text table.

@@ -1,6 +1,8 @@
 package rundir
 
 import (
+	"bytes"
+	"encoding/csv"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -61,4 +63,17 @@ func syncDir(dir string) error {
 	}
 	defer d.Close()
 	return d.Sync()
+}
+
+// WriteCSV writes header and records as a CSV file, atomically: the file
+// on disk is always whole (every CSV normtap writes goes through here).
+func WriteCSV(path string, header []string, records [][]string) error {
+	var buf bytes.Buffer
+	w := csv.NewWriter(&buf)
+	w.Write(header)
+	w.WriteAll(records)
+	if err := w.Error(); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return AtomicWriteFile(path, buf.Bytes(), 0o644)
 }

@@ -55,7 +55,7 @@ func WriteICS(dir string, rows []ICSRow) error {
 	for i, r := range rows {
 		recs[i] = []string{strconv.Itoa(r.Step), r.Layer, fmtFloat(r.L2), fmtFloat(r.Cos), fmtFloat(r.GradL2)}
 	}
-	return writeCSV(filepath.Join(dir, ICSFile), ICSHeader, recs)
+	return WriteCSV(filepath.Join(dir, ICSFile), ICSHeader, recs)
 }
 
 // WriteLandscape rewrites dir/landscape.csv, atomically, with the header
@@ -66,7 +66,7 @@ func WriteLandscape(dir string, rows []LandscapeRow) error {
 		recs[i] = []string{strconv.Itoa(r.Step), fmtFloat(r.LossMin), fmtFloat(r.LossMax), fmtFloat(r.GradPred),
 			fmtFloat(r.BetaSmooth), fmtFloat(r.Loss), fmtFloat(r.GradL2), fmtFloat(r.EtaMin), fmtFloat(r.EtaMax)}
 	}
-	return writeCSV(filepath.Join(dir, LandscapeFile), LandscapeHeader, recs)
+	return WriteCSV(filepath.Join(dir, LandscapeFile), LandscapeHeader, recs)
 }
 
 // ReadICS reads dir/ics.csv. Its errors name the file and line.
@@ -105,17 +105,6 @@ func ReadLandscape(dir string) ([]LandscapeRow, error) {
 		return nil
 	})
 	return rows, err
-}
-
-func writeCSV(path string, header []string, recs [][]string) error {
-	var buf bytes.Buffer
-	w := csv.NewWriter(&buf)
-	w.Write(header)
-	w.WriteAll(recs)
-	if err := w.Error(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return AtomicWriteFile(path, buf.Bytes(), 0o644)
 }
 
 // readCSV checks the header and hands each row, of the header's length, to

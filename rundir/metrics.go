@@ -35,17 +35,11 @@ func (m Metrics) record() []string {
 
 // WriteMetrics rewrites dir/metrics.csv, atomically, with the header and rows.
 func WriteMetrics(dir string, rows []Metrics) error {
-	var buf bytes.Buffer
-	w := csv.NewWriter(&buf)
-	w.Write(MetricsHeader)
-	for _, m := range rows {
-		w.Write(m.record())
+	recs := make([][]string, len(rows))
+	for i, m := range rows {
+		recs[i] = m.record()
 	}
-	w.Flush()
-	if err := w.Error(); err != nil {
-		return fmt.Errorf("write %s: %w", filepath.Join(dir, MetricsFile), err)
-	}
-	return AtomicWriteFile(filepath.Join(dir, MetricsFile), buf.Bytes(), 0o644)
+	return WriteCSV(filepath.Join(dir, MetricsFile), MetricsHeader, recs)
 }
 
 // ReadMetrics reads dir/metrics.csv. Its errors name the file and line.
