@@ -778,3 +778,83 @@ func TestGatherColumns(t *testing.T) {
 		check(t, fmt.Sprintf("GatherColumns %dx%d %v", c.rows, c.width, c.cols), get(t, d, dst), want)
 	}
 }
+
+// TestConvKernels checks im2col, col2im, the channel bias and its gradient
+// against the CPU reference (layers.Im2Col3x3, layers.Col2Im3x3 and plain
+// loops) on random non-zero inputs, including non-square images.
+func TestConvKernels(t *testing.T) {
+	d := dev(t)
+	rng := rand.New(rand.NewPCG(21, 22))
+	for _, sh := range [][3]int{{1, 28, 28}, {3, 5, 7}, {16, 14, 14}} {
+		c, h, w := sh[0], sh[1], sh[2]
+		x := randSlice(rng, c*h*w, -1, 1)
+		col := make([]float32, c*9*h*w)
+		layers.Im2Col3x3(x, c, h, w, col)
+		gcol := zeros(t, d, len(col), 0)
+		must(t, d.Im2Col3x3(put(t, d, x, 0), c, h, w, gcol))
+		check(t, fmt.Sprintf("Im2Col3x3 %v", sh), get(t, d, gcol), col)
+
+		dcol := randSlice(rng, len(col), -1, 1)
+		dx := make([]float32, c*h*w)
+		layers.Col2Im3x3(dcol, c, h, w, dx)
+		gdx := zeros(t, d, len(dx), 0)
+		must(t, d.Col2Im3x3(put(t, d, dcol, 0), c, h, w, gdx))
+		check(t, fmt.Sprintf("Col2Im3x3 %v", sh), get(t, d, gdx), dx)
+	}
+	n, c, s := 5, 7, 33
+	y := randSlice(rng, n*c*s, -1, 1)
+	b := randSlice(rng, c, -1, 1)
+	want := append([]float32(nil), y...)
+	sums := make([]float32, c)
+	for i := range want {
+		want[i] += b[(i/s)%c]
+		sums[(i/s)%c] += y[i]
+	}
+	gy := put(t, d, y, 0)
+	gs := zeros(t, d, c, 0)
+	must(t, d.ChannelSum(gs, gy, n, c, s))
+	check(t, "ChannelSum", get(t, d, gs), sums)
+	must(t, d.ChannelBiasAdd(gy, put(t, d, b, 0), n, c, s))
+	check(t, "ChannelBiasAdd", get(t, d, gy), want)
+}
+
+// TestMaxPool2 checks the max-pool and its backward pass against the CPU
+// rule (first maximum of each 2×2 window in row-major order), odd edges
+// dropped.
+func TestMaxPool2(t *testing.T) {
+	d := dev(t)
+	rng := rand.New(rand.NewPCG(23, 24))
+	for _, sh := range [][3]int{{6, 28, 28}, {4, 7, 9}} {
+		planes, h, w := sh[0], sh[1], sh[2]
+		oh, ow := h/2, w/2
+		x := randSlice(rng, planes*h*w, -1, 1)
+		y := make([]float32, planes*oh*ow)
+		arg := make([]int, len(y))
+		for p := 0; p < planes; p++ {
+			for oy := 0; oy < oh; oy++ {
+				for ox := 0; ox < ow; ox++ {
+					i0 := p*h*w + 2*oy*w + 2*ox
+					best := i0
+					for _, i := range []int{i0 + 1, i0 + w, i0 + w + 1} {
+						if x[i] > x[best] {
+							best = i
+						}
+					}
+					k := (p*oh+oy)*ow + ox
+					y[k], arg[k] = x[best], best
+				}
+			}
+		}
+		gy, gidx := zeros(t, d, len(y), 0), zeros(t, d, len(y), 0)
+		must(t, d.MaxPool2Forward(put(t, d, x, 0), planes, h, w, gy, gidx))
+		check(t, fmt.Sprintf("MaxPool2Forward %v", sh), get(t, d, gy), y)
+		dy := randSlice(rng, len(y), -1, 1)
+		dx := make([]float32, len(x))
+		for k, g := range dy {
+			dx[arg[k]] += g
+		}
+		gdx := zeros(t, d, len(x), 0)
+		must(t, d.MaxPool2Backward(put(t, d, dy, 0), gidx, len(y), gdx))
+		check(t, fmt.Sprintf("MaxPool2Backward %v", sh), get(t, d, gdx), dx)
+	}
+}

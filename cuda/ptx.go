@@ -37,4 +37,5 @@ var modules = []struct {
 	}},
 	{"loss.ptx", []string{"xent_rows", "xent_reduce", "xent_backward"}},
 	{"optim.ptx", []string{"sgd_update", "momentum_update", "adam_update"}},
+	{"conv.ptx", []string{"im2col3x3", "col2im3x3", "channel_bias_add", "channel_sum", "maxpool2_forward", "maxpool2_backward"}},
 }

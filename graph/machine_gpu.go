@@ -16,8 +16,9 @@ import (
 // BatchNorm running statistics stay on the device. Every node gets a device
 // buffer once; a step queues each node's kernel on the device's one stream
 // and waits only to read the loss and the count of right answers. It runs
-// normtap's MLP ops, gorgonia's constants and the element-wise additions
-// Grad inserts, and refuses anything else with an error naming the op.
+// normtap's MLP and CNN ops, gorgonia's constants and the element-wise
+// additions Grad inserts, and refuses anything else (the norm-noise op
+// among them) with an error naming the op.
 type GPUMachine struct {
 	m       *Model
 	opt     OptSpec
@@ -31,14 +32,17 @@ type GPUMachine struct {
 	slots   []cuda.Buffer // as OptState.Slots
 	bn      map[*layers.BNState][2]cuda.Buffer
 	stash   map[G.Op]*gpuStash
-	x, lab  cuda.Buffer
-	probs   cuda.Buffer
-	lossBuf cuda.Buffer
-	sums    cuda.Buffer // [Σ loss, correct] of the last batch
-	logits  []float32
-	peek    [3]cuda.Buffer         // scratch for PeekUpdate
-	tapCols map[string]cuda.Buffer // column lists of taps, uploaded once
-	tapOut  cuda.Buffer            // gathered tap columns
+	// the CNN's forward state: each conv's columns, each pool's maxima
+	convCols map[*layers.Conv2dOp]cuda.Buffer
+	poolIdx  map[*layers.MaxPool2Op]cuda.Buffer
+	x, lab   cuda.Buffer
+	probs    cuda.Buffer
+	lossBuf  cuda.Buffer
+	sums     cuda.Buffer // [Σ loss, correct] of the last batch
+	logits   []float32
+	peek     [3]cuda.Buffer         // scratch for PeekUpdate
+	tapCols  map[string]cuda.Buffer // column lists of taps, uploaded once
+	tapOut   cuda.Buffer            // gathered tap columns
 }
 
 type gpuStash struct {
@@ -58,7 +62,8 @@ func NewGPUMachine(m *Model, opt OptSpec) (*GPUMachine, error) {
 		return nil, err
 	}
 	gm := &GPUMachine{m: m, opt: opt, dev: dev, buf: map[*G.Node]cuda.Buffer{},
-		bn: map[*layers.BNState][2]cuda.Buffer{}, stash: map[G.Op]*gpuStash{}}
+		bn: map[*layers.BNState][2]cuda.Buffer{}, stash: map[G.Op]*gpuStash{},
+		convCols: map[*layers.Conv2dOp]cuda.Buffer{}, poolIdx: map[*layers.MaxPool2Op]cuda.Buffer{}}
 	if err := gm.build(); err != nil {
 		dev.Close()
 		return nil, err
@@ -209,6 +214,69 @@ func (gm *GPUMachine) bind(n *G.Node) (func() error, error) {
 		return func() error {
 			return d.Gemm(true, false, op.In, op.Out, op.N, 1, in[0], op.In, in[1], op.Out, 0, out, op.Out)
 		}, nil
+	case *layers.Conv2dOp:
+		hw, ck := op.H*op.Wd, op.C*9
+		cols := gm.alloc(op.N * ck * hw)
+		gm.convCols[op] = cols
+		return func() error {
+			for i := 0; i < op.N; i++ {
+				ci := cols.Slice(i*ck*hw, (i+1)*ck*hw)
+				if err := d.Im2Col3x3(in[0].Slice(i*op.C*hw, (i+1)*op.C*hw), op.C, op.H, op.Wd, ci); err != nil {
+					return err
+				}
+				if err := d.Gemm(false, false, op.K, hw, ck, 1, in[1], ck, ci, hw, 0, out.Slice(i*op.K*hw, (i+1)*op.K*hw), hw); err != nil {
+					return err
+				}
+			}
+			return d.ChannelBiasAdd(out, in[2], op.N, op.K, hw)
+		}, nil
+	case *layers.Conv2dGradInputOp:
+		f := op.Fwd
+		hw, ck := f.H*f.Wd, f.C*9
+		scratch := gm.alloc(ck * hw)
+		return func() error {
+			for i := 0; i < f.N; i++ {
+				if err := d.Gemm(true, false, ck, hw, f.K, 1, in[1], ck, in[0].Slice(i*f.K*hw, (i+1)*f.K*hw), hw, 0, scratch, hw); err != nil {
+					return err
+				}
+				if err := d.Col2Im3x3(scratch, f.C, f.H, f.Wd, out.Slice(i*f.C*hw, (i+1)*f.C*hw)); err != nil {
+					return err
+				}
+			}
+			return nil
+		}, nil
+	case *layers.Conv2dGradWeightOp:
+		f := op.Fwd
+		hw, ck := f.H*f.Wd, f.C*9
+		cols, ok := gm.convCols[f]
+		if !ok {
+			return nil, fmt.Errorf("node %s: its convolution has not been bound", n.Name())
+		}
+		return func() error {
+			for i := 0; i < f.N; i++ {
+				beta := float32(1)
+				if i == 0 {
+					beta = 0
+				}
+				if err := d.Gemm(false, true, f.K, ck, hw, 1, in[1].Slice(i*f.K*hw, (i+1)*f.K*hw), hw, cols.Slice(i*ck*hw, (i+1)*ck*hw), hw, beta, out, ck); err != nil {
+					return err
+				}
+			}
+			return nil
+		}, nil
+	case *layers.ChannelSumOp:
+		return func() error { return d.ChannelSum(out, in[0], op.N, op.C, op.S) }, nil
+	case *layers.MaxPool2Op:
+		idx := gm.alloc(size)
+		gm.poolIdx[op] = idx
+		return func() error { return d.MaxPool2Forward(in[0], op.N*op.C, op.H, op.W, out, idx) }, nil
+	case *layers.MaxPool2GradOp:
+		idx, ok := gm.poolIdx[op.Fwd]
+		if !ok {
+			return nil, fmt.Errorf("node %s: its max-pool has not been bound", n.Name())
+		}
+		k := Children(n)[1].Shape().TotalSize()
+		return func() error { return d.MaxPool2Backward(in[1], idx, k, out) }, nil
 	case *layers.ColSumOp:
 		return func() error { return d.ColSum(out, in[0], op.Rows, op.Cols) }, nil
 	case *layers.BatchNormOp:
@@ -275,7 +343,7 @@ func (gm *GPUMachine) bind(n *G.Node) (func() error, error) {
 	if isAdd(n) {
 		return func() error { return d.Add(out, in[0], in[1]) }, nil
 	}
-	return nil, fmt.Errorf("node %s: op %v (%T) has no GPU kernel in normtap (the GPU machine runs the MLP's ops; use --device cpu for this model)", n.Name(), n.Op(), n.Op())
+	return nil, fmt.Errorf("node %s: op %v (%T) has no GPU kernel in normtap (use --device cpu for this model)", n.Name(), n.Op(), n.Op())
 }
 
 func (gm *GPUMachine) Model() *Model             { return gm.m }

@@ -16,12 +16,19 @@ import (
 // and BatchNorm running statistics must agree. Tolerance: 1e-4 relative
 // plus 1e-5 absolute (GEMM reductions of up to 64 terms in another order).
 func TestGPUMachineMatchesCPU(t *testing.T) {
-	for _, norm := range []string{"none", "batch", "layer"} {
-		for _, act := range []string{"relu", "gelu", "sigmoid", "tanh"} {
-			t.Run(norm+"/"+act, func(t *testing.T) {
+	for _, c := range []struct{ model, act string }{
+		{"mlp", "relu"}, {"mlp", "gelu"}, {"mlp", "sigmoid"}, {"mlp", "tanh"}, {"cnn", "relu"}, {"cnn", "tanh"},
+	} {
+		for _, norm := range []string{"none", "batch", "layer"} {
+			model, act := c.model, c.act
+			t.Run(model+"/"+norm+"/"+act, func(t *testing.T) {
 				s := DefaultSpec()
-				s.Norm, s.Act, s.Hidden = norm, act, []int{64, 48}
+				s.Model, s.Norm, s.Act, s.Hidden = model, norm, act, []int{64, 48}
 				s.InRows, s.InCols, s.Classes = 8, 8, 10
+				tapNode := "h2.norm"
+				if model == "cnn" {
+					s.Hidden, s.InRows, s.InCols, tapNode = []int{3, 5}, 10, 10, "c2.norm"
+				}
 				build := func() *Model {
 					m, err := Build(s, 32)
 					if err != nil {
@@ -87,8 +94,8 @@ func TestGPUMachineMatchesCPU(t *testing.T) {
 				if err := near(a, b); err != nil {
 					t.Fatalf("eval logits: %v", err)
 				}
-				tp, _ := mc.Tap("h2.norm")
-				tg, _ := mg.Tap("h2.norm")
+				tp, _ := mc.Tap(tapNode)
+				tg, _ := mg.Tap(tapNode)
 				cols := []int{5, 0, 47}
 				tc, tgpu := make([]float32, 20*3), make([]float32, 20*3)
 				if err := cpu.ReadTap(tp, cols, 20, tc); err != nil {
@@ -98,7 +105,7 @@ func TestGPUMachineMatchesCPU(t *testing.T) {
 					t.Fatal(err)
 				}
 				if err := near(tc, tgpu); err != nil {
-					t.Fatalf("tap h2.norm: %v", err)
+					t.Fatalf("tap %s: %v", tapNode, err)
 				}
 			})
 		}

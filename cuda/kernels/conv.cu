@@ -1,0 +1,99 @@
+// conv.cu — the CNN's kernels: 3×3 same-padding convolution by im2col +
+// GEMM (the GEMM is gemm.cu's), its adjoint col2im, the per-channel bias and
+// its gradient, and the 2×2 max-pool with its backward pass. Each computes
+// what the CPU reference in layers/conv.go computes (Im2Col3x3, Col2Im3x3,
+// Conv2dOp's bias, ChannelSumOp, MaxPool2Op, MaxPool2GradOp).
+//
+// Build: make ptx (nvcc -ptx -arch=compute_70 -O3), embedded by cuda/ptx.go;
+// checked by cuda/kernels_gpu_test.go (TestConv*, TestMaxPool2) on a GPU or
+// the CPU emulator (make gpu-emu-test).
+#include "common.cuh"
+
+// grid-stride loop helpers (named apart from elementwise.cu's, since the
+// emulator links every kernel file into one program)
+__device__ __forceinline__ i64 convTid() { return (i64)blockIdx.x * blockDim.x + threadIdx.x; }
+__device__ __forceinline__ i64 convStride() { return (i64)gridDim.x * blockDim.x; }
+
+// im2col3x3 unfolds one (C, H, W) image into col (C·9, H·W): row ch·9+ky·3+kx
+// holds the pixel at offset (ky−1, kx−1) of each output pixel, 0 outside.
+extern "C" __global__ void im2col3x3(const float* __restrict__ x, float* __restrict__ col, int c, int h, int w) {
+    const i64 hw = (i64)h * w, n = (i64)c * 9 * hw;
+    for (i64 i = convTid(); i < n; i += convStride()) {
+        const i64 row = i / hw;
+        const int p = (int)(i - row * hw);
+        const int ch = (int)(row / 9), k = (int)(row % 9);
+        const int iy = p / w + k / 3 - 1, ix = p % w + k % 3 - 1;
+        col[i] = (iy >= 0 && iy < h && ix >= 0 && ix < w) ? x[((i64)ch * h + iy) * w + ix] : 0.0f;
+    }
+}
+
+// col2im3x3 is im2col3x3's adjoint for one image: dx[ch, iy, ix] = the sum
+// of the (at most 9) column entries that read that pixel. It overwrites dx.
+extern "C" __global__ void col2im3x3(const float* __restrict__ col, float* __restrict__ dx, int c, int h, int w) {
+    const i64 hw = (i64)h * w, n = (i64)c * hw;
+    for (i64 i = convTid(); i < n; i += convStride()) {
+        const int ch = (int)(i / hw);
+        const int p = (int)(i - (i64)ch * hw);
+        const int iy = p / w, ix = p % w;
+        float s = 0.0f;
+        for (int ky = 0; ky < 3; ky++) {
+            const int oy = iy - ky + 1;
+            if (oy < 0 || oy >= h) continue;
+            for (int kx = 0; kx < 3; kx++) {
+                const int ox = ix - kx + 1;
+                if (ox < 0 || ox >= w) continue;
+                s += col[((i64)ch * 9 + ky * 3 + kx) * hw + (i64)oy * w + ox];
+            }
+        }
+        dx[i] = s;
+    }
+}
+
+// channel_bias_add adds b[ch] to every element of channel ch of y (N, C, S).
+extern "C" __global__ void channel_bias_add(float* __restrict__ y, const float* __restrict__ b, int n, int c, int s) {
+    const i64 total = (i64)n * c * s;
+    for (i64 i = convTid(); i < total; i += convStride()) y[i] += b[(int)((i / s) % c)];
+}
+
+// channel_sum writes dst[ch] = Σ over N and S of x (N, C, S): one block per
+// channel, summed in a fixed order (deterministic).
+extern "C" __global__ void channel_sum(float* __restrict__ dst, const float* __restrict__ x, int n, int c, int s) {
+    __shared__ float scratch[32];
+    const int ch = blockIdx.x;
+    float v = 0.0f;
+    const i64 per = (i64)n * s;
+    for (i64 j = threadIdx.x; j < per; j += blockDim.x) {
+        const i64 e = j / s;
+        v += x[(e * c + ch) * s + (j - e * s)];
+    }
+    v = blockSum(v, scratch);
+    if (threadIdx.x == 0) dst[ch] = v;
+}
+
+// maxpool2_forward: x (P, H, W) planes → y (P, H/2, W/2), the max of each
+// 2×2 window (first maximum in row-major order on ties, as the CPU), and
+// idx, the flat index into x of each maximum, as float.
+extern "C" __global__ void maxpool2_forward(const float* __restrict__ x, float* __restrict__ y, float* __restrict__ idx,
+                                            int planes, int h, int w) {
+    const int oh = h / 2, ow = w / 2;
+    const i64 n = (i64)planes * oh * ow;
+    for (i64 i = convTid(); i < n; i += convStride()) {
+        const i64 p = i / ((i64)oh * ow);
+        const int q = (int)(i - p * oh * ow);
+        const int oy = q / ow, ox = q % ow;
+        const i64 base = p * h * w;
+        i64 best = base + (i64)(2 * oy) * w + 2 * ox;
+        const i64 cand[3] = {best + 1, best + w, best + w + 1};
+        for (int k = 0; k < 3; k++)
+            if (x[cand[k]] > x[best]) best = cand[k];
+        y[i] = x[best];
+        idx[i] = (float)best;
+    }
+}
+
+// maxpool2_backward routes dy to the maxima: dx[idx[k]] = dy[k]. The 2×2
+// windows do not overlap, so no two outputs write one input; dx must be
+// zeroed first (the rest of dx stays 0). Indices are exact below 2^24.
+extern "C" __global__ void maxpool2_backward(const float* __restrict__ dy, const float* __restrict__ idx, float* __restrict__ dx, int n) {
+    for (i64 i = convTid(); i < n; i += convStride()) dx[(i64)idx[i]] = dy[i];
+}
