@@ -97,8 +97,10 @@ func TestNoMemoryGrowthAcrossEpochs(t *testing.T) {
 				epoch()
 			}
 			heap1, mallocs1 := heap()
-			// ReadMemStats and GC themselves allocate a few objects.
-			if mallocs1-mallocs0 > 16 || heap1 > heap0+64<<10 {
+			// ReadMemStats, GC and the runtime's own goroutines allocate a
+			// few objects (up to ~20 seen under load); 100 training steps
+			// that each allocated would add at least 100.
+			if mallocs1-mallocs0 > 50 || heap1 > heap0+64<<10 {
 				t.Errorf("4 more epochs: %d allocations, heap %d → %d bytes; want none and no growth", mallocs1-mallocs0, heap0, heap1)
 			}
 		})
