@@ -118,26 +118,27 @@ func TestFailureModes(t *testing.T) {
 // exits 130; --resume continues to the end.
 func TestInterruptSavesAndResumes(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "run")
-	args := []string{"train", "--hidden", "64", "--epochs", "2", "--batch", "16", "--device", "cpu", "--quiet", "--out", out}
+	// 600 steps, checkpointed every 50: the signal goes out as soon as the
+	// first checkpoint shows that training is under way, well before its end
+	args := []string{"train", "--hidden", "1024,1024", "--epochs", "1", "--batch", "32", "--max-steps", "600",
+		"--checkpoint-every-steps", "50", "--device", "cpu", "--quiet", "--out", out}
 	cmd := exec.Command(binPath, args...)
 	var errb bytes.Buffer
 	cmd.Stderr = &errb
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	// wait until training has begun (the lock file appears after the data loads)
-	deadline := time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(60 * time.Second)
 	for {
-		if _, err := os.Stat(filepath.Join(out, "config.json")); err == nil {
+		if _, err := os.Stat(filepath.Join(out, "checkpoint", "state.bin")); err == nil {
 			break
 		}
 		if time.Now().After(deadline) {
 			cmd.Process.Kill()
 			t.Fatal("training never started")
 		}
-		time.Sleep(50 * time.Millisecond)
+		time.Sleep(5 * time.Millisecond)
 	}
-	time.Sleep(300 * time.Millisecond)
 	cmd.Process.Signal(syscall.SIGINT)
 	err := cmd.Wait()
 	ee, ok := err.(*exec.ExitError)
@@ -150,11 +151,11 @@ func TestInterruptSavesAndResumes(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(out, "checkpoint", "state.bin")); err != nil {
 		t.Fatalf("no checkpoint after SIGINT: %v", err)
 	}
-	code, stdout, errs := normtap(t, append(args, "--resume", "--epochs", "2")...)
+	code, stdout, errs := normtap(t, append(args, "--resume")...)
 	if code != 0 {
 		t.Fatalf("resume exited %d: %s", code, errs)
 	}
-	if !strings.Contains(stdout, "after epoch 2") {
+	if !strings.Contains(stdout, "after epoch 1 (600 steps)") {
 		t.Fatalf("resume did not finish: %s", stdout)
 	}
 }
