@@ -134,7 +134,16 @@ func TestDeadHoldersLockIsTakenOver(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(300 * time.Millisecond)
+	// the shell writes its PID once it holds the lock
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if b, _ := os.ReadFile(filepath.Join(dir, lockFile)); len(b) > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatal("the holder never took the lock")
+		}
+	}
 	if _, err := lockRunDir(dir); err == nil {
 		t.Fatal("a live holder's lock was taken")
 	}
