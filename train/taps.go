@@ -47,19 +47,33 @@ func resolveTaps(m *graph.Model, t TapConfig) ([]resolvedTap, error) {
 	return out, nil
 }
 
-// tapProbe runs the probe set (the first --tap-examples test examples)
-// through the model in eval mode and writes each tapped node's columns.
-func (r *runner) tapProbe(epoch int, kind string) error {
+// tap writes every tapped node's columns in the run's tap mode.
+func (r *runner) tap(epoch int, kind string) error {
 	if len(r.taps) == 0 {
 		return nil
 	}
-	n := min(r.cfg.Taps.Examples, r.test.N)
+	if r.cfg.Taps.Mode == rundir.ModeBatch {
+		return r.tapBatch(epoch, kind)
+	}
+	return r.tapProbe(epoch, kind)
+}
+
+// sizeTapBuffers makes each tap's buffer hold n examples of its columns.
+func (r *runner) sizeTapBuffers(n int) {
 	for i := range r.taps {
 		t := &r.taps[i]
 		if len(t.buf) != n*len(t.cols) {
 			t.buf = make([]float32, n*len(t.cols))
 		}
 	}
+}
+
+// tapProbe runs the probe set (the first --tap-examples test examples)
+// through the model in eval mode (training mode is back on after it) and
+// writes each tapped node's columns.
+func (r *runner) tapProbe(epoch int, kind string) error {
+	n := min(r.cfg.Taps.Examples, r.test.N)
+	r.sizeTapBuffers(n)
 	err := r.forEachEvalBatch(r.test, n, func(first, rows int, _ []float32) error {
 		for i := range r.taps {
 			t := &r.taps[i]
@@ -73,31 +87,25 @@ func (r *runner) tapProbe(epoch int, kind string) error {
 	if err != nil {
 		return err
 	}
-	return r.writeTaps(epoch, kind, n, "probe")
+	return r.writeTaps(epoch, kind, n, rundir.ModeProbe)
 }
 
 // tapBatch writes the tapped columns of the training batch just stepped.
 func (r *runner) tapBatch(epoch int, kind string) error {
-	if len(r.taps) == 0 {
-		return nil
-	}
 	n := r.cfg.Batch
-	for i := range r.taps {
-		t := &r.taps[i]
-		if len(t.buf) != n*len(t.cols) {
-			t.buf = make([]float32, n*len(t.cols))
-		}
+	r.sizeTapBuffers(n)
+	for _, t := range r.taps {
 		if err := r.mach.ReadTap(t.point, t.cols, n, t.buf); err != nil {
 			return err
 		}
 	}
-	return r.writeTaps(epoch, kind, n, "batch")
+	return r.writeTaps(epoch, kind, n, rundir.ModeBatch)
 }
 
 func (r *runner) writeTaps(epoch int, kind string, n int, mode string) error {
 	for _, t := range r.taps {
 		e := rundir.TapEntry{Node: t.point.Name, Kind: kind, Epoch: epoch, Step: r.pr.Step, Mode: mode, Examples: n, Neurons: t.cols}
-		if kind == "epoch" {
+		if kind == rundir.KindEpoch {
 			e.File = rundir.EpochTapFile(t.point.Name, epoch)
 		} else {
 			e.File = rundir.StepTapFile(t.point.Name, r.pr.Step)

@@ -190,8 +190,7 @@ func (r *runner) batchesPerEpoch() int { return r.train.N / r.cfg.Batch }
 func (r *runner) loop(ctx context.Context) error {
 	cfg := r.cfg
 	nb := r.batchesPerEpoch()
-	features := r.train.Features()
-	r.xbuf = make([]float32, cfg.Batch*features)
+	r.xbuf = make([]float32, cfg.Batch*r.train.Features())
 	r.ybuf = make([]float32, cfg.Batch)
 	r.bar = newProgress(r.opts.Log, r.opts.Terminal)
 	start := time.Now()
@@ -208,12 +207,16 @@ func (r *runner) loop(ctx context.Context) error {
 		r.bar.startEpoch(epoch, cfg.Epochs, nb*cfg.Batch, r.pr.Pos*cfg.Batch)
 		epochStart := time.Now()
 		timeBase := r.pr.EpochTimeS
+		// saveMidEpoch checkpoints inside the epoch, with its clocks.
+		saveMidEpoch := func() error {
+			r.pr.EpochTimeS = timeBase + time.Since(epochStart).Seconds()
+			r.pr.WallS = wallBase + time.Since(start).Seconds()
+			return saveCheckpoint(cfg.Out, r.pr, r.perm, r.mach)
+		}
 		for r.pr.Pos < nb {
 			if err := ctx.Err(); err != nil {
-				r.pr.EpochTimeS = timeBase + time.Since(epochStart).Seconds()
-				r.pr.WallS = wallBase + time.Since(start).Seconds()
 				r.bar.clear()
-				if err := saveCheckpoint(cfg.Out, r.pr, r.perm, r.mach); err != nil {
+				if err := saveMidEpoch(); err != nil {
 					return err
 				}
 				return fmt.Errorf("%w at epoch %d, step %d; checkpoint written: add --resume to the same command to continue", ErrInterrupted, epoch, r.pr.Step)
@@ -234,21 +237,13 @@ func (r *runner) loop(ctx context.Context) error {
 			r.pr.Pos++
 			r.pr.EpochLoss += float64(loss)
 			r.pr.EpochRight += right
-			if cfg.Taps.Mode == "batch" && cfg.Taps.EverySteps > 0 && r.pr.Step%cfg.Taps.EverySteps == 0 {
-				if err := r.tapBatch(epoch, "step"); err != nil {
+			if cfg.Taps.EverySteps > 0 && r.pr.Step%cfg.Taps.EverySteps == 0 {
+				if err := r.tap(epoch, rundir.KindStep); err != nil {
 					return err
 				}
-			}
-			if cfg.Taps.Mode == "probe" && cfg.Taps.EverySteps > 0 && r.pr.Step%cfg.Taps.EverySteps == 0 {
-				if err := r.tapProbe(epoch, "step"); err != nil {
-					return err
-				}
-				r.mach.SetTraining(true)
 			}
 			if cfg.CheckpointEverySteps > 0 && r.pr.Step%cfg.CheckpointEverySteps == 0 && r.pr.Pos < nb {
-				r.pr.EpochTimeS = timeBase + time.Since(epochStart).Seconds()
-				r.pr.WallS = wallBase + time.Since(start).Seconds()
-				if err := saveCheckpoint(cfg.Out, r.pr, r.perm, r.mach); err != nil {
+				if err := saveMidEpoch(); err != nil {
 					return err
 				}
 			}
@@ -261,8 +256,10 @@ func (r *runner) loop(ctx context.Context) error {
 			}
 		}
 		trainTime := timeBase + time.Since(epochStart).Seconds()
-		if cfg.Taps.Mode == "batch" && cfg.Taps.tapsEpoch(epoch) {
-			if err := r.tapBatch(epoch, "epoch"); err != nil {
+		// batch taps copy the last training batch: take them before the
+		// evaluation overwrites the graph's values
+		if cfg.Taps.Mode == rundir.ModeBatch && cfg.Taps.tapsEpoch(epoch) {
+			if err := r.tap(epoch, rundir.KindEpoch); err != nil {
 				return err
 			}
 		}
@@ -273,8 +270,8 @@ func (r *runner) loop(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		if cfg.Taps.Mode == "probe" && cfg.Taps.tapsEpoch(epoch) {
-			if err := r.tapProbe(epoch, "epoch"); err != nil {
+		if cfg.Taps.Mode == rundir.ModeProbe && cfg.Taps.tapsEpoch(epoch) {
+			if err := r.tap(epoch, rundir.KindEpoch); err != nil {
 				return err
 			}
 		}
