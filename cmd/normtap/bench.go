@@ -83,21 +83,21 @@ func (c *BenchCmd) Run(g *Globals, ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	newMachine, desc, err := pickDevice(c.Device)
+	dev, err := pickDevice(c.Device)
 	if err != nil {
 		return err
 	}
 	runtime.GOMAXPROCS(o.Threads)
-	o.NewMachine = newMachine
-	o.Machine = bench.MachineInfo{BLAS: blasName, DeviceDescription: desc}
+	o.NewMachine = dev.newMachine
+	o.Machine = bench.MachineInfo{BLAS: blasName, DeviceDescription: dev.desc}
 	o.PeerDevice = "cpu"
-	if strings.HasPrefix(desc, "cuda") {
+	if dev.gpu {
 		o.PeerDevice = "cuda"
 		o.MeasureMicro = deviceMicro()
 	}
 	if !g.Quiet {
 		o.Log = os.Stderr
-		fmt.Fprintf(os.Stderr, "normtap: benchmarking on %s\n", desc)
+		fmt.Fprintf(os.Stderr, "normtap: benchmarking on %s\n", dev.desc)
 	}
 	rep, err := bench.Run(ctx, o)
 	if errors.Is(err, context.Canceled) {

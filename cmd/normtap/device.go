@@ -72,6 +72,13 @@ func deviceFlag(args []string) string {
 	return "auto"
 }
 
+// devicePick is what --device resolved to.
+type devicePick struct {
+	newMachine func(*graph.Model, graph.OptSpec) (graph.Machine, error)
+	desc       string // one line for the user and config.json
+	gpu        bool   // the machines run on a CUDA device
+}
+
 // cpuMachine is the CPU machine constructor.
 func cpuMachine(m *graph.Model, o graph.OptSpec) (graph.Machine, error) {
 	return graph.NewCPUMachine(m, o)

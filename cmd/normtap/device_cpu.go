@@ -6,16 +6,15 @@ import (
 	"context"
 
 	"normtap/bench"
-	"normtap/graph"
 )
 
 // cpuOnlyBuild: this binary has no CUDA code and never links the driver.
 const cpuOnlyBuild = true
 
-// pickDevice returns the machine constructor for --device and a one-line
-// description. In the CPU build, auto and cuda were handed over before
-// parsing when a GPU build was there; what is left runs on the CPU.
-func pickDevice(device string) (func(*graph.Model, graph.OptSpec) (graph.Machine, error), string, error) {
+// pickDevice resolves --device. In the CPU build, auto and cuda were
+// handed over before parsing when a GPU build was there; what is left runs
+// on the CPU.
+func pickDevice(device string) (devicePick, error) {
 	why := "asked for with --device cpu"
 	if device != "cpu" {
 		why = "no GPU visible"
@@ -23,7 +22,7 @@ func pickDevice(device string) (func(*graph.Model, graph.OptSpec) (graph.Machine
 			why = "a GPU is visible but " + gpuBinary + " is not installed beside this binary (make gpu)"
 		}
 	}
-	return cpuMachine, cpuDescription(why), nil
+	return devicePick{newMachine: cpuMachine, desc: cpuDescription(why)}, nil
 }
 
 // deviceMicro is the device kernels' measurement for bench: none in the

@@ -18,18 +18,17 @@ import (
 // this binary when a GPU is visible.
 const cpuOnlyBuild = false
 
-// pickDevice returns the machine constructor for --device and a one-line
-// description.
-func pickDevice(device string) (func(*graph.Model, graph.OptSpec) (graph.Machine, error), string, error) {
+// pickDevice resolves --device.
+func pickDevice(device string) (devicePick, error) {
 	if device == "cpu" {
-		return cpuMachine, cpuDescription("asked for with --device cpu"), nil
+		return devicePick{newMachine: cpuMachine, desc: cpuDescription("asked for with --device cpu")}, nil
 	}
 	n, err := cuda.Count()
 	if err != nil || n == 0 {
 		if device == "cuda" {
-			return nil, "", fmt.Errorf("--device cuda: no CUDA device (%v); use --device cpu", err)
+			return devicePick{}, fmt.Errorf("--device cuda: no CUDA device (%v); use --device cpu", err)
 		}
-		return cpuMachine, cpuDescription("no CUDA device"), nil
+		return devicePick{newMachine: cpuMachine, desc: cpuDescription("no CUDA device")}, nil
 	}
 	gpu := func(m *graph.Model, o graph.OptSpec) (graph.Machine, error) {
 		gm, err := graph.NewGPUMachine(m, o)
@@ -38,7 +37,7 @@ func pickDevice(device string) (func(*graph.Model, graph.OptSpec) (graph.Machine
 		}
 		return gm, nil
 	}
-	return gpu, fmt.Sprintf("cuda (%d device(s), normtap kernels)", n), nil
+	return devicePick{newMachine: gpu, desc: fmt.Sprintf("cuda (%d device(s), normtap kernels)", n), gpu: true}, nil
 }
 
 // deviceMicro times the GPU's norm kernels next to a device-to-device copy.

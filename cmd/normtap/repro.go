@@ -31,7 +31,7 @@ func (c *ReproBNPaperCmd) Run(g *Globals, ctx context.Context) error {
 	if c.Steps < 100 {
 		return usagef("--steps %d: the figures need at least 100 steps", c.Steps)
 	}
-	newMachine, desc, err := pickDevice(c.Device)
+	dev, err := pickDevice(c.Device)
 	if err != nil {
 		return err
 	}
@@ -39,11 +39,11 @@ func (c *ReproBNPaperCmd) Run(g *Globals, ctx context.Context) error {
 	var runs []string
 	for _, cfg := range cfgs {
 		cfg.Device, cfg.Resume = c.Device, c.Resume
-		opts := train.Options{NewMachine: newMachine, Meta: buildMeta(desc)}
+		opts := train.Options{NewMachine: dev.newMachine, Meta: buildMeta(dev.desc)}
 		if !g.Quiet {
 			opts.Log = os.Stderr
 			opts.Terminal = term.IsTerminal(int(os.Stderr.Fd()))
-			fmt.Fprintf(os.Stderr, "normtap: %s on %s into %s\n", cfg.Describe(), desc, cfg.Out)
+			fmt.Fprintf(os.Stderr, "normtap: %s on %s into %s\n", cfg.Describe(), dev.desc, cfg.Out)
 		}
 		res, err := train.Run(ctx, cfg, opts)
 		if errors.Is(err, train.ErrInterrupted) {

@@ -172,15 +172,15 @@ func (c *TrainCmd) Run(g *Globals, ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	newMachine, desc, err := pickDevice(c.Device)
+	dev, err := pickDevice(c.Device)
 	if err != nil {
 		return err
 	}
-	opts := train.Options{NewMachine: newMachine, Meta: buildMeta(desc)}
+	opts := train.Options{NewMachine: dev.newMachine, Meta: buildMeta(dev.desc)}
 	if !g.Quiet {
 		opts.Log = os.Stderr
 		opts.Terminal = term.IsTerminal(int(os.Stderr.Fd()))
-		fmt.Fprintf(os.Stderr, "normtap: training on %s into %s\n", desc, cfg.Out)
+		fmt.Fprintf(os.Stderr, "normtap: training on %s into %s\n", dev.desc, cfg.Out)
 	}
 	res, err := train.Run(ctx, cfg, opts)
 	if errors.Is(err, train.ErrInterrupted) {
