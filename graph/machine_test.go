@@ -10,13 +10,20 @@ import (
 	"gorgonia.org/tensor"
 )
 
+// tinySpec is a small model of the given kind: mlp, cnn (two blocks),
+// cnn3 (three blocks, the last one without a pool).
 func tinySpec(model, norm string) Spec {
 	s := DefaultSpec()
 	s.Model, s.Norm = model, norm
 	s.InRows, s.InCols, s.Classes = 8, 8, 5
 	s.Hidden = []int{12, 7}
-	if model == "cnn" {
+	switch model {
+	case "cnn":
 		s.Hidden = []int{3, 4}
+		s.InRows, s.InCols = 16, 16 // both blocks pool: 16→8→4
+	case "cnn3":
+		s.Model, s.Hidden = "cnn", []int{3, 4, 2}
+		s.InRows, s.InCols = 16, 16 // 16→8→4, the third block stays 4×4
 	}
 	return s
 }
@@ -39,7 +46,7 @@ func randomBatch(m *Model, rng *rand.Rand) (x, y []float32) {
 // gradient must agree. This is what shows the graph is a real Gorgonia
 // graph and that the machine runs it faithfully.
 func TestCPUMachineMatchesTapeMachine(t *testing.T) {
-	for _, model := range []string{"mlp", "cnn"} {
+	for _, model := range []string{"mlp", "cnn", "cnn3"} {
 		for _, norm := range []string{"none", "batch", "layer"} {
 			for _, pos := range []string{"pre", "post"} {
 				t.Run(fmt.Sprintf("%s/%s/%s", model, norm, pos), func(t *testing.T) {
@@ -114,6 +121,8 @@ func TestTapNames(t *testing.T) {
 	want := map[string][]string{
 		"mlp": {"h1.linear", "h1.norm", "h1.act", "h2.linear", "h2.norm", "h2.act", "logits"},
 		"cnn": {"c1.conv", "c1.norm", "c1.act", "c1.pool", "c2.conv", "c2.norm", "c2.act", "c2.pool", "logits"},
+		"cnn3": {"c1.conv", "c1.norm", "c1.act", "c1.pool", "c2.conv", "c2.norm", "c2.act", "c2.pool",
+			"c3.conv", "c3.norm", "c3.act", "logits"},
 	}
 	for model, names := range want {
 		for _, norm := range []string{"none", "batch", "layer"} {

@@ -62,8 +62,8 @@ func (s Spec) Validate() error {
 	if len(s.Hidden) == 0 {
 		return fmt.Errorf("--hidden: at least one layer width is needed")
 	}
-	if s.Model == "cnn" && len(s.Hidden) != 2 {
-		return fmt.Errorf("--hidden %s: the cnn takes two conv channel counts, e.g. 16,32", JoinInts(s.Hidden))
+	if s.Model == "cnn" && len(s.Hidden) > MaxCNNBlocks {
+		return fmt.Errorf("--hidden %s: the cnn takes 1 to %d conv channel counts, e.g. 16,32,64", JoinInts(s.Hidden), MaxCNNBlocks)
 	}
 	for _, h := range s.Hidden {
 		if h < 1 || h > 1<<16 {

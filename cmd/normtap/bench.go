@@ -16,7 +16,7 @@ import (
 type BenchCmd struct {
 	Device      string `default:"auto" enum:"auto,cpu,cuda" help:"auto: the GPU build beside this binary when a GPU is visible, else the CPU; cpu; cuda."`
 	Model       string `default:"mlp" enum:"mlp,cnn" help:"Model: mlp or cnn."`
-	Hidden      string `default:"1024,1024" help:"Hidden layer widths of the MLP (or the CNN's two channel counts), comma-separated."`
+	Hidden      string `default:"1024,1024" help:"Hidden layer widths of the MLP (or the channel counts of the CNN's 1 to 6 conv blocks), comma-separated."`
 	Batch       int    `default:"128" help:"Examples per training step."`
 	Norm        string `default:"none,batch,layer" help:"Normalizations to compare, comma-separated; R is relative to none."`
 	Steps       int    `default:"50" help:"Timed training steps per configuration and round."`

@@ -78,7 +78,7 @@ func TestFailureModes(t *testing.T) {
 		{"negative lr unquoted", []string{"train", "--lr", "-1"}, 2, "--lr"},
 		{"bad tap neuron list", []string{"train", "--tap-neuron", "1,two"}, 2, "--tap-neuron"},
 		{"bad tap epochs", []string{"train", "--tap-epochs", "0"}, 2, "epochs count from 1"},
-		{"cnn width count", []string{"nodes", "--model", "cnn", "--hidden", "8"}, 2, "two conv channel counts"},
+		{"cnn width count", []string{"nodes", "--model", "cnn", "--hidden", "8,8,8,8,8,8,8"}, 2, "1 to 6 conv channel counts"},
 		{"missing data", append([]string{"train", "--data", "/nonexistent/mnist"}, tiny...), 1, "/nonexistent/mnist"},
 		{"bad magic", append([]string{"train", "--data", writeBadIDX(t)}, tiny...), 1, "magic"},
 		{"unknown tap", append([]string{"train", "--tap", "h9.act", "--out", t.TempDir()}, tiny...), 1, "h1.linear, h1.norm"},

@@ -33,6 +33,19 @@ func (c *NodesCmd) Run(g *Globals, ctx context.Context) error {
 		fmt.Fprintf(w, "%s\t%v\t%d\n", t.Name, t.Shape, t.Neurons)
 	}
 	w.Flush()
+	if spec.Model == "cnn" {
+		fmt.Printf("pooling: %s (%d of %d blocks pool here)\n", graph.PoolRule, countTrue(spec.CNNPools()), len(spec.Hidden))
+	}
 	fmt.Printf("%d parameters\n", m.ParamCount())
 	return nil
+}
+
+func countTrue(v []bool) int {
+	n := 0
+	for _, b := range v {
+		if b {
+			n++
+		}
+	}
+	return n
 }

@@ -17,8 +17,8 @@ import (
 
 // ModelFlags pick the model; shared by train, nodes and bench.
 type ModelFlags struct {
-	Model      string  `default:"mlp" enum:"mlp,cnn" help:"Model: mlp, or cnn (two conv3x3 blocks, each with norm, activation and 2x2 max-pool, then a linear layer)."`
-	Hidden     string  `default:"1024,1024" help:"Hidden layer widths of the MLP, or the two conv channel counts of the CNN (e.g. 16,32), comma-separated."`
+	Model      string  `default:"mlp" enum:"mlp,cnn" help:"Model: mlp, or cnn (1 to 6 conv3x3 blocks, each with norm and activation; a 2x2 max-pool follows a block while its feature map is at least 8x8, so on 28x28 MNIST the first two blocks pool and deeper ones keep 7x7; then a linear layer)."`
+	Hidden     string  `default:"1024,1024" help:"Hidden layer widths of the MLP, or the channel counts of the CNN's 1 to 6 conv blocks (default 16,32), comma-separated."`
 	Norm       string  `default:"batch" enum:"none,batch,layer" help:"Normalization: none, batch or layer."`
 	NormPos    string  `default:"pre" enum:"pre,post" help:"pre: norm before the activation (as in the BatchNorm paper); post: after it."`
 	Act        string  `default:"relu" enum:"relu,gelu,sigmoid,tanh" help:"Activation: relu, gelu, sigmoid or tanh."`
