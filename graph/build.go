@@ -83,6 +83,8 @@ func Build(spec Spec, batch int) (*Model, error) {
 		err = b.mlp()
 	case "cnn":
 		err = b.cnn()
+	case "resnet":
+		err = b.resnet()
 	}
 	if err != nil {
 		return nil, fmt.Errorf("build %s: %w", spec.Model, err)
@@ -147,13 +149,18 @@ func (b *builder) weightStd(fanIn, fanOut int, hidden bool) float64 {
 
 // norm adds layer prefix's normalization of x (identity for "none").
 func (b *builder) norm(prefix string, x *G.Node) (*G.Node, error) {
+	return b.normGamma(prefix, x, 1)
+}
+
+// normGamma is norm with the gains γ starting at gamma0.
+func (b *builder) normGamma(prefix string, x *G.Node, gamma0 float32) (*G.Node, error) {
 	s := b.m.Spec
 	switch s.Norm {
 	case "batch":
 		c := x.Shape()[1]
 		st := layers.NewBNState(c, float32(s.BNMomentum), float32(s.Eps))
 		b.m.BN = append(b.m.BN, BNLayer{Name: prefix, State: st})
-		y, err := layers.BatchNorm(x, b.param(prefix+".gamma", 1, c, 0, 1), b.param(prefix+".beta", 1, c, 0, 0), st)
+		y, err := layers.BatchNorm(x, b.param(prefix+".gamma", 1, c, 0, gamma0), b.param(prefix+".beta", 1, c, 0, 0), st)
 		if err != nil || !s.NormNoise {
 			return y, err
 		}
@@ -162,7 +169,7 @@ func (b *builder) norm(prefix string, x *G.Node) (*G.Node, error) {
 		return layers.NormNoise(y, ns)
 	case "layer":
 		d := prod(x.Shape()[1:])
-		return layers.LayerNorm(x, b.param(prefix+".gamma", 1, d, 0, 1), b.param(prefix+".beta", 1, d, 0, 0), float32(s.Eps))
+		return layers.LayerNorm(x, b.param(prefix+".gamma", 1, d, 0, gamma0), b.param(prefix+".beta", 1, d, 0, 0), float32(s.Eps))
 	default:
 		return layers.Activation(layers.Identity, x)
 	}

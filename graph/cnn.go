@@ -68,8 +68,14 @@ func (b *builder) cnn() error {
 // conv3x3 adds prefix's 3×3 convolution of x to k channels, with its weight
 // prefix.W (He or Glorot by fan-in C·9 and fan-out K·9) and bias prefix.b.
 func (b *builder) conv3x3(prefix string, x *G.Node, k int, noInputGrad bool) (*G.Node, error) {
+	return b.conv3x3Scaled(prefix, x, k, noInputGrad, 1)
+}
+
+// conv3x3Scaled is conv3x3 with the weights' standard deviation multiplied
+// by scale; scale 0 starts the weights at 0.
+func (b *builder) conv3x3Scaled(prefix string, x *G.Node, k int, noInputGrad bool, scale float64) (*G.Node, error) {
 	c := x.Shape()[1]
-	w := b.param(prefix+".W", k, c*9, b.weightStd(c*9, k*9, true), 0)
+	w := b.param(prefix+".W", k, c*9, scale*b.weightStd(c*9, k*9, true), 0)
 	bias := b.param(prefix+".b", 1, k, 0, 0)
 	return layers.Conv3x3(x, w, bias, noInputGrad)
 }

@@ -84,7 +84,7 @@ func TestTwoBlockCNNPinned(t *testing.T) {
 // starts goroutines, which allocate, for products of four or more 64×64
 // blocks; at 10×10 none is that large.
 func TestConvModelsStepAllocateNothing(t *testing.T) {
-	for _, model := range []string{"cnn3"} {
+	for _, model := range []string{"cnn3", "resnet"} {
 		for _, norm := range []string{"none", "batch", "layer"} {
 			t.Run(model+"/"+norm, func(t *testing.T) {
 				s := tinySpec(model, norm)

@@ -16,7 +16,7 @@ import (
 // against central differences of the loss. float32 forward passes limit
 // the agreement: the tolerance is 3% of the value plus 2e-3 absolute.
 func TestModelGradientsMatchFiniteDifferences(t *testing.T) {
-	for _, model := range []string{"mlp", "cnn", "cnn3"} {
+	for _, model := range []string{"mlp", "cnn", "cnn3", "resnet"} {
 		for _, norm := range []string{"none", "batch", "layer"} {
 			t.Run(model+"/"+norm, func(t *testing.T) {
 				s := tinySpec(model, norm)

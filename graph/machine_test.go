@@ -24,6 +24,9 @@ func tinySpec(model, norm string) Spec {
 	case "cnn3":
 		s.Model, s.Hidden = "cnn", []int{3, 4, 2}
 		s.InRows, s.InCols = 16, 16 // 16→8→4, the third block stays 4×4
+	case "resnet": // identity skips in s1, a projection and a pool in s2
+		s.Hidden, s.Blocks = []int{3, 4}, 2
+		s.InRows, s.InCols = 16, 16
 	}
 	return s
 }
@@ -46,9 +49,12 @@ func randomBatch(m *Model, rng *rand.Rand) (x, y []float32) {
 // gradient must agree. This is what shows the graph is a real Gorgonia
 // graph and that the machine runs it faithfully.
 func TestCPUMachineMatchesTapeMachine(t *testing.T) {
-	for _, model := range []string{"mlp", "cnn", "cnn3"} {
+	for _, model := range []string{"mlp", "cnn", "cnn3", "resnet"} {
 		for _, norm := range []string{"none", "batch", "layer"} {
 			for _, pos := range []string{"pre", "post"} {
+				if model == "resnet" && pos == "post" {
+					continue // the resnet takes pre only (Spec.Validate)
+				}
 				t.Run(fmt.Sprintf("%s/%s/%s", model, norm, pos), func(t *testing.T) {
 					s := tinySpec(model, norm)
 					s.NormPos = pos

@@ -9,8 +9,11 @@ import (
 
 // Spec describes a model. The zero value is not valid; start from DefaultSpec.
 type Spec struct {
-	Model   string  `json:"model"`    // "mlp" or "cnn"
-	Hidden  []int   `json:"hidden"`   // MLP hidden widths; CNN conv channels
+	Model  string `json:"model"`  // "mlp", "cnn" or "resnet"
+	Hidden []int  `json:"hidden"` // MLP hidden widths; CNN conv channels; ResNet stage widths
+	// Blocks is the number of residual blocks per stage of the resnet (0
+	// for the other models).
+	Blocks  int     `json:"blocks,omitempty"`
 	Norm    string  `json:"norm"`     // "none", "batch" or "layer"
 	NormPos string  `json:"norm_pos"` // "pre": norm before the activation; "post": after
 	Act     string  `json:"act"`      // relu, gelu, sigmoid, tanh
@@ -42,9 +45,9 @@ func DefaultSpec() Spec {
 // Validate reports the first thing wrong with s, naming the flag that sets it.
 func (s Spec) Validate() error {
 	switch s.Model {
-	case "mlp", "cnn":
+	case "mlp", "cnn", "resnet":
 	default:
-		return fmt.Errorf("--model %q: want mlp or cnn", s.Model)
+		return fmt.Errorf("--model %q: want mlp, cnn or resnet", s.Model)
 	}
 	switch s.Norm {
 	case "none", "batch", "layer":
@@ -64,6 +67,17 @@ func (s Spec) Validate() error {
 	}
 	if s.Model == "cnn" && len(s.Hidden) > MaxCNNBlocks {
 		return fmt.Errorf("--hidden %s: the cnn takes 1 to %d conv channel counts, e.g. 16,32,64", JoinInts(s.Hidden), MaxCNNBlocks)
+	}
+	if s.Model == "resnet" {
+		if len(s.Hidden) > MaxResNetStages {
+			return fmt.Errorf("--hidden %s: the resnet takes 1 to %d stage widths, e.g. 16,32,64", JoinInts(s.Hidden), MaxResNetStages)
+		}
+		if s.Blocks < 1 || s.Blocks > MaxResNetBlocks {
+			return fmt.Errorf("--blocks %d: the resnet takes 1 to %d residual blocks per stage", s.Blocks, MaxResNetBlocks)
+		}
+		if s.NormPos != "pre" {
+			return fmt.Errorf("--norm-pos %s: the resnet puts each norm before its activation (and the second before the sum); use --norm-pos pre", s.NormPos)
+		}
 	}
 	for _, h := range s.Hidden {
 		if h < 1 || h > 1<<16 {
@@ -93,8 +107,8 @@ func (s Spec) Validate() error {
 	if s.InChannels < 1 || s.InRows < 1 || s.InCols < 1 || s.Classes < 2 {
 		return fmt.Errorf("input shape %dx%dx%d with %d classes is not usable", s.InChannels, s.InRows, s.InCols, s.Classes)
 	}
-	if s.Model == "cnn" && (s.InRows < 4 || s.InCols < 4) {
-		return fmt.Errorf("the cnn needs images of at least 4x4, got %dx%d", s.InRows, s.InCols)
+	if (s.Model == "cnn" || s.Model == "resnet") && (s.InRows < 4 || s.InCols < 4) {
+		return fmt.Errorf("the %s needs images of at least 4x4, got %dx%d", s.Model, s.InRows, s.InCols)
 	}
 	return nil
 }

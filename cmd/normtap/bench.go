@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"slices"
 	"strings"
 
 	"normtap/bench"
@@ -15,7 +16,8 @@ import (
 // BenchCmd is `normtap bench`: flags only; package bench does the work.
 type BenchCmd struct {
 	Device      string `default:"auto" enum:"auto,cpu,cuda" help:"auto: the GPU build beside this binary when a GPU is visible, else the CPU; cpu; cuda."`
-	Model       string `default:"mlp" enum:"mlp,cnn" help:"Model: mlp or cnn."`
+	Model       string `default:"mlp" enum:"mlp,cnn,resnet" help:"Model: mlp, cnn or resnet (see train --help)."`
+	Blocks      int    `default:"1" help:"Residual blocks per stage of --model resnet."`
 	Hidden      string `default:"1024,1024" help:"Hidden layer widths of the MLP (or the channel counts of the CNN's 1 to 6 conv blocks), comma-separated."`
 	Batch       int    `default:"128" help:"Examples per training step."`
 	Norm        string `default:"none,batch,layer" help:"Normalizations to compare, comma-separated; R is relative to none."`
@@ -41,6 +43,12 @@ func (c *BenchCmd) options() (bench.Options, error) {
 	s.Model, s.Hidden = c.Model, h
 	if c.Model == "cnn" && c.Hidden == "1024,1024" {
 		s.Hidden = []int{16, 32}
+	}
+	if c.Model == "resnet" {
+		if c.Hidden == "1024,1024" {
+			s.Hidden = slices.Clone(graph.DefaultResNetWidths)
+		}
+		s.Blocks = c.Blocks
 	}
 	o := bench.Options{Spec: s, Batch: c.Batch, Steps: c.Steps, Warmup: c.Warmup, Rounds: c.Rounds, Seed: c.Seed,
 		Opt:   graph.OptSpec{Kind: "adam", LR: 1e-3, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8},

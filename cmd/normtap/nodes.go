@@ -33,8 +33,11 @@ func (c *NodesCmd) Run(g *Globals, ctx context.Context) error {
 		fmt.Fprintf(w, "%s\t%v\t%d\n", t.Name, t.Shape, t.Neurons)
 	}
 	w.Flush()
-	if spec.Model == "cnn" {
+	switch spec.Model {
+	case "cnn":
 		fmt.Printf("pooling: %s (%d of %d blocks pool here)\n", graph.PoolRule, countTrue(spec.CNNPools()), len(spec.Hidden))
+	case "resnet":
+		fmt.Printf("pooling: each stage after the first starts with a 2x2 max-pool while its feature map is at least 8x8; a global average pool before the logits\n")
 	}
 	fmt.Printf("%d parameters\n", m.ParamCount())
 	return nil

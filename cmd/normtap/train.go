@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -17,8 +18,9 @@ import (
 
 // ModelFlags pick the model; shared by train, nodes and bench.
 type ModelFlags struct {
-	Model      string  `default:"mlp" enum:"mlp,cnn" help:"Model: mlp, or cnn (1 to 6 conv3x3 blocks, each with norm and activation; a 2x2 max-pool follows a block while its feature map is at least 8x8, so on 28x28 MNIST the first two blocks pool and deeper ones keep 7x7; then a linear layer)."`
-	Hidden     string  `default:"1024,1024" help:"Hidden layer widths of the MLP, or the channel counts of the CNN's 1 to 6 conv blocks (default 16,32), comma-separated."`
+	Model      string  `default:"mlp" enum:"mlp,cnn,resnet" help:"Model: mlp; cnn (1 to 6 conv3x3 blocks, each with norm and activation; a 2x2 max-pool follows a block while its feature map is at least 8x8, so on 28x28 MNIST the first two blocks pool and deeper ones keep 7x7; then a linear layer); or resnet (a conv3x3 stem, then per --hidden width a stage of --blocks residual blocks conv3x3-norm-act-conv3x3-norm plus the skip, then act; each stage after the first starts with a 2x2 max-pool by the cnn's rule, a 1x1 projection with its norm joins the skip where the width changes; global average pool, linear)."`
+	Hidden     string  `default:"1024,1024" help:"Hidden layer widths of the MLP, or the channel counts of the CNN's 1 to 6 conv blocks (default 16,32), or the resnet's stage widths (default 16,32,64), comma-separated."`
+	Blocks     int     `default:"1" help:"Residual blocks per stage of --model resnet. Init: with a norm, each block's second norm starts with gains 0 (Goyal et al.), so each block starts as its skip; with --norm none, each block's second conv starts at 0 and its first is He-initialised and scaled by L^-1/2 for L blocks in all (Fixup, Zhang et al. 2019): without a norm the variance of the residual sum grows with every block, and a zero branch keeps each block the identity at the start while its convs still learn."`
 	Norm       string  `default:"batch" enum:"none,batch,layer" help:"Normalization: none, batch or layer."`
 	NormPos    string  `default:"pre" enum:"pre,post" help:"pre: norm before the activation (as in the BatchNorm paper); post: after it."`
 	Act        string  `default:"relu" enum:"relu,gelu,sigmoid,tanh" help:"Activation: relu, gelu, sigmoid or tanh."`
@@ -45,6 +47,12 @@ func (f ModelFlags) spec() (graph.Spec, error) {
 	}
 	if f.Model == "cnn" && f.Hidden == "1024,1024" {
 		s.Hidden = []int{16, 32}
+	}
+	if f.Model == "resnet" {
+		if f.Hidden == "1024,1024" {
+			s.Hidden = slices.Clone(graph.DefaultResNetWidths)
+		}
+		s.Blocks = f.Blocks
 	}
 	if err := s.Validate(); err != nil {
 		return s, usagef("%v", err)
