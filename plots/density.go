@@ -27,7 +27,7 @@ type Curve struct {
 	X, Y        []float64 // X is the grid, shared by all curves of a figure
 	Bandwidth   float64   // Silverman's rule on the sample
 	Examples    int
-	Mode        string // rundir.ModeProbe or rundir.ModeBatch
+	Mode        rundir.TapMode
 }
 
 // DensityCurves estimates, for each run, the density of sel.Neuron of
@@ -123,7 +123,7 @@ func epochColours(curves [][]Curve) map[int]color.NRGBA {
 // estimated.
 func examplesNote(curves [][]Curve) string {
 	lo, hi := math.MaxInt, 0
-	modes := map[string]bool{}
+	modes := map[rundir.TapMode]bool{}
 	for _, cs := range curves {
 		for _, c := range cs {
 			lo, hi = min(lo, c.Examples), max(hi, c.Examples)
@@ -138,7 +138,7 @@ func examplesNote(curves [][]Curve) string {
 }
 
 // modeNote names the examples that taps of the given modes ran on.
-func modeNote(modes map[string]bool) string {
+func modeNote(modes map[rundir.TapMode]bool) string {
 	switch {
 	case len(modes) != 1:
 		return "examples"
