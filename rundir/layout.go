@@ -12,6 +12,9 @@ const (
 	TapsDir       = "taps"
 	IndexFile     = "taps/index.json"
 	CheckpointDir = "checkpoint"
+	// CheckpointFile holds the whole checkpoint: a run can be resumed
+	// exactly when it is there.
+	CheckpointFile = "checkpoint/state.bin"
 )
 
 // Tap kinds: when a tap was taken.
