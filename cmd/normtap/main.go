@@ -35,6 +35,7 @@ type CLI struct {
 	Plot  PlotCmd  `cmd:"" help:"Draw figures from one or more run directories."`
 	Bench BenchCmd `cmd:"" help:"Benchmark training throughput and the cost of normalization."`
 	Repro ReproCmd `cmd:"" help:"Reproduce a figure from the literature."`
+	Sweep SweepCmd `cmd:"" help:"Train a grid of runs (--vary flag=a|b …) under one root, a few at once, or print their commands for a scheduler."`
 }
 
 // UsageError is a mistake in the command line: it exits with status 2.
