@@ -9,6 +9,7 @@ import (
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
+	"normtap/kernels"
 	"normtap/layers"
 )
 
@@ -107,8 +108,8 @@ func Build(spec Spec, batch int) (*Model, error) {
 	return m, nil
 }
 
-func mustAct(s string) layers.Act {
-	a, err := layers.ParseAct(s)
+func mustAct(s string) kernels.Act {
+	a, err := kernels.ParseAct(s)
 	if err != nil {
 		panic(err) // Validate checked it
 	}
@@ -117,7 +118,7 @@ func mustAct(s string) layers.Act {
 
 type builder struct {
 	m   *Model
-	act layers.Act
+	act kernels.Act
 }
 
 // param adds a learnable (rows, cols) matrix.
@@ -139,7 +140,7 @@ func (b *builder) weightStd(fanIn, fanOut int, hidden bool) float64 {
 	if s := b.m.Spec.InitStd; s > 0 {
 		return s
 	}
-	if hidden && (b.act == layers.ReLU || b.act == layers.GELU) {
+	if hidden && (b.act == kernels.ReLU || b.act == kernels.GELU) {
 		return math.Sqrt(2 / float64(fanIn)) // He
 	}
 	return math.Sqrt(2 / float64(fanIn+fanOut)) // Glorot
@@ -164,7 +165,7 @@ func (b *builder) norm(prefix string, x *G.Node) (*G.Node, error) {
 		d := prod(x.Shape()[1:])
 		return layers.LayerNorm(x, b.param(prefix+".gamma", 1, d, 0, 1), b.param(prefix+".beta", 1, d, 0, 0), float32(s.Eps))
 	default:
-		return layers.Activation(layers.Identity, x)
+		return layers.Activation(kernels.Identity, x)
 	}
 }
 

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"strings"
 
-	"normtap/layers"
+	"normtap/kernels"
 )
 
 // Spec describes a model. The zero value is not valid; start from DefaultSpec.
@@ -56,7 +56,7 @@ func (s Spec) Validate() error {
 	default:
 		return fmt.Errorf("--norm-pos %q: want pre or post", s.NormPos)
 	}
-	if _, err := layers.ParseAct(s.Act); err != nil {
+	if _, err := kernels.ParseAct(s.Act); err != nil {
 		return fmt.Errorf("--act: %v", err)
 	}
 	if len(s.Hidden) == 0 {
