@@ -13,7 +13,7 @@ import (
 
 	"normtap/dataset"
 	"normtap/graph"
-	"normtap/layers"
+	"normtap/kernels"
 	"normtap/rundir"
 )
 
@@ -349,7 +349,7 @@ func (r *runner) evaluate() (loss, acc float64, err error) {
 		for i := 0; i < rows; i++ {
 			r.ybuf[i] = float32(r.test.Labels[first+i])
 		}
-		l := layers.SoftmaxCrossEntropyForward(logits, r.ybuf, rows, k, probs)
+		l := kernels.SoftmaxCrossEntropyForward(logits, r.ybuf, rows, k, probs)
 		total += float64(l) * float64(rows)
 		right += graph.CountCorrect(logits, r.ybuf, rows, k)
 		return nil
