@@ -57,6 +57,24 @@ func writeBadIDX(t *testing.T) string {
 	return dir
 }
 
+// writeOneClassIDX makes a valid IDX dataset of 2x2 images whose labels are
+// all 3.
+func writeOneClassIDX(t *testing.T) string {
+	dir := t.TempDir()
+	idx := func(magic byte, dims []int, data []byte) []byte {
+		b := []byte{0, 0, 8, magic}
+		for _, d := range dims {
+			b = append(b, byte(d>>24), byte(d>>16), byte(d>>8), byte(d))
+		}
+		return append(b, data...)
+	}
+	os.WriteFile(filepath.Join(dir, "train-images-idx3-ubyte"), idx(3, []int{4, 2, 2}, make([]byte, 16)), 0o644)
+	os.WriteFile(filepath.Join(dir, "train-labels-idx1-ubyte"), idx(1, []int{4}, []byte{3, 3, 3, 3}), 0o644)
+	os.WriteFile(filepath.Join(dir, "t10k-images-idx3-ubyte"), idx(3, []int{2, 2, 2}, make([]byte, 8)), 0o644)
+	os.WriteFile(filepath.Join(dir, "t10k-labels-idx1-ubyte"), idx(1, []int{2}, []byte{3, 3}), 0o644)
+	return dir
+}
+
 // copyRun copies run's config.json and metrics.csv into a new folder.
 func copyRun(t *testing.T, run string) string {
 	dir := t.TempDir()
@@ -147,6 +165,7 @@ func TestFailureModes(t *testing.T) {
 		// class 7: nothing silently wrong
 		{"plot width without unit", []string{"plot", "--kind", "curves", busy, "--width", "10", "--out", "f.png"}, 2, "with a unit"},
 		{"plot same run twice", []string{"plot", "--kind", "curves", busy, busy + "/", "--out", filepath.Join(t.TempDir(), "c.png")}, 1, "is given twice"},
+		{"dataset of one class", []string{"train", "--data", writeOneClassIDX(t), "--hidden", "4", "--epochs", "1", "--quiet", "--device", "cpu", "--out", t.TempDir()}, 1, "every label is 3: a classifier needs examples of at least two classes"},
 		// class 9: the peer command is split as a shell user expects
 		{"bench peer unbalanced quote", []string{"bench", "--peer", "python3 'bench/peer/peer.py"}, 2, "check its quotes"},
 		{"bench peer pipe", []string{"bench", "--peer", "python3 peer.py | tee log"}, 2, "shell operator"},
