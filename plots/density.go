@@ -28,7 +28,7 @@ type Curve struct {
 	X, Y        []float64 // X is the grid, shared by all curves of a figure
 	Bandwidth   float64   // Silverman's rule on the sample
 	Examples    int
-	Mode        string // rundir.ModeProbe or rundir.ModeBatch
+	Mode        rundir.TapMode
 	// Constant marks a sample whose values are all Value (a dead unit): it
 	// has no density to estimate, so Y is nil and figures draw a spike.
 	Constant bool
@@ -202,7 +202,7 @@ func epochColours(curves [][]Curve) map[int]color.NRGBA {
 // estimated.
 func examplesNote(curves [][]Curve) string {
 	lo, hi := math.MaxInt, 0
-	modes := map[string]bool{}
+	modes := map[rundir.TapMode]bool{}
 	for _, cs := range curves {
 		for _, c := range cs {
 			lo, hi = min(lo, c.Examples), max(hi, c.Examples)
@@ -217,7 +217,7 @@ func examplesNote(curves [][]Curve) string {
 }
 
 // modeNote names the examples that taps of the given modes ran on.
-func modeNote(modes map[string]bool) string {
+func modeNote(modes map[rundir.TapMode]bool) string {
 	switch {
 	case len(modes) != 1:
 		return "examples"

@@ -12,7 +12,7 @@ import (
 	"testing"
 )
 
-func entry(node, kind string, epoch, step, examples int, neurons ...int) TapEntry {
+func entry(node string, kind TapKind, epoch, step, examples int, neurons ...int) TapEntry {
 	return TapEntry{Node: node, Kind: kind, Epoch: epoch, Step: step, Mode: ModeProbe, Examples: examples, Neurons: neurons}
 }
 
@@ -188,16 +188,42 @@ func TestWriteTapRejects(t *testing.T) {
 		want string
 	}{
 		{"short data", entry("h1.act", KindEpoch, 1, 0, 2, 0, 1), []float32{1, 2, 3}, "3 values, want 2 examples × 2 neurons"},
-		{"bad kind", entry("h1.act", "batch", 1, 0, 1, 0), []float32{1}, `kind "batch"`},
+		{"no kind", entry("h1.act", 0, 1, 0, 1, 0), []float32{1}, "no tap kind"},
 		{"bad node", entry("../x", KindEpoch, 1, 0, 1, 0), []float32{1}, `bad node name "../x"`},
 		{"epoch 0", entry("h1.act", KindEpoch, 0, 0, 1, 0), []float32{1}, "epoch 0"},
 		{"no neurons", entry("h1.act", KindEpoch, 1, 0, 1), nil, "0 neurons"},
-		{"bad mode", TapEntry{Node: "h1.act", Kind: KindEpoch, Epoch: 1, Mode: "train", Examples: 1, Neurons: []int{0}}, []float32{1}, `mode "train"`},
+		{"no mode", TapEntry{Node: "h1.act", Kind: KindEpoch, Epoch: 1, Examples: 1, Neurons: []int{0}}, []float32{1}, "no tap mode"},
 		{"wrong file", TapEntry{Node: "h1.act", Kind: KindEpoch, Epoch: 1, Mode: ModeProbe, Examples: 1, Neurons: []int{0}, File: "x.npy"}, []float32{1}, `file "x.npy"`},
 	} {
 		err := WriteTap(dir, tc.e, tc.data)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: err %v, want it to contain %q", tc.name, err, tc.want)
+		}
+	}
+}
+
+// TestIndexNames: kinds and modes are written by name, and an index naming
+// an unknown one is refused with the name and the file.
+func TestIndexNames(t *testing.T) {
+	dir := t.TempDir()
+	if err := WriteTap(dir, entry("h1.act", KindStep, 1, 7, 1, 0), []float32{1}); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile(filepath.Join(dir, IndexFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(raw, []byte(`"kind": "step"`)) || !bytes.Contains(raw, []byte(`"mode": "probe"`)) {
+		t.Fatalf("index does not name kind and mode:\n%s", raw)
+	}
+	for _, tc := range []struct{ from, to, want string }{
+		{`"kind": "step"`, `"kind": "batch"`, `kind "batch"`},
+		{`"mode": "probe"`, `"mode": "train"`, `mode "train"`},
+	} {
+		os.WriteFile(filepath.Join(dir, IndexFile), bytes.Replace(raw, []byte(tc.from), []byte(tc.to), 1), 0o644)
+		_, err := ReadIndex(dir)
+		if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), IndexFile) {
+			t.Errorf("index with %s: %v, want an error naming %q and the file", tc.to, err, tc.want)
 		}
 	}
 }

@@ -21,14 +21,14 @@ import (
 // TapEntry describes one tap: the activations of some columns of one node,
 // over a set of examples, at one point of training.
 type TapEntry struct {
-	Node     string `json:"node"`     // e.g. "h2.act"
-	Kind     string `json:"kind"`     // KindEpoch or KindStep
-	Epoch    int    `json:"epoch"`    // epoch number (1-based) for kind epoch; the epoch the step falls in for kind step
-	Step     int    `json:"step"`     // global training step (number of optimizer steps done so far)
-	File     string `json:"file"`     // path relative to the run dir, e.g. "taps/h2.act/epoch-0001.npy"
-	Mode     string `json:"mode"`     // ModeProbe or ModeBatch
-	Examples int    `json:"examples"` // rows of the npy file
-	Neurons  []int  `json:"neurons"`  // the node's column indices held by the npy columns, in order
+	Node     string  `json:"node"` // e.g. "h2.act"
+	Kind     TapKind `json:"kind"`
+	Epoch    int     `json:"epoch"` // epoch number (1-based) for kind epoch; the epoch the step falls in for kind step
+	Step     int     `json:"step"`  // global training step (number of optimizer steps done so far)
+	File     string  `json:"file"`  // path relative to the run dir, e.g. "taps/h2.act/epoch-0001.npy"
+	Mode     TapMode `json:"mode"`
+	Examples int     `json:"examples"` // rows of the npy file
+	Neurons  []int   `json:"neurons"`  // the node's column indices held by the npy columns, in order
 }
 
 // Index lists the taps of a run; it is taps/index.json.
@@ -65,7 +65,7 @@ func (ix *Index) Nodes() []string {
 }
 
 // Select returns node's taps of the given kind, ordered by epoch or step.
-func (ix *Index) Select(node, kind string) []TapEntry {
+func (ix *Index) Select(node string, kind TapKind) []TapEntry {
 	var out []TapEntry
 	for _, e := range ix.Entries {
 		if e.Node == node && e.Kind == kind {
@@ -205,10 +205,10 @@ func checkEntry(e TapEntry) error {
 	switch {
 	case e.Node == "" || e.Node == "." || e.Node == ".." || strings.ContainsAny(e.Node, `/\`):
 		return fmt.Errorf("bad node name %q", e.Node)
-	case e.Kind != KindEpoch && e.Kind != KindStep:
-		return fmt.Errorf("node %s: kind %q, want %q or %q", e.Node, e.Kind, KindEpoch, KindStep)
-	case e.Mode != ModeProbe && e.Mode != ModeBatch:
-		return fmt.Errorf("node %s: mode %q, want %q or %q", e.Node, e.Mode, ModeProbe, ModeBatch)
+	case !e.Kind.Valid():
+		return fmt.Errorf("node %s: no tap kind (want %s)", e.Node, tapKindNames.List())
+	case !e.Mode.Valid():
+		return fmt.Errorf("node %s: no tap mode (want %s)", e.Node, tapModeNames.List())
 	case e.Epoch < 0 || e.Step < 0 || (e.Kind == KindEpoch && e.Epoch < 1):
 		return fmt.Errorf("node %s: epoch %d, step %d", e.Node, e.Epoch, e.Step)
 	case e.Examples < 1 || len(e.Neurons) < 1:

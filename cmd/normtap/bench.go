@@ -19,23 +19,23 @@ import (
 
 // BenchCmd is `normtap bench`: flags only; package bench does the work.
 type BenchCmd struct {
-	Device      string        `default:"auto" enum:"auto,cpu,cuda" help:"auto: the GPU build beside this binary when a GPU is visible, else the CPU; cpu; cuda."`
-	Model       string        `default:"mlp" enum:"mlp,cnn" help:"Model: mlp or cnn."`
-	Hidden      string        `default:"1024,1024" help:"Hidden layer widths of the MLP (or the CNN's two channel counts), comma-separated."`
-	Batch       int           `default:"128" help:"Examples per training step."`
-	Norm        string        `default:"none,batch,layer" help:"Normalizations to compare, comma-separated; R is relative to none."`
-	Steps       int           `default:"50" help:"Timed training steps per configuration and round."`
-	Warmup      int           `default:"10" help:"Untimed steps per configuration before each round."`
-	Rounds      int           `default:"3" help:"Rounds over all configurations (and the peer), alternating, so that load changes hit every configuration alike."`
-	Threads     int           `default:"0" help:"Threads (GOMAXPROCS) normtap runs on, also given to the peer; 0: every CPU; at most 1024."`
-	Seed        uint64        `default:"1" help:"Seed of the weights and the random batch."`
-	Micro       bool          `default:"true" negatable:"" help:"Time the BatchNorm and LayerNorm kernels and the copy bandwidth."`
-	Tap         bool          `default:"true" negatable:"" help:"Time tapping one neuron each epoch."`
-	Peer        string        `help:"Peer benchmark command run after each round with peer.py's flags, e.g. 'python3 bench/peer/peer.py'; split into words as a shell does (quotes and backslashes respected; no variables, globs or pipes); the table then shows the ratios."`
-	PeerThreads int           `default:"0" help:"Threads the peer is given (its --threads); 0: --threads."`
-	PeerTimeout time.Duration `default:"10m" help:"Longest one peer run may take before it is stopped and bench fails, e.g. 90s or 10m."`
-	JSON        string        `name:"json" type:"path" help:"Write the results as JSON here."`
-	Plot        string        `type:"path" help:"Draw the throughput (and kernel) bars here (.png, .svg or .pdf)."`
+	Device      string          `default:"auto" enum:"auto,cpu,cuda" help:"auto: the GPU build beside this binary when a GPU is visible, else the CPU; cpu; cuda."`
+	Model       graph.ModelKind `default:"mlp" help:"Model: ${models}."`
+	Hidden      string          `default:"1024,1024" help:"Hidden layer widths of the MLP (or the CNN's two channel counts), comma-separated."`
+	Batch       int             `default:"128" help:"Examples per training step."`
+	Norm        string          `default:"none,batch,layer" help:"Normalizations to compare, comma-separated; R is relative to none."`
+	Steps       int             `default:"50" help:"Timed training steps per configuration and round."`
+	Warmup      int             `default:"10" help:"Untimed steps per configuration before each round."`
+	Rounds      int             `default:"3" help:"Rounds over all configurations (and the peer), alternating, so that load changes hit every configuration alike."`
+	Threads     int             `default:"0" help:"Threads (GOMAXPROCS) normtap runs on, also given to the peer; 0: every CPU; at most 1024."`
+	Seed        uint64          `default:"1" help:"Seed of the weights and the random batch."`
+	Micro       bool            `default:"true" negatable:"" help:"Time the BatchNorm and LayerNorm kernels and the copy bandwidth."`
+	Tap         bool            `default:"true" negatable:"" help:"Time tapping one neuron each epoch."`
+	Peer        string          `help:"Peer benchmark command run after each round with peer.py's flags, e.g. 'python3 bench/peer/peer.py'; split into words as a shell does (quotes and backslashes respected; no variables, globs or pipes); the table then shows the ratios."`
+	PeerThreads int             `default:"0" help:"Threads the peer is given (its --threads); 0: --threads."`
+	PeerTimeout time.Duration   `default:"10m" help:"Longest one peer run may take before it is stopped and bench fails, e.g. 90s or 10m."`
+	JSON        string          `name:"json" type:"path" help:"Write the results as JSON here."`
+	Plot        string          `type:"path" help:"Draw the throughput (and kernel) bars here (.png, .svg or .pdf)."`
 }
 
 func (c *BenchCmd) options() (bench.Options, error) {
@@ -49,12 +49,11 @@ func (c *BenchCmd) options() (bench.Options, error) {
 		Opt:   graph.OptSpec{Kind: "adam", LR: 1e-3, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8},
 		Micro: c.Micro, Tap: c.Tap, Command: "normtap " + strings.Join(os.Args[1:], " ")}
 	for _, n := range strings.Split(c.Norm, ",") {
-		switch n = strings.TrimSpace(n); n {
-		case "none", "batch", "layer":
-			o.Norms = append(o.Norms, n)
-		default:
-			return o, usagef("--norm %s: %q is not a normalization; want a list of none, batch, layer", c.Norm, n)
+		norm, err := graph.ParseNorm(strings.TrimSpace(n))
+		if err != nil {
+			return o, usagef("--norm %s: %v", c.Norm, err)
 		}
+		o.Norms = append(o.Norms, norm)
 	}
 	o.PeerThreads, o.Threads, o.PeerTimeout = c.PeerThreads, c.Threads, c.PeerTimeout
 	if c.PeerTimeout <= 0 {

@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"github.com/alecthomas/kong"
+
+	"normtap/graph"
 )
 
 // Globals are the flags every subcommand shares.
@@ -35,6 +37,7 @@ type CLI struct {
 	Plot  PlotCmd  `cmd:"" help:"Draw figures from one or more run directories."`
 	Bench BenchCmd `cmd:"" help:"Benchmark training throughput and the cost of normalization."`
 	Repro ReproCmd `cmd:"" help:"Reproduce a figure from the literature."`
+	Sweep SweepCmd `cmd:"" help:"Train a grid of runs (--vary flag=a|b …) under one root, a few at once, or print their commands for a scheduler."`
 }
 
 // UsageError is a mistake in the command line: it exits with status 2.
@@ -64,7 +67,7 @@ func run(args []string) (code int) {
 		}
 	}()
 	var cli CLI
-	parser, err := kong.New(&cli,
+	parser, err := kong.New(&cli, helpVars,
 		kong.Name("normtap"),
 		kong.Description("Train networks with and without normalization, tap their activations, and see what normalization does."),
 		kong.ConfigureHelp(kong.HelpOptions{Compact: true}),
@@ -108,6 +111,10 @@ func run(args []string) (code int) {
 	}
 	return exitCode(err)
 }
+
+// helpVars fill the ${…} in flag help from the tables of named values, so
+// that a new norm or model shows up in --help without editing it here.
+var helpVars = kong.Vars{"norms": graph.NormHelp(), "models": graph.ModelNames()}
 
 type exitSignal struct{}
 
@@ -173,7 +180,7 @@ func signalContext(atOnce bool) (context.Context, func()) {
 				}
 				s = s2
 			}
-			fmt.Fprintf(os.Stderr, "normtap: %v: stopped\n", s)
+			fmt.Fprintf(os.Stderr, "normtap: %v: interrupted, stopped at once\n", s)
 			os.Exit(signalCode(s))
 		}
 		fmt.Fprintf(os.Stderr, "\nnormtap: %v: finishing the current step and saving (again to stop at once)\n", s)
