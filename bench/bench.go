@@ -45,9 +45,9 @@ type Options struct {
 	PeerDevice  string
 	PeerThreads int
 	PeerTimeout time.Duration // one peer run's limit; 0: DefaultPeerTimeout
-	Machine     MachineInfo // filled in by the caller: BLAS, device description
-	Command     string      // the command line, for the record
-	Log         io.Writer   // progress lines; nil for none
+	Machine     MachineInfo   // filled in by the caller: BLAS, device description
+	Command     string        // the command line, for the record
+	Log         io.Writer     // progress lines; nil for none
 }
 
 // MachineInfo says what the numbers were measured on.
