@@ -506,3 +506,26 @@ func TestReadMetricsRefusesImpossibleValues(t *testing.T) {
 		}
 	}
 }
+
+func TestRunFileOf(t *testing.T) {
+	run := t.TempDir()
+	if err := WriteConfig(run, map[string]int{"seed": 1}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		rel  string
+		want bool
+	}{
+		{"metrics.csv", true}, {"config.json", true}, {"ics.csv", true}, {"run.lock", true},
+		{"taps/index.json", true}, {"taps/h1.act/epoch-0001.npy", true}, {"checkpoint/state.bin", true},
+		{"density.png", false}, {"drift.csv", false}, {"figs/a.png", false},
+	} {
+		dir, ok := RunFileOf(filepath.Join(run, tc.rel))
+		if ok != tc.want || (ok && dir != run) {
+			t.Errorf("%s: %q %v, want %v", tc.rel, dir, ok, tc.want)
+		}
+	}
+	if _, ok := RunFileOf(filepath.Join(t.TempDir(), "metrics.csv")); ok {
+		t.Error("metrics.csv outside a run counts as a run's file")
+	}
+}
