@@ -509,7 +509,7 @@ func TestReadMetricsRefusesImpossibleValues(t *testing.T) {
 
 func TestRunFileOf(t *testing.T) {
 	run := t.TempDir()
-	if err := WriteConfig(run, map[string]int{"seed": 1}); err != nil {
+	if err := WriteConfig(run, &RunConfig{}); err != nil {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct {
