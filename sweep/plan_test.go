@@ -31,18 +31,18 @@ func mustVary(t *testing.T, specs ...string) []Axis {
 
 func TestEscapeValue(t *testing.T) {
 	cases := map[string]string{
-		"batch":     "batch",
-		"1e-3":      "1e-3",
-		"0.001":     "0.001",
-		"64,64":     "64%2C64",
-		"a/b":       "a%2Fb",
-		"../x":      "%2E.%2Fx",
-		".hidden":   "%2Ehidden",
-		"a b":       "a%20b",
-		"x=y":       "x%3Dy",
-		"50%":       "50%25",
-		"h2.act":    "h2.act",
-		"café":      "caf%C3%A9",
+		"batch":      "batch",
+		"1e-3":       "1e-3",
+		"0.001":      "0.001",
+		"64,64":      "64%2C64",
+		"a/b":        "a%2Fb",
+		"../x":       "%2E.%2Fx",
+		".hidden":    "%2Ehidden",
+		"a b":        "a%20b",
+		"x=y":        "x%3Dy",
+		"50%":        "50%25",
+		"h2.act":     "h2.act",
+		"café":       "caf%C3%A9",
 		"a|b*?:<>\\": "a%7Cb%2A%3F%3A%3C%3E%5C",
 	}
 	seen := map[string]string{}
