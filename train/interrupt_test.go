@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"testing"
 
+	"normtap/graph"
 	"normtap/rundir"
 )
 
@@ -14,8 +15,8 @@ import (
 // resumes with that same order: the metrics equal an uninterrupted run's.
 // (Found by a sweep interrupted right after a run's first epoch.)
 func TestInterruptAtEpochStartResumesExactly(t *testing.T) {
-	whole := smallConfig(t, "batch")
-	whole.Taps = TapConfig{Mode: "probe", Examples: 1}
+	whole := smallConfig(t, graph.NormBatch)
+	whole.Taps = TapConfig{Mode: rundir.ModeProbe, Examples: 1}
 	want, err := Run(context.Background(), whole, Options{})
 	if err != nil {
 		t.Fatal(err)
