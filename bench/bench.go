@@ -56,6 +56,7 @@ type MachineInfo struct {
 	GOMAXPROCS        int    `json:"gomaxprocs"`
 	Go                string `json:"go"`
 	BLAS              string `json:"blas"`
+	BLASKernel        string `json:"blas_kernel,omitempty"` // the OpenBLAS kernel (openblas_get_corename)
 	DeviceDescription string `json:"device_description"`
 }
 

@@ -10,6 +10,7 @@ import (
 
 	"normtap/bench"
 	"normtap/graph"
+	"normtap/layers"
 )
 
 // BenchCmd is `normtap bench`: flags only; package bench does the work.
@@ -89,7 +90,7 @@ func (c *BenchCmd) Run(g *Globals, ctx context.Context) error {
 	}
 	runtime.GOMAXPROCS(o.Threads)
 	o.NewMachine = dev.newMachine
-	o.Machine = bench.MachineInfo{BLAS: blasName, DeviceDescription: dev.desc}
+	o.Machine = bench.MachineInfo{BLAS: blasName, BLASKernel: layers.BLASKernel(), DeviceDescription: dev.desc}
 	o.PeerDevice = "cpu"
 	if dev.gpu {
 		o.PeerDevice = "cuda"
