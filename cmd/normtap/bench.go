@@ -95,6 +95,8 @@ func (c *BenchCmd) Run(g *Globals, ctx context.Context) error {
 	if dev.gpu {
 		o.PeerDevice = "cuda"
 		o.MeasureMicro = deviceMicro()
+	} else {
+		o.MeasureGemm = bench.CPUGemmSeconds
 	}
 	if !g.Quiet {
 		o.Log = os.Stderr
