@@ -9,14 +9,14 @@ import (
 	"time"
 
 	"normtap/graph"
-	"normtap/layers"
+	"normtap/kernels"
 )
 
 // Roofline is the limit the BLAS puts on a training step: the model's own
 // GEMMs (forward and backward, graph.Model.Gemms), each timed alone the way
 // a step runs it, and what that leaves for the whole step.
 type Roofline struct {
-	// FLOPPerExample is the step's GEMM FLOP ÷ batch (layers.GemmShape.FLOP).
+	// FLOPPerExample is the step's GEMM FLOP ÷ batch (kernels.GemmShape.FLOP).
 	FLOPPerExample float64 `json:"flop_per_example"`
 	// GemmGFLOPPerSec is the step's GEMM FLOP ÷ the sum of their times
 	// measured alone: the fastest this BLAS runs this model's products.
@@ -39,11 +39,11 @@ type GemmRate struct {
 // MeasureGemm times one product of shape s (a single call, Count
 // ignored) in seconds, the median over repetitions of at least minTime in
 // all; CPUGemmSeconds is the CPU's.
-type MeasureGemm func(ctx context.Context, s layers.GemmShape, minTime time.Duration) (float64, error)
+type MeasureGemm func(ctx context.Context, s kernels.GemmShape, minTime time.Duration) (float64, error)
 
 // CPUGemmSeconds times s as the CPU machine runs it: a layers.GemmPlan on
 // random inputs, split over a Workers pool of GOMAXPROCS parts.
-func CPUGemmSeconds(ctx context.Context, s layers.GemmShape, minTime time.Duration) (float64, error) {
+func CPUGemmSeconds(ctx context.Context, s kernels.GemmShape, minTime time.Duration) (float64, error) {
 	rng := rand.New(rand.NewPCG(uint64(s.M), uint64(s.N*s.K)))
 	fill := func(n int) []float32 {
 		x := make([]float32, n)
@@ -60,9 +60,9 @@ func CPUGemmSeconds(ctx context.Context, s layers.GemmShape, minTime time.Durati
 	if s.TransB {
 		ldb = s.K
 	}
-	w := layers.NewWorkers(runtime.GOMAXPROCS(0)) // as the CPU machine's pool
+	w := kernels.NewWorkers(runtime.GOMAXPROCS(0)) // as the CPU machine's pool
 	defer w.Close()
-	plan := layers.NewGemmPlan(s.TransA, s.TransB, s.M, s.N, s.K, 1, a, lda, b, ldb, 0, c, s.N)
+	plan := kernels.NewGemmPlan(s.TransA, s.TransB, s.M, s.N, s.K, 1, a, lda, b, ldb, 0, c, s.N)
 	plan.Run(w) // warm the caches and the pool
 	var per []float64
 	start := time.Now()
@@ -97,7 +97,7 @@ func measureRoofline(ctx context.Context, m *graph.Model, measure MeasureGemm, m
 	r := &Roofline{FLOPPerExample: float64(flop) / float64(m.Batch), batch: m.Batch}
 	var total float64
 	for _, k := range order {
-		s := layers.GemmShape{TransA: k.ta, TransB: k.tb, M: k.m, N: k.n, K: k.k, Count: 1}
+		s := kernels.GemmShape{TransA: k.ta, TransB: k.tb, M: k.m, N: k.n, K: k.k, Count: 1}
 		sec, err := measure(ctx, s, minTime)
 		if err != nil {
 			return nil, err
@@ -148,7 +148,7 @@ func summarizeRoofline(rounds []*Roofline) *Roofline {
 // roofline fraction: the median over rounds of that round's roofline step
 // time ÷ that round's median step time, both measured in the same round so
 // that load changes hit them alike.
-func setRoofline(rs []Result, flopPerExample float64, roof []*Roofline, rounds []map[string]float64) {
+func setRoofline(rs []Result, flopPerExample float64, roof []*Roofline, rounds []map[graph.Norm]float64) {
 	for i := range rs {
 		r := &rs[i]
 		r.GFLOPPerSec = flopPerExample * r.ExamplesPerSec / 1e9

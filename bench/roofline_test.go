@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"normtap/graph"
-	"normtap/layers"
+	"normtap/kernels"
 )
 
 // TestRoofline: with every GEMM timed at exactly 10 GFLOP/s, the roofline
@@ -21,7 +21,7 @@ func TestRoofline(t *testing.T) {
 		t.Fatal(err)
 	}
 	calls := 0
-	at10 := func(_ context.Context, g layers.GemmShape, _ time.Duration) (float64, error) {
+	at10 := func(_ context.Context, g kernels.GemmShape, _ time.Duration) (float64, error) {
 		calls++
 		if g.Count != 1 {
 			t.Errorf("asked to time %v with Count %d, want one call", g, g.Count)
@@ -46,8 +46,8 @@ func TestRoofline(t *testing.T) {
 	if calls != 3*len(rf.Gemms) || len(rf.Gemms) != 8 {
 		t.Errorf("%d distinct GEMMs timed %d times, want 8 each 3 times", len(rf.Gemms), calls)
 	}
-	rs := []Result{{Norm: "none", MsPerStepMedian: 2 * wantMs, ExamplesPerSec: 16 / (2 * wantMs / 1e3)}}
-	ours := []map[string]float64{{"none": 2 * wantMs}, {"none": 4 * wantMs}, {"none": 2 * wantMs}}
+	rs := []Result{{Norm: graph.NormNone, MsPerStepMedian: 2 * wantMs, ExamplesPerSec: 16 / (2 * wantMs / 1e3)}}
+	ours := []map[graph.Norm]float64{{graph.NormNone: 2 * wantMs}, {graph.NormNone: 4 * wantMs}, {graph.NormNone: 2 * wantMs}}
 	setRoofline(rs, rf.FLOPPerExample, rounds, ours)
 	if f := rs[0].RooflineFraction; f == nil || math.Abs(*f-0.5) > 1e-12 || math.Abs(rs[0].GFLOPPerSec-5) > 1e-9 {
 		t.Errorf("fraction %v, %g GFLOP/s; want 0.5 at 5 GFLOP/s", rs[0].RooflineFraction, rs[0].GFLOPPerSec)
@@ -56,7 +56,7 @@ func TestRoofline(t *testing.T) {
 
 // TestCPUGemmSeconds: the CPU timing of a GEMM is positive and finite.
 func TestCPUGemmSeconds(t *testing.T) {
-	sec, err := CPUGemmSeconds(context.Background(), layers.GemmShape{TransB: true, M: 32, N: 48, K: 64, Count: 1}, time.Millisecond)
+	sec, err := CPUGemmSeconds(context.Background(), kernels.GemmShape{TransB: true, M: 32, N: 48, K: 64, Count: 1}, time.Millisecond)
 	if err != nil || !(sec > 0) || math.IsInf(sec, 0) {
 		t.Errorf("CPUGemmSeconds = %g, %v", sec, err)
 	}

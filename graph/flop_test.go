@@ -8,7 +8,7 @@ import "testing"
 func TestStepFLOP(t *testing.T) {
 	mlp := DefaultSpec()
 	cnn := DefaultSpec()
-	cnn.Model, cnn.Hidden = "cnn", []int{16, 32}
+	cnn.Model, cnn.Hidden = ModelCNN, []int{16, 32}
 	cases := []struct {
 		name string
 		spec Spec
@@ -23,7 +23,7 @@ func TestStepFLOP(t *testing.T) {
 		{"cnn 16,32", cnn, 2*16*9*784 + 3*32*144*196 + 3*1568*10},
 	}
 	for _, c := range cases {
-		for _, norm := range []string{"none", "batch", "layer"} {
+		for _, norm := range Norms() {
 			s := c.spec
 			s.Norm = norm
 			m, err := Build(s, 128)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"path/filepath"
 	"slices"
 	"strings"
 
@@ -45,6 +44,14 @@ func Render(ctx context.Context, req Request, stdout io.Writer) ([]string, error
 	}
 	if err := CheckFormat(req.Out); err != nil {
 		return nil, err
+	}
+	if err := CheckOutput(req.Out, nil); err != nil {
+		return nil, err
+	}
+	if req.Kind == KindDrift {
+		if err := CheckOutput(SideCSV(req.Out), DriftHeader); err != nil {
+			return nil, fmt.Errorf("the drift table beside the figure: %w", err)
+		}
 	}
 	runs, err := LoadRuns(req.Runs)
 	if err != nil {
@@ -91,7 +98,7 @@ func Render(ctx context.Context, req Request, stdout io.Writer) ([]string, error
 	}
 	written := []string{req.Out}
 	if req.Kind == KindDrift {
-		csvPath := strings.TrimSuffix(req.Out, filepath.Ext(req.Out)) + ".csv"
+		csvPath := SideCSV(req.Out)
 		if err := WriteDriftCSV(csvPath, rows); err != nil {
 			return written, err
 		}

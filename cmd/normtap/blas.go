@@ -10,7 +10,7 @@ import (
 	"syscall"
 	"time"
 
-	"normtap/layers"
+	"normtap/kernels"
 )
 
 // OpenBLAS reads OPENBLAS_CORETYPE once, when the library initialises
@@ -54,7 +54,7 @@ func chooseBLASKernel(args []string) {
 		return
 	}
 	loaded := loadedBLASKernel()
-	want := layers.BetterBLASKernel(loaded)
+	want := kernels.BetterBLASKernel(loaded)
 	if hook := os.Getenv(envTestWant); hook != "" && want != "" {
 		want = hook
 	}
@@ -70,16 +70,16 @@ func chooseBLASKernel(args []string) {
 		err = syscall.Exec(self, append([]string{os.Args[0]}, args...), env)
 	}
 	fmt.Fprintf(os.Stderr, "normtap: warning: OpenBLAS loaded its %s kernel on a CPU with %s, but its %s kernel %v; staying with %s (set %s to choose one)\n",
-		loaded, layers.CPUInstructionSet(), want, err, loaded, envCoreType)
+		loaded, kernels.CPUInstructionSet(), want, err, loaded, envCoreType)
 	os.Setenv(envRejected, want)
 }
 
 // loadedBLASKernel is the kernel OpenBLAS loaded (or the test hook's).
 func loadedBLASKernel() string {
-	if hook := os.Getenv(envTestLoaded); hook != "" && layers.BLASKernel() != "" {
+	if hook := os.Getenv(envTestLoaded); hook != "" && kernels.BLASKernel() != "" {
 		return hook
 	}
-	return layers.BLASKernel()
+	return kernels.BLASKernel()
 }
 
 // probeBLASKernel runs normtap as the check's child with kernel.
@@ -108,7 +108,7 @@ func probeBLASKernel(self, kernel string) error {
 // blasProbe is the check's child: 0 when OpenBLAS loaded the kernel asked
 // for and it agrees with the pure-Go GEMM, else 1 with the reason on stdout.
 func blasProbe() int {
-	want, got := os.Getenv(envCoreType), layers.BLASKernel()
+	want, got := os.Getenv(envCoreType), kernels.BLASKernel()
 	switch {
 	case !strings.EqualFold(got, want):
 		fmt.Printf("was not loaded (OpenBLAS loaded %s)\n", got)
@@ -117,7 +117,7 @@ func blasProbe() int {
 		fmt.Printf("disagreed with the pure-Go GEMM (%s)\n", envTestDisagree)
 		return 1
 	}
-	if err := layers.CheckBLAS(); err != nil {
+	if err := kernels.CheckBLAS(); err != nil {
 		fmt.Printf("disagreed with the pure-Go GEMM: %v\n", err)
 		return 1
 	}
@@ -127,13 +127,13 @@ func blasProbe() int {
 // blasDescription names the BLAS and, for OpenBLAS, its kernel and who
 // chose it, for the device line and config.json.
 func blasDescription() string {
-	kernel := layers.BLASKernel()
+	kernel := kernels.BLASKernel()
 	if kernel == "" {
 		return blasName + " BLAS"
 	}
 	switch {
 	case os.Getenv(envChose) != "":
-		return fmt.Sprintf("%s %s, chosen by normtap for %s over OpenBLAS's %s", blasName, kernel, layers.CPUInstructionSet(), os.Getenv(envChose))
+		return fmt.Sprintf("%s %s, chosen by normtap for %s over OpenBLAS's %s", blasName, kernel, kernels.CPUInstructionSet(), os.Getenv(envChose))
 	case os.Getenv(envRejected) != "":
 		return fmt.Sprintf("%s %s, its own choice: normtap's %s failed its check", blasName, kernel, os.Getenv(envRejected))
 	case os.Getenv(envCoreType) != "":

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"normtap/layers"
+	"normtap/kernels"
 )
 
 // TestBLASKernelChoice: normtap re-executes itself with the kernel that
@@ -21,10 +21,10 @@ import (
 // warning and OpenBLAS's own choice kept. The device line and config.json
 // name the kernel.
 func TestBLASKernelChoice(t *testing.T) {
-	if layers.BLASKernel() == "" {
+	if kernels.BLASKernel() == "" {
 		t.Skip("pure-Go build: no OpenBLAS kernel to choose")
 	}
-	better := layers.BetterBLASKernel("Prescott")
+	better := kernels.BetterBLASKernel("Prescott")
 	if better == "" {
 		t.Skip("this CPU has nothing above SSE: there is no better kernel than Prescott to choose")
 	}
@@ -84,8 +84,8 @@ func TestBLASKernelChoice(t *testing.T) {
 	})
 	t.Run("check disagrees", func(t *testing.T) {
 		errs, kernel := train(t, envTestLoaded+"=Prescott", envTestDisagree+"=1")
-		if kernel != layers.BLASKernel() {
-			t.Errorf("config.json blas_kernel %q, want OpenBLAS's own %q", kernel, layers.BLASKernel())
+		if kernel != kernels.BLASKernel() {
+			t.Errorf("config.json blas_kernel %q, want OpenBLAS's own %q", kernel, kernels.BLASKernel())
 		}
 		for _, want := range []string{"warning: OpenBLAS loaded its Prescott kernel", "disagreed with the pure-Go GEMM", "failed its check"} {
 			if !strings.Contains(errs, want) {
@@ -94,12 +94,12 @@ func TestBLASKernelChoice(t *testing.T) {
 		}
 	})
 	t.Run("kernel crashes", func(t *testing.T) {
-		if layers.CPUInstructionSet() == "AVX-512" {
+		if kernels.CPUInstructionSet() == "AVX-512" {
 			t.Skip("this CPU runs the SkylakeX kernel")
 		}
 		errs, kernel := train(t, envTestLoaded+"=Prescott", envTestWant+"=SkylakeX")
-		if kernel != layers.BLASKernel() {
-			t.Errorf("config.json blas_kernel %q, want OpenBLAS's own %q", kernel, layers.BLASKernel())
+		if kernel != kernels.BLASKernel() {
+			t.Errorf("config.json blas_kernel %q, want OpenBLAS's own %q", kernel, kernels.BLASKernel())
 		}
 		if want := "SkylakeX kernel crashed in its check"; !strings.Contains(errs, want) {
 			t.Errorf("stderr lacks %q:\n%s", want, errs)

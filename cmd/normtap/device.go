@@ -9,7 +9,7 @@ import (
 	"syscall"
 
 	"normtap/graph"
-	"normtap/layers"
+	"normtap/kernels"
 )
 
 // gpuBinary is the GPU build's name; `make gpu` puts it beside normtap.
@@ -92,7 +92,7 @@ func cpuDescription(why string) string {
 
 // buildMeta is what config.json records about the binary and the device.
 func buildMeta(device string) map[string]any {
-	meta := map[string]any{"device_description": device, "go": runtime.Version(), "blas": blasName, "blas_kernel": layers.BLASKernel()}
+	meta := map[string]any{"device_description": device, "go": runtime.Version(), "blas": blasName, "blas_kernel": kernels.BLASKernel()}
 	if bi, ok := debug.ReadBuildInfo(); ok {
 		deps := map[string]string{}
 		for _, d := range bi.Deps {

@@ -38,6 +38,9 @@ func (c *PlotCmd) Run(g *Globals, ctx context.Context) error {
 	if len(c.Runs) == 0 {
 		return usagef("plot: no run directories given (normtap plot --kind %s RUN... --out %s)", c.Kind, c.Out)
 	}
+	for _, w := range c.unusedFlags() {
+		fmt.Fprintf(os.Stderr, "normtap: warning: %s\n", w)
+	}
 	req := plots.Request{Kind: c.Kind, Runs: c.Runs, Out: c.Out, Bands: c.Bands, Sel: plots.Selection{Node: c.Node, Neuron: -1}}
 	if c.Neuron != nil {
 		if *c.Neuron < 0 {
@@ -69,10 +72,36 @@ func (c *PlotCmd) Run(g *Globals, ctx context.Context) error {
 	return nil
 }
 
+// unusedFlags are warnings for the flags given that the chosen kind does
+// not read.
+func (c *PlotCmd) unusedFlags() []string {
+	var out []string
+	if c.Bands != plots.BandsDefault && c.Kind != plots.KindPercentiles {
+		out = append(out, fmt.Sprintf("--bands applies to --kind percentiles only; ignored for --kind %s", c.Kind))
+	}
+	switch c.Kind {
+	case plots.KindCurves, plots.KindICS, plots.KindLandscape:
+		for _, f := range []struct {
+			name string
+			set  bool
+		}{{"--node", c.Node != ""}, {"--neuron", c.Neuron != nil}, {"--epochs", c.Epochs != ""}} {
+			if f.set {
+				out = append(out, fmt.Sprintf("%s picks taps; --kind %s draws no taps, so it is ignored", f.name, c.Kind))
+			}
+		}
+	}
+	return out
+}
+
+// sideUnits are the units a figure side must name: vg.ParseLength reads a
+// bare number as points, which nobody means by --width 10.
+var sideUnits = []string{"in", "cm", "mm", "pt"}
+
 // parseSide parses a figure side such as "10in" or "25cm".
 func parseSide(flag, value string) (vg.Length, error) {
 	l, err := vg.ParseLength(value)
-	if err != nil || !(l > 0 && l <= plots.MaxSide) {
+	hasUnit := slices.ContainsFunc(sideUnits, func(u string) bool { return strings.HasSuffix(strings.TrimSpace(value), u) })
+	if err != nil || !hasUnit || !(l > 0 && l <= plots.MaxSide) {
 		return 0, usagef("plot: %s %q: want a length above 0 and at most %gin, with a unit: in, cm, mm or pt (e.g. 10in)", flag, value, plots.MaxSide/vg.Inch)
 	}
 	return l, nil
