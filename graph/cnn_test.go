@@ -14,23 +14,23 @@ import (
 // same tap names and shapes, same parameters in the same order, the same
 // losses (to float rounding: a different BLAS or a re-batched convolution
 // sums in another order, a structural change moves them by far more).
-var cnnPinLosses = map[string][]float64{
-	"none":  {2.6303436756134033, 1.6624834537506104, 0.8533022403717041, 0.619952917098999},
-	"batch": {2.1390042304992676, 1.6429678201675415, 1.1354199647903442, 0.6561219096183777},
-	"layer": {2.2723548412323, 1.6917954683303833, 1.3703809976577759, 1.0365866422653198},
+var cnnPinLosses = map[Norm][]float64{
+	NormNone:  {2.6303436756134033, 1.6624834537506104, 0.8533022403717041, 0.619952917098999},
+	NormBatch: {2.1390042304992676, 1.6429678201675415, 1.1354199647903442, 0.6561219096183777},
+	NormLayer: {2.2723548412323, 1.6917954683303833, 1.3703809976577759, 1.0365866422653198},
 }
 
 // cnnPinShapes are its tap points and parameters, recorded with the losses.
-var cnnPinShapes = map[string]string{
-	"none":  "[c1.conv(8, 4, 28, 28) c1.norm(8, 4, 28, 28) c1.act(8, 4, 28, 28) c1.pool(8, 4, 14, 14) c2.conv(8, 8, 14, 14) c2.norm(8, 8, 14, 14) c2.act(8, 8, 14, 14) c2.pool(8, 8, 7, 7) logits(8, 10) c1.W(4, 9) c1.b(1, 4) c2.W(8, 36) c2.b(1, 8) out.W(392, 10) out.b(1, 10)]",
-	"batch": "[c1.conv(8, 4, 28, 28) c1.norm(8, 4, 28, 28) c1.act(8, 4, 28, 28) c1.pool(8, 4, 14, 14) c2.conv(8, 8, 14, 14) c2.norm(8, 8, 14, 14) c2.act(8, 8, 14, 14) c2.pool(8, 8, 7, 7) logits(8, 10) c1.W(4, 9) c1.b(1, 4) c1.gamma(1, 4) c1.beta(1, 4) c2.W(8, 36) c2.b(1, 8) c2.gamma(1, 8) c2.beta(1, 8) out.W(392, 10) out.b(1, 10)]",
-	"layer": "[c1.conv(8, 4, 28, 28) c1.norm(8, 4, 28, 28) c1.act(8, 4, 28, 28) c1.pool(8, 4, 14, 14) c2.conv(8, 8, 14, 14) c2.norm(8, 8, 14, 14) c2.act(8, 8, 14, 14) c2.pool(8, 8, 7, 7) logits(8, 10) c1.W(4, 9) c1.b(1, 4) c1.gamma(1, 3136) c1.beta(1, 3136) c2.W(8, 36) c2.b(1, 8) c2.gamma(1, 1568) c2.beta(1, 1568) out.W(392, 10) out.b(1, 10)]",
+var cnnPinShapes = map[Norm]string{
+	NormNone:  "[c1.conv(8, 4, 28, 28) c1.norm(8, 4, 28, 28) c1.act(8, 4, 28, 28) c1.pool(8, 4, 14, 14) c2.conv(8, 8, 14, 14) c2.norm(8, 8, 14, 14) c2.act(8, 8, 14, 14) c2.pool(8, 8, 7, 7) logits(8, 10) c1.W(4, 9) c1.b(1, 4) c2.W(8, 36) c2.b(1, 8) out.W(392, 10) out.b(1, 10)]",
+	NormBatch: "[c1.conv(8, 4, 28, 28) c1.norm(8, 4, 28, 28) c1.act(8, 4, 28, 28) c1.pool(8, 4, 14, 14) c2.conv(8, 8, 14, 14) c2.norm(8, 8, 14, 14) c2.act(8, 8, 14, 14) c2.pool(8, 8, 7, 7) logits(8, 10) c1.W(4, 9) c1.b(1, 4) c1.gamma(1, 4) c1.beta(1, 4) c2.W(8, 36) c2.b(1, 8) c2.gamma(1, 8) c2.beta(1, 8) out.W(392, 10) out.b(1, 10)]",
+	NormLayer: "[c1.conv(8, 4, 28, 28) c1.norm(8, 4, 28, 28) c1.act(8, 4, 28, 28) c1.pool(8, 4, 14, 14) c2.conv(8, 8, 14, 14) c2.norm(8, 8, 14, 14) c2.act(8, 8, 14, 14) c2.pool(8, 8, 7, 7) logits(8, 10) c1.W(4, 9) c1.b(1, 4) c1.gamma(1, 3136) c1.beta(1, 3136) c2.W(8, 36) c2.b(1, 8) c2.gamma(1, 1568) c2.beta(1, 1568) out.W(392, 10) out.b(1, 10)]",
 }
 
-func cnnPinRun(t *testing.T, norm string) ([]float64, []string) {
+func cnnPinRun(t *testing.T, norm Norm) ([]float64, []string) {
 	t.Helper()
 	s := DefaultSpec()
-	s.Model, s.Norm, s.Hidden = "cnn", norm, []int{4, 8}
+	s.Model, s.Norm, s.Hidden = ModelCNN, norm, []int{4, 8}
 	m, err := Build(s, 8)
 	if err != nil {
 		t.Fatal(err)
@@ -64,7 +64,7 @@ func cnnPinRun(t *testing.T, norm string) ([]float64, []string) {
 // TestTwoBlockCNNPinned: the two-block CNN is the network main built
 // before the CNN took any depth (seeded init, four momentum steps).
 func TestTwoBlockCNNPinned(t *testing.T) {
-	for _, norm := range []string{"none", "batch", "layer"} {
+	for _, norm := range Norms() {
 		losses, desc := cnnPinRun(t, norm)
 		if got := fmt.Sprint(desc); got != cnnPinShapes[norm] {
 			t.Errorf("%s: taps and parameters\n %s\nwant\n %s", norm, got, cnnPinShapes[norm])
@@ -84,9 +84,9 @@ func TestTwoBlockCNNPinned(t *testing.T) {
 // starts goroutines, which allocate, for products of four or more 64×64
 // blocks; at 10×10 none is that large.
 func TestConvModelsStepAllocateNothing(t *testing.T) {
-	for _, model := range []string{"cnn3", "resnet"} {
-		for _, norm := range []string{"none", "batch", "layer"} {
-			t.Run(model+"/"+norm, func(t *testing.T) {
+	for _, model := range []ModelKind{tinyCNN3, ModelResNet} {
+		for _, norm := range Norms() {
+			t.Run(tinyName(model)+"/"+norm.String(), func(t *testing.T) {
 				s := tinySpec(model, norm)
 				s.InRows, s.InCols = 10, 10
 				m, err := Build(s, 6)

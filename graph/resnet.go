@@ -16,9 +16,6 @@ const (
 	MaxResNetStages = 4
 )
 
-// DefaultResNetWidths are the stage widths of --model resnet.
-var DefaultResNetWidths = []int{16, 32, 64}
-
 // How the residual network starts (train --help says the same): with a
 // norm, each block's second norm starts with gains 0 (Goyal et al. 2017),
 // so every block starts as its skip. With --norm none there is no gain to
@@ -61,7 +58,7 @@ func (b *builder) resnet() error {
 		return err
 	}
 	branchScale := 1.0
-	if s.Norm == "none" {
+	if s.Norm == NormNone {
 		branchScale = 1 / math.Sqrt(float64(len(s.Hidden)*s.Blocks))
 	}
 	for si, width := range s.Hidden {
@@ -89,7 +86,7 @@ func (b *builder) resnet() error {
 
 // residualBlock adds one block of width k to x (see resnet).
 func (b *builder) residualBlock(prefix string, x *G.Node, k int, branchScale float64) (*G.Node, error) {
-	none := b.m.Spec.Norm == "none"
+	none := b.m.Spec.Norm == NormNone
 	h, err := b.conv3x3Scaled(prefix+".conv1", x, k, false, branchScale)
 	if err != nil {
 		return nil, err

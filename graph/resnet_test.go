@@ -30,8 +30,8 @@ func prototypeBatch(m *Model, rng *rand.Rand, protos [][]float32) (x, y []float3
 // norm's gains with a norm, the second conv's weights without — and the
 // unnormalised net scales its first convs by L^-1/2 (Fixup).
 func TestResNetInit(t *testing.T) {
-	for _, norm := range []string{"none", "batch", "layer"} {
-		s := tinySpec("resnet", norm)
+	for _, norm := range Norms() {
+		s := tinySpec(ModelResNet, norm)
 		s.Blocks = 4 // L = 8 blocks in all
 		m, err := Build(s, 4)
 		if err != nil {
@@ -39,7 +39,7 @@ func TestResNetInit(t *testing.T) {
 		}
 		m.Init(rand.New(rand.NewPCG(1, 2)))
 		for _, p := range m.Params {
-			zero := strings.HasSuffix(p.Name, ".norm2.gamma") || (norm == "none" && strings.HasSuffix(p.Name, ".conv2.W"))
+			zero := strings.HasSuffix(p.Name, ".norm2.gamma") || (norm == NormNone && strings.HasSuffix(p.Name, ".conv2.W"))
 			var ss float64
 			for _, v := range p.Value {
 				ss += float64(v) * float64(v)
@@ -50,7 +50,7 @@ func TestResNetInit(t *testing.T) {
 			if strings.HasSuffix(p.Name, ".conv1.W") {
 				fanIn := p.Shape[1]
 				want := math.Sqrt(2 / float64(fanIn))
-				if norm == "none" {
+				if norm == NormNone {
 					want /= math.Sqrt(8)
 				}
 				if math.Abs(p.InitStd-want) > 1e-12 {
@@ -67,9 +67,9 @@ func TestResNetInit(t *testing.T) {
 // keeps the signal from growing with depth). 120 Adam steps; the losses
 // start at about ln 5 = 1.61.
 func TestResNetTrainsWithoutNorm(t *testing.T) {
-	for _, norm := range []string{"none", "batch"} {
-		t.Run(norm, func(t *testing.T) {
-			s := tinySpec("resnet", norm)
+	for _, norm := range []Norm{NormNone, NormBatch} {
+		t.Run(norm.String(), func(t *testing.T) {
+			s := tinySpec(ModelResNet, norm)
 			s.Hidden, s.Blocks, s.InRows, s.InCols = []int{6, 8}, 8, 8, 8
 			m, err := Build(s, 16)
 			if err != nil {
@@ -139,8 +139,8 @@ func TestResNetTapNames(t *testing.T) {
 		" s1.b2.conv1 s1.b2.norm1 s1.b2.act1 s1.b2.conv2 s1.b2.norm2 s1.b2.out" +
 		" s2.pool s2.b1.conv1 s2.b1.norm1 s2.b1.act1 s2.b1.conv2 s2.b1.norm2 s2.b1.proj s2.b1.out" +
 		" s2.b2.conv1 s2.b2.norm1 s2.b2.act1 s2.b2.conv2 s2.b2.norm2 s2.b2.out pool logits]"
-	for _, norm := range []string{"none", "batch", "layer"} {
-		m, err := Build(tinySpec("resnet", norm), 4)
+	for _, norm := range Norms() {
+		m, err := Build(tinySpec(ModelResNet, norm), 4)
 		if err != nil {
 			t.Fatal(err)
 		}

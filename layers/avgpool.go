@@ -5,36 +5,13 @@ import (
 
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
+
+	"normtap/kernels"
 )
 
-// Global average pooling: each channel's feature map becomes its mean, so
-// (N, C, H, W) → (N, C) whatever the map's size; the residual network's
-// last layer before the linear classifier.
-
-// GlobalAvgPoolForward computes y[r] = mean(x[r·s : (r+1)·s]) for each of
-// the rows = N·C maps of s pixels, summing in float64.
-func GlobalAvgPoolForward(x []float32, rows, s int, y []float32) {
-	inv := 1 / float64(s)
-	for r := 0; r < rows; r++ {
-		var sum float64
-		for _, v := range x[r*s : (r+1)*s] {
-			sum += float64(v)
-		}
-		y[r] = float32(sum * inv)
-	}
-}
-
-// GlobalAvgPoolBackward spreads each dy[r]/s over its map: dx = dy/s.
-func GlobalAvgPoolBackward(dy []float32, rows, s int, dx []float32) {
-	inv := 1 / float32(s)
-	for r := 0; r < rows; r++ {
-		g := dy[r] * inv
-		d := dx[r*s : (r+1)*s]
-		for i := range d {
-			d[i] = g
-		}
-	}
-}
+// Global average pooling: each channel's feature map becomes its mean
+// (kernels.GlobalAvgPoolForward); the residual network's last layer before
+// the linear classifier.
 
 // GlobalAvgPoolOp is (N, C, H, W) → (N, C), each map's mean.
 type GlobalAvgPoolOp struct {
@@ -54,7 +31,7 @@ func GlobalAvgPool(x *gorgonia.Node) (*gorgonia.Node, error) {
 }
 
 func (op *GlobalAvgPoolOp) Exec(out []float32, in [][]float32) {
-	GlobalAvgPoolForward(in[0], op.N*op.C, op.H*op.W, out)
+	kernels.GlobalAvgPoolForward(in[0], op.N*op.C, op.H*op.W, out)
 }
 func (op *GlobalAvgPoolOp) Do(v ...gorgonia.Value) (gorgonia.Value, error) { return doWith(op, v) }
 func (op *GlobalAvgPoolOp) DiffWRT(int) []bool                             { return []bool{true} }
@@ -70,11 +47,11 @@ func (op *GlobalAvgPoolOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia
 }
 
 // Bind splits the maps over the workers.
-func (op *GlobalAvgPoolOp) Bind(w *Workers, out []float32, in [][]float32) func() {
+func (op *GlobalAvgPoolOp) Bind(w *kernels.Workers, out []float32, in [][]float32) func() {
 	x, rows, s := in[0], op.N*op.C, op.H*op.W
 	part := func(p, parts int) {
-		lo, hi := Span(rows, p, parts, vecAlign)
-		GlobalAvgPoolForward(x[lo*s:hi*s], hi-lo, s, out[lo:hi])
+		lo, hi := kernels.Span(rows, p, parts, vecAlign)
+		kernels.GlobalAvgPoolForward(x[lo*s:hi*s], hi-lo, s, out[lo:hi])
 	}
 	return func() { parallel(w, rows*s, part) }
 }
@@ -87,16 +64,16 @@ type GlobalAvgPoolGradOp struct {
 
 func (op *GlobalAvgPoolGradOp) Exec(out []float32, in [][]float32) {
 	f := op.Fwd
-	GlobalAvgPoolBackward(in[0], f.N*f.C, f.H*f.W, out)
+	kernels.GlobalAvgPoolBackward(in[0], f.N*f.C, f.H*f.W, out)
 }
 func (op *GlobalAvgPoolGradOp) Do(v ...gorgonia.Value) (gorgonia.Value, error) { return doWith(op, v) }
 
-func (op *GlobalAvgPoolGradOp) Bind(w *Workers, out []float32, in [][]float32) func() {
+func (op *GlobalAvgPoolGradOp) Bind(w *kernels.Workers, out []float32, in [][]float32) func() {
 	f, dy := op.Fwd, in[0]
 	rows, s := f.N*f.C, f.H*f.W
 	part := func(p, parts int) {
-		lo, hi := Span(rows, p, parts, vecAlign)
-		GlobalAvgPoolBackward(dy[lo:hi], hi-lo, s, out[lo*s:hi*s])
+		lo, hi := kernels.Span(rows, p, parts, vecAlign)
+		kernels.GlobalAvgPoolBackward(dy[lo:hi], hi-lo, s, out[lo*s:hi*s])
 	}
 	return func() { parallel(w, rows*s, part) }
 }

@@ -5,36 +5,14 @@ import (
 
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
+
+	"normtap/kernels"
 )
 
-// A 1×1 convolution mixes channels pixel by pixel: per example the (C, H·W)
-// image is a matrix and y = W·x is one GEMM of the (K, C) weights with it,
-// with no im2col (each column is already one pixel's channels). The
-// residual network uses it without a bias, as the projection on a skip
-// connection where the channel count changes (a norm follows it).
-
-// Conv1x1Forward computes y_i = W·x_i for each of n examples: x (n, c, s),
-// w (k, c), y (n, k, s), where s is the number of pixels.
-func Conv1x1Forward(x, w []float32, n, c, k, s int, y []float32) {
-	for i := 0; i < n; i++ {
-		Gemm(false, false, k, s, c, 1, w, c, x[i*c*s:(i+1)*c*s], s, 0, y[i*k*s:(i+1)*k*s], s)
-	}
-}
-
-// Conv1x1BackwardInput computes dx_i = Wᵀ·dy_i.
-func Conv1x1BackwardInput(dy, w []float32, n, c, k, s int, dx []float32) {
-	for i := 0; i < n; i++ {
-		Gemm(true, false, c, s, k, 1, w, c, dy[i*k*s:(i+1)*k*s], s, 0, dx[i*c*s:(i+1)*c*s], s)
-	}
-}
-
-// Conv1x1BackwardWeight computes dW = Σ_i dy_i·x_iᵀ.
-func Conv1x1BackwardWeight(x, dy []float32, n, c, k, s int, dw []float32) {
-	clear(dw)
-	for i := 0; i < n; i++ {
-		Gemm(false, true, k, c, s, 1, dy[i*k*s:(i+1)*k*s], s, x[i*c*s:(i+1)*c*s], s, 1, dw, c)
-	}
-}
+// A 1×1 convolution mixes channels pixel by pixel: one GEMM per example,
+// no im2col (kernels.Conv1x1Forward). The residual network uses it without
+// a bias, as the projection on a skip connection where the channel count
+// changes (a norm follows it).
 
 // Conv1x1Op is a 1×1 convolution without bias: x (N, C, H, W), W (K, C) →
 // y (N, K, H, W).
@@ -58,7 +36,7 @@ func Conv1x1(x, w *gorgonia.Node) (*gorgonia.Node, error) {
 }
 
 func (op *Conv1x1Op) Exec(out []float32, in [][]float32) {
-	Conv1x1Forward(in[0], in[1], op.N, op.C, op.K, op.H*op.W, out)
+	kernels.Conv1x1Forward(in[0], in[1], op.N, op.C, op.K, op.H*op.W, out)
 }
 func (op *Conv1x1Op) Do(v ...gorgonia.Value) (gorgonia.Value, error) { return doWith(op, v) }
 func (op *Conv1x1Op) DiffWRT(int) []bool                             { return []bool{true, true} }
@@ -80,11 +58,11 @@ func (op *Conv1x1Op) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node)
 }
 
 // Bind runs one GemmPlan per example, each split over the workers.
-func (op *Conv1x1Op) Bind(w *Workers, out []float32, in [][]float32) func() {
+func (op *Conv1x1Op) Bind(w *kernels.Workers, out []float32, in [][]float32) func() {
 	x, wt, s := in[0], in[1], op.H*op.W
-	plans := make([]*GemmPlan, op.N)
+	plans := make([]*kernels.GemmPlan, op.N)
 	for i := range plans {
-		plans[i] = NewGemmPlan(false, false, op.K, s, op.C, 1, wt, op.C, x[i*op.C*s:(i+1)*op.C*s], s, 0, out[i*op.K*s:(i+1)*op.K*s], s)
+		plans[i] = kernels.NewGemmPlan(false, false, op.K, s, op.C, 1, wt, op.C, x[i*op.C*s:(i+1)*op.C*s], s, 0, out[i*op.K*s:(i+1)*op.K*s], s)
 	}
 	return func() { runPlans(w, plans) }
 }
@@ -97,16 +75,16 @@ type Conv1x1GradInputOp struct {
 
 func (op *Conv1x1GradInputOp) Exec(out []float32, in [][]float32) {
 	f := op.Fwd
-	Conv1x1BackwardInput(in[0], in[1], f.N, f.C, f.K, f.H*f.W, out)
+	kernels.Conv1x1BackwardInput(in[0], in[1], f.N, f.C, f.K, f.H*f.W, out)
 }
 func (op *Conv1x1GradInputOp) Do(v ...gorgonia.Value) (gorgonia.Value, error) { return doWith(op, v) }
 
-func (op *Conv1x1GradInputOp) Bind(w *Workers, out []float32, in [][]float32) func() {
+func (op *Conv1x1GradInputOp) Bind(w *kernels.Workers, out []float32, in [][]float32) func() {
 	f, dy, wt := op.Fwd, in[0], in[1]
 	s := f.H * f.W
-	plans := make([]*GemmPlan, f.N)
+	plans := make([]*kernels.GemmPlan, f.N)
 	for i := range plans {
-		plans[i] = NewGemmPlan(true, false, f.C, s, f.K, 1, wt, f.C, dy[i*f.K*s:(i+1)*f.K*s], s, 0, out[i*f.C*s:(i+1)*f.C*s], s)
+		plans[i] = kernels.NewGemmPlan(true, false, f.C, s, f.K, 1, wt, f.C, dy[i*f.K*s:(i+1)*f.K*s], s, 0, out[i*f.C*s:(i+1)*f.C*s], s)
 	}
 	return func() { runPlans(w, plans) }
 }
@@ -119,29 +97,43 @@ type Conv1x1GradWeightOp struct {
 
 func (op *Conv1x1GradWeightOp) Exec(out []float32, in [][]float32) {
 	f := op.Fwd
-	Conv1x1BackwardWeight(in[0], in[1], f.N, f.C, f.K, f.H*f.W, out)
+	kernels.Conv1x1BackwardWeight(in[0], in[1], f.N, f.C, f.K, f.H*f.W, out)
 }
 func (op *Conv1x1GradWeightOp) Do(v ...gorgonia.Value) (gorgonia.Value, error) { return doWith(op, v) }
 
 // Bind accumulates the examples' products in example order (the first
 // overwrites, the rest add), so the sum does not depend on timing.
-func (op *Conv1x1GradWeightOp) Bind(w *Workers, out []float32, in [][]float32) func() {
+func (op *Conv1x1GradWeightOp) Bind(w *kernels.Workers, out []float32, in [][]float32) func() {
 	f, x, dy := op.Fwd, in[0], in[1]
 	s := f.H * f.W
-	plans := make([]*GemmPlan, f.N)
+	plans := make([]*kernels.GemmPlan, f.N)
 	for i := range plans {
 		beta := float32(1)
 		if i == 0 {
 			beta = 0
 		}
-		plans[i] = NewGemmPlan(false, true, f.K, f.C, s, 1, dy[i*f.K*s:(i+1)*f.K*s], s, x[i*f.C*s:(i+1)*f.C*s], s, beta, out, f.C)
+		plans[i] = kernels.NewGemmPlan(false, true, f.K, f.C, s, 1, dy[i*f.K*s:(i+1)*f.K*s], s, x[i*f.C*s:(i+1)*f.C*s], s, beta, out, f.C)
 	}
 	return func() { runPlans(w, plans) }
 }
 
 // runPlans runs GEMMs one after another, each split over w.
-func runPlans(w *Workers, plans []*GemmPlan) {
+func runPlans(w *kernels.Workers, plans []*kernels.GemmPlan) {
 	for _, p := range plans {
 		p.Run(w)
 	}
+}
+
+func (op *Conv1x1Op) Gemms() []kernels.GemmShape {
+	return []kernels.GemmShape{{M: op.K, N: op.H * op.W, K: op.C, Count: op.N}}
+}
+
+func (op *Conv1x1GradInputOp) Gemms() []kernels.GemmShape {
+	f := op.Fwd
+	return []kernels.GemmShape{{TransA: true, M: f.C, N: f.H * f.W, K: f.K, Count: f.N}}
+}
+
+func (op *Conv1x1GradWeightOp) Gemms() []kernels.GemmShape {
+	f := op.Fwd
+	return []kernels.GemmShape{{TransB: true, M: f.K, N: f.C, K: f.H * f.W, Count: f.N}}
 }

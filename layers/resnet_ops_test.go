@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	G "gorgonia.org/gorgonia"
+
+	"normtap/kernels"
 )
 
 // The ops the residual network adds (1×1 convolution, global average
@@ -52,9 +54,9 @@ func TestGradCheckResNetOps(t *testing.T) {
 			},
 			build: func(t *testing.T, g *G.ExprGraph, n []*G.Node) *G.Node {
 				must := mustNode(t)
-				branch := must(Activation(Tanh, must(Conv3x3(n[0], n[1], n[2], false))))
+				branch := must(Activation(kernels.Tanh, must(Conv3x3(n[0], n[1], n[2], false))))
 				sum := must(G.Add(branch, must(Conv1x1(n[0], n[3]))))
-				return must(GlobalAvgPool(must(Activation(Tanh, sum))))
+				return must(GlobalAvgPool(must(Activation(kernels.Tanh, sum))))
 			},
 		},
 	}
@@ -127,7 +129,7 @@ func TestGoldenResNetOps(t *testing.T) {
 // split.
 func TestResNetOpsBindMatchesExec(t *testing.T) {
 	rng := rand.New(rand.NewPCG(41, 42))
-	w := NewWorkers(2)
+	w := kernels.NewWorkers(2)
 	defer w.Close()
 	const n, c, k, h, wd = 6, 16, 24, 14, 14
 	s := h * wd

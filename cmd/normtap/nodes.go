@@ -34,9 +34,9 @@ func (c *NodesCmd) Run(g *Globals, ctx context.Context) error {
 	}
 	w.Flush()
 	switch spec.Model {
-	case "cnn":
+	case graph.ModelCNN:
 		fmt.Printf("pooling: %s (%d of %d blocks pool here)\n", graph.PoolRule, countTrue(spec.CNNPools()), len(spec.Hidden))
-	case "resnet":
+	case graph.ModelResNet:
 		fmt.Printf("pooling: each stage after the first starts with a 2x2 max-pool while its feature map is at least 8x8; a global average pool before the logits\n")
 	}
 	fmt.Printf("%d parameters\n", m.ParamCount())

@@ -5,7 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"slices"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -13,46 +13,41 @@ import (
 	"golang.org/x/term"
 
 	"normtap/graph"
+	"normtap/rundir"
 	"normtap/train"
 )
 
 // ModelFlags pick the model; shared by train, nodes and bench.
 type ModelFlags struct {
-	Model      string  `default:"mlp" enum:"mlp,cnn,resnet" help:"Model: mlp; cnn (1 to 6 conv3x3 blocks, each with norm and activation; a 2x2 max-pool follows a block while its feature map is at least 8x8, so on 28x28 MNIST the first two blocks pool and deeper ones keep 7x7; then a linear layer); or resnet (a conv3x3 stem, then per --hidden width a stage of --blocks residual blocks conv3x3-norm-act-conv3x3-norm plus the skip, then act; each stage after the first starts with a 2x2 max-pool by the cnn's rule, a 1x1 projection with its norm joins the skip where the width changes; global average pool, linear)."`
-	Hidden     string  `default:"1024,1024" help:"Hidden layer widths of the MLP, or the channel counts of the CNN's 1 to 6 conv blocks (default 16,32), or the resnet's stage widths (default 16,32,64), comma-separated."`
-	Blocks     int     `default:"1" help:"Residual blocks per stage of --model resnet. Init: with a norm, each block's second norm starts with gains 0 (Goyal et al.), so each block starts as its skip; with --norm none, each block's second conv starts at 0 and its first is He-initialised and scaled by L^-1/2 for L blocks in all (Fixup, Zhang et al. 2019): without a norm the variance of the residual sum grows with every block, and a zero branch keeps each block the identity at the start while its convs still learn."`
-	Norm       string  `default:"batch" enum:"none,batch,layer" help:"Normalization: none, batch or layer."`
-	NormPos    string  `default:"pre" enum:"pre,post" help:"pre: norm before the activation (as in the BatchNorm paper); post: after it."`
-	Act        string  `default:"relu" enum:"relu,gelu,sigmoid,tanh" help:"Activation: relu, gelu, sigmoid or tanh."`
-	InitStd    float64 `default:"0" help:"Draw every weight from N(0, S^2) (the BatchNorm paper's small Gaussian init); 0 uses He init for relu/gelu hidden layers and Glorot otherwise. Biases start at 0, norm gains at 1."`
-	BNMomentum float64 `default:"0.1" name:"bn-momentum" help:"Weight of each batch in BatchNorm's running statistics (PyTorch's convention)."`
-	Eps        float64 `default:"1e-5" help:"Epsilon added to the variance by both norms."`
-	NormNoise  bool    `name:"norm-noise" help:"Santurkar et al.'s noisy BatchNorm: after each BatchNorm, per step and unit, a mean shift from U(-a, a) and a scale from U(1, b), with per-example jitter (training only; needs --norm batch)."`
-	NormNoiseA float64 `name:"norm-noise-a" default:"0.5" help:"Bound a of the noisy BatchNorm's mean shift U(-a, a)."`
-	NormNoiseB float64 `name:"norm-noise-b" default:"1.25" help:"Upper bound b of the noisy BatchNorm's scale U(1, b)."`
+	Model      graph.ModelKind `default:"mlp" help:"Model: ${models}. cnn: 1 to 6 conv3x3 blocks, each with norm and activation; a 2x2 max-pool follows a block while its feature map is at least 8x8 (on 28x28 MNIST the first two blocks pool, deeper ones keep 7x7); then a linear layer. resnet: a conv3x3 stem, then per --hidden width a stage of --blocks residual blocks (conv3x3-norm-act-conv3x3-norm plus the skip, then act); each stage after the first starts with a 2x2 max-pool by the cnn's rule; a 1x1 projection with its norm joins the skip where the width changes; global average pool, linear."`
+	Hidden     string          `default:"1024,1024" help:"Hidden layer widths of the MLP, or the channel counts of the CNN's 1 to 6 conv blocks (default 16,32), or the resnet's stage widths (default 16,32,64), comma-separated."`
+	Blocks     int             `default:"1" help:"Residual blocks per stage of --model resnet. Init: with a norm, each block's second norm starts with gains 0 (Goyal et al.), so each block starts as its skip; with --norm none, each block's second conv starts at 0 and its first is He-initialised and scaled by L^-1/2 for L blocks in all (Fixup, Zhang et al. 2019): without a norm the variance of the residual sum grows with every block, and a zero branch keeps each block the identity at the start while its convs still learn."`
+	Norm       graph.Norm      `default:"batch" help:"Normalization: ${norms}."`
+	NormPos    graph.NormPos   `default:"pre" help:"pre: norm before the activation (as in the BatchNorm paper); post: after it."`
+	Act        string          `default:"relu" enum:"relu,gelu,sigmoid,tanh" help:"Activation: relu, gelu, sigmoid or tanh."`
+	InitStd    float64         `default:"0" help:"Draw every weight from N(0, S^2) (the BatchNorm paper's small Gaussian init); 0 uses He init for relu/gelu hidden layers and Glorot otherwise. Biases start at 0, norm gains at 1."`
+	BNMomentum float64         `default:"0.1" name:"bn-momentum" help:"Weight of each batch in BatchNorm's running statistics (PyTorch's convention)."`
+	Eps        float64         `default:"1e-5" help:"Epsilon added to the variance by both norms."`
+	NormNoise  bool            `name:"norm-noise" help:"Santurkar et al.'s noisy BatchNorm: after each BatchNorm, per step and unit, a mean shift from U(-a, a) and a scale from U(1, b), with per-example jitter (training only; needs --norm batch)."`
+	NormNoiseA float64         `name:"norm-noise-a" default:"0.5" help:"Bound a of the noisy BatchNorm's mean shift U(-a, a)."`
+	NormNoiseB float64         `name:"norm-noise-b" default:"1.25" help:"Upper bound b of the noisy BatchNorm's scale U(1, b)."`
 }
 
 // spec turns the flags into a graph.Spec (the input shape is filled in
 // from the data).
 func (f ModelFlags) spec() (graph.Spec, error) {
 	s := graph.DefaultSpec()
-	h, err := parseInts("--hidden", f.Hidden)
+	h, err := modelHidden(f.Model, f.Hidden)
 	if err != nil {
 		return s, err
 	}
 	s.Model, s.Hidden, s.Norm, s.NormPos, s.Act = f.Model, h, f.Norm, f.NormPos, f.Act
+	if f.Model == graph.ModelResNet {
+		s.Blocks = f.Blocks
+	}
 	s.InitStd, s.BNMomentum, s.Eps = f.InitStd, f.BNMomentum, f.Eps
 	if f.NormNoise {
 		s.NormNoise, s.NoiseA, s.NoiseB = true, f.NormNoiseA, f.NormNoiseB
-	}
-	if f.Model == "cnn" && f.Hidden == "1024,1024" {
-		s.Hidden = []int{16, 32}
-	}
-	if f.Model == "resnet" {
-		if f.Hidden == "1024,1024" {
-			s.Hidden = slices.Clone(graph.DefaultResNetWidths)
-		}
-		s.Blocks = f.Blocks
 	}
 	if err := s.Validate(); err != nil {
 		return s, usagef("%v", err)
@@ -115,13 +110,14 @@ type TrainCmd struct {
 	TrainLimit int    `default:"0" help:"Use only the first N training examples (0: all)."`
 	Device     string `default:"auto" enum:"auto,cpu,cuda" help:"auto: the GPU build beside this binary when a GPU is visible, else the CPU; cpu; cuda."`
 	Out        string `help:"Run directory (default runs/<norm>-<time>)." type:"path"`
+	Threads    int    `default:"0" help:"Threads (GOMAXPROCS) the training runs on; 0: every CPU (a sweep gives each run its share)."`
 
-	Tap           string `help:"Nodes to tap, comma-separated (normtap nodes lists them), e.g. h2.act."`
-	TapNeuron     string `default:"0" help:"Columns of each tapped node to keep: K[,K...] or all. Default: neuron 0."`
-	TapEpochs     string `default:"all" help:"Epochs at whose end to tap: a list such as 1,10,30, or all."`
-	TapEverySteps int    `default:"0" help:"Also tap every N training steps (0: never)."`
-	TapExamples   int    `default:"1000" help:"Size of the probe set: the first N test examples, run in eval mode (--tap-mode probe)."`
-	TapMode       string `default:"probe" enum:"probe,batch" help:"probe: a fixed probe set in eval mode; batch: the current training batch in training mode."`
+	Tap           string         `help:"Nodes to tap, comma-separated (normtap nodes lists them), e.g. h2.act."`
+	TapNeuron     string         `default:"0" help:"Columns of each tapped node to keep: K[,K...] or all. Default: neuron 0."`
+	TapEpochs     string         `default:"all" help:"Epochs at whose end to tap: a list such as 1,10,30, or all."`
+	TapEverySteps int            `default:"0" help:"Also tap every N training steps (0: never)."`
+	TapExamples   int            `default:"1000" help:"Size of the probe set: the first N test examples, run in eval mode (--tap-mode probe)."`
+	TapMode       rundir.TapMode `default:"probe" help:"probe: a fixed probe set in eval mode; batch: the current training batch in training mode."`
 
 	CheckpointEverySteps int  `default:"0" help:"Also checkpoint every N steps (a checkpoint is always written at each epoch's end)."`
 	Resume               bool `help:"Continue the run in --out from its checkpoint."`
@@ -134,6 +130,9 @@ type TrainCmd struct {
 }
 
 func (c *TrainCmd) config() (train.Config, error) {
+	if c.Threads < 0 {
+		return train.Config{}, usagef("--threads %d: must be ≥ 0 (0: every CPU)", c.Threads)
+	}
 	spec, err := c.spec()
 	if err != nil {
 		return train.Config{}, err
@@ -179,6 +178,9 @@ func (c *TrainCmd) Run(g *Globals, ctx context.Context) error {
 	cfg, err := c.config()
 	if err != nil {
 		return err
+	}
+	if c.Threads > 0 {
+		runtime.GOMAXPROCS(c.Threads)
 	}
 	dev, err := pickDevice(c.Device)
 	if err != nil {
