@@ -3,6 +3,7 @@ package train
 import (
 	"fmt"
 
+	"normtap/dataset"
 	"normtap/graph"
 	"normtap/rundir"
 )
@@ -14,7 +15,7 @@ type Config struct {
 	Batch      int           `json:"batch"`
 	Epochs     int           `json:"epochs"`
 	Seed       uint64        `json:"seed"`
-	Data       string        `json:"data"`        // IDX directory; "" for the bundled MNIST
+	Data       string        `json:"data"`        // IDX directory; "" for the named Dataset
 	TrainLimit int           `json:"train_limit"` // 0: all
 	Device     string        `json:"device"`      // cpu, cuda, auto (as asked)
 	Out        string        `json:"out"`
@@ -28,6 +29,10 @@ type Config struct {
 	// Measure asks for internal covariate shift and loss-landscape
 	// measurements during training (ics.csv, landscape.csv).
 	Measure MeasureConfig `json:"measure"`
+
+	// Dataset names the data when Data is "": MNIST (also the zero value,
+	// as in configs from before --dataset) or Fashion.
+	Dataset dataset.Name `json:"dataset,omitempty"`
 }
 
 // TapConfig says which activations to copy out and when.

@@ -47,7 +47,7 @@ func Run(ctx context.Context, cfg Config, opts Options) (*Result, error) {
 	}
 	dataDir := cfg.Data
 	if dataDir == "" {
-		d, err := dataset.DefaultDir()
+		d, err := dataset.Dir(cfg.Dataset)
 		if err != nil {
 			return nil, err
 		}
@@ -178,6 +178,7 @@ func sameJob(saved, now Config) error {
 	now.Resume, saved.Resume = false, false
 	now.Out, saved.Out = "", ""
 	now.Device, saved.Device = "", ""
+	now.Dataset, saved.Dataset = now.Dataset.OrMNIST(), saved.Dataset.OrMNIST() // runs from before --dataset
 	a, b := fmt.Sprintf("%+v", saved), fmt.Sprintf("%+v", now)
 	if a != b {
 		return fmt.Errorf("the flags differ from those the run was started with (see its %s); pass the same flags", rundir.ConfigFile)
