@@ -51,6 +51,10 @@ type Spec struct {
 	// --out included) as `normtap train` would, and says how long the run
 	// is; an error is a usage error of the sweep.
 	Check func(args []string) (Length, error)
+	// PerRun, if set, adds flags that follow from a run's varied values
+	// (one per axis), such as a learning rate scaled with the batch size;
+	// they may be neither fixed nor varied.
+	PerRun func(values []string) []string
 }
 
 // Length is how long a run is: it ends after Epochs epochs, or MaxSteps
@@ -140,6 +144,19 @@ func NewPlan(spec Spec) (*Plan, error) {
 		for i, a := range spec.Axes {
 			r.Args = append(r.Args, "--"+a.Flag+"="+values[i])
 		}
+		if spec.PerRun != nil {
+			extra := spec.PerRun(values)
+			names, err := p.fixedNames(extra)
+			if err != nil {
+				return nil, fmt.Errorf("run %s: %v", r.Dir, err)
+			}
+			for name := range names {
+				if fixed[name] || seen[name] {
+					return nil, fmt.Errorf("--%s is set for each run by the study itself; neither fix nor vary it", name)
+				}
+			}
+			r.Args = append(r.Args, extra...)
+		}
 		if spec.Check != nil {
 			args := append(slices.Clone(r.Args), "--out", filepath.Join(p.Root, r.Dir))
 			if r.Length, err = spec.Check(args); err != nil {
@@ -227,7 +244,7 @@ func EscapeValue(v string) string {
 	return b.String()
 }
 
-// varies reports whether the user fixes or varies flag.
+// sets reports whether the user fixes or varies flag.
 func (p *Plan) sets(flag string) bool {
 	for _, a := range p.Axes {
 		if a.Flag == flag {
