@@ -88,6 +88,10 @@ var reserved = map[string]string{
 	"help":   "it is not a training flag",
 }
 
+// sweepOwn are the sweep command's own flags, which come before the train
+// flags on its command line.
+var sweepOwn = []string{"vary", "j", "jobs", "print"}
+
 // ThreadsFlag is the train flag that gets each child its share of the
 // cores, unless the user fixes or varies it.
 const ThreadsFlag = "threads"
@@ -173,6 +177,9 @@ func (p *Plan) fixedNames(args []string) (map[string]bool, error) {
 	names := map[string]bool{}
 	for i := 0; i < len(args); i++ {
 		a := args[i]
+		if own := strings.TrimLeft(strings.SplitN(a, "=", 2)[0], "-"); strings.HasPrefix(a, "-") && slices.Contains(sweepOwn, own) {
+			return nil, fmt.Errorf("%s after the train flags: give the sweep's own flags (--vary, --out, -j, --print) first", a)
+		}
 		if !strings.HasPrefix(a, "--") || a == "--" {
 			return nil, fmt.Errorf("%q: want train flags (--name value) after the sweep's own flags", a)
 		}
