@@ -2,7 +2,8 @@
 """PyTorch peer of `normtap bench`: the same MLP, init, optimizer and batch,
 timed the same way, printed as JSON with the same result keys.
 
-Model: per hidden layer Linear -> norm (none | BatchNorm1d | LayerNorm) ->
+Model: per hidden layer Linear -> norm (none | BatchNorm1d | LayerNorm |
+GroupNorm(min(--groups, width)) | RMSNorm, written out: torch 1.13 has none) ->
 ReLU, then a Linear to the classes. Hidden weights ~ N(0, 2/fan_in) (He),
 the output weights ~ N(0, 2/(fan_in+fan_out)) (Glorot), biases 0, gamma 1,
 beta 0. Adam (lr 1e-3, betas (0.9, 0.999), eps 1e-8). float32. Random data
@@ -29,7 +30,22 @@ import torch
 
 POOL_EXAMPLES = 8192  # as normtap bench's bench.PoolExamples
 
-def build(hidden, norm, in_features=784, classes=10):
+class RMSNorm(torch.nn.Module):
+    """x / sqrt(mean(x^2) + eps) * gamma over the last dim, as normtap's."""
+
+    def __init__(self, d, eps=1e-5):
+        super().__init__()
+        self.eps = eps
+        self.weight = torch.nn.Parameter(torch.ones(d))
+
+    def forward(self, x):
+        return x * torch.rsqrt(x.pow(2).mean(dim=-1, keepdim=True) + self.eps) * self.weight
+
+
+NORMS = ("none", "batch", "layer", "group", "rms")
+
+
+def build(hidden, norm, in_features=784, classes=10, groups=32):
     layers = []
     fan_in = in_features
     for h in hidden:
@@ -41,6 +57,10 @@ def build(hidden, norm, in_features=784, classes=10):
             layers.append(torch.nn.BatchNorm1d(h, eps=1e-5, momentum=0.1))
         elif norm == "layer":
             layers.append(torch.nn.LayerNorm(h, eps=1e-5))
+        elif norm == "group":
+            layers.append(torch.nn.GroupNorm(min(groups, h), h, eps=1e-5))
+        elif norm == "rms":
+            layers.append(RMSNorm(h, eps=1e-5))
         layers.append(torch.nn.ReLU())
         fan_in = h
     out = torch.nn.Linear(fan_in, classes)
@@ -60,9 +80,9 @@ def percentile(sorted_vals, p):
     return sorted_vals[lo] + (sorted_vals[hi] - sorted_vals[lo]) * (k - lo)
 
 
-def bench_one(norm, hidden, batch, steps, warmup, device, seed):
+def bench_one(norm, hidden, batch, steps, warmup, device, seed, groups=32):
     torch.manual_seed(seed)
-    model = build(hidden, norm).to(device)
+    model = build(hidden, norm, groups=groups).to(device)
     model.train()
     opt = torch.optim.Adam(model.parameters(), lr=1e-3, betas=(0.9, 0.999), eps=1e-8)
     loss_fn = torch.nn.CrossEntropyLoss()
@@ -140,6 +160,7 @@ def main():
     ap.add_argument("--hidden", default="1024,1024")
     ap.add_argument("--batch", type=int, default=128)
     ap.add_argument("--norm", default="none,batch,layer")
+    ap.add_argument("--groups", type=int, default=32, help="GroupNorm's groups (clipped to each width)")
     ap.add_argument("--steps", type=int, default=50)
     ap.add_argument("--warmup", type=int, default=10)
     ap.add_argument("--seed", type=int, default=1)
@@ -153,10 +174,10 @@ def main():
     hidden = [int(h) for h in a.hidden.split(",")]
     norms = [n.strip() for n in a.norm.split(",") if n.strip()]
     for n in norms:
-        if n not in ("none", "batch", "layer"):
-            print(f"peer.py: --norm {n!r}: want none, batch or layer", file=sys.stderr)
+        if n not in NORMS:
+            print(f"peer.py: --norm {n!r}: want one of {', '.join(NORMS)}", file=sys.stderr)
             sys.exit(2)
-    results = [bench_one(n, hidden, a.batch, a.steps, a.warmup, a.device, a.seed) for n in norms]
+    results = [bench_one(n, hidden, a.batch, a.steps, a.warmup, a.device, a.seed, a.groups) for n in norms]
     base = {r["norm"]: r for r in results}.get("none")
     for r in results:
         r["norm_overhead"] = r["ms_per_step_median"] / base["ms_per_step_median"] if base else None

@@ -18,7 +18,8 @@ type BenchCmd struct {
 	Model       graph.ModelKind `default:"mlp" help:"Model: ${models}."`
 	Hidden      string          `default:"1024,1024" help:"Hidden layer widths of the MLP (or the CNN's two channel counts), comma-separated."`
 	Batch       int             `default:"128" help:"Examples per training step."`
-	Norm        string          `default:"none,batch,layer" help:"Normalizations to compare, comma-separated; R is relative to none."`
+	Norm        string          `default:"none,batch,layer,group,rms" help:"Normalizations to compare, comma-separated (${norms}); R is relative to none."`
+	Groups      int             `default:"32" help:"GroupNorm's groups per layer (clipped to the layer's width, which it must divide)."`
 	Steps       int             `default:"50" help:"Timed training steps per configuration and round."`
 	Warmup      int             `default:"10" help:"Untimed steps per configuration before each round."`
 	Rounds      int             `default:"3" help:"Rounds over all configurations (and the peer), alternating, so that load changes hit every configuration alike."`
@@ -38,7 +39,7 @@ func (c *BenchCmd) options() (bench.Options, error) {
 	if err != nil {
 		return bench.Options{}, err
 	}
-	s.Model, s.Hidden = c.Model, h
+	s.Model, s.Hidden, s.Groups = c.Model, h, c.Groups
 	if c.Model == graph.ModelCNN && c.Hidden == "1024,1024" {
 		s.Hidden = []int{16, 32}
 	}
