@@ -44,9 +44,10 @@ type Options struct {
 	PeerCommand []string
 	PeerDevice  string
 	PeerThreads int
-	Machine     MachineInfo // filled in by the caller: BLAS, device description
-	Command     string      // the command line, for the record
-	Log         io.Writer   // progress lines; nil for none
+	PeerTimeout time.Duration // one peer run's limit; 0: DefaultPeerTimeout
+	Machine     MachineInfo   // filled in by the caller: BLAS, device description
+	Command     string        // the command line, for the record
+	Log         io.Writer     // progress lines; nil for none
 }
 
 // MachineInfo says what the numbers were measured on.
@@ -74,6 +75,15 @@ type Report struct {
 	Tap          *TapOverhead `json:"tap_overhead,omitempty"`
 }
 
+// Bounds of the size-like options: beyond them a benchmark is a mistake
+// (100000 threads crash the Go runtime; a million steps take hours).
+const (
+	MaxBatch   = 1 << 16
+	MaxSteps   = 1_000_000
+	MaxRounds  = 1000
+	MaxThreads = 1024
+)
+
 // Validate names the flag at fault.
 func (o *Options) Validate() error {
 	if len(o.Norms) == 0 {
@@ -87,14 +97,20 @@ func (o *Options) Validate() error {
 		}
 	}
 	switch {
-	case o.Batch < 1:
-		return fmt.Errorf("--batch %d: must be ≥ 1", o.Batch)
-	case o.Steps < 1:
-		return fmt.Errorf("--steps %d: must be ≥ 1", o.Steps)
-	case o.Warmup < 0:
-		return fmt.Errorf("--warmup %d: must be ≥ 0", o.Warmup)
-	case o.Rounds < 1:
-		return fmt.Errorf("--rounds %d: must be ≥ 1", o.Rounds)
+	case o.Batch < 1 || o.Batch > MaxBatch:
+		return fmt.Errorf("--batch %d: must be between 1 and %d", o.Batch, MaxBatch)
+	case o.Steps < 1 || o.Steps > MaxSteps:
+		return fmt.Errorf("--steps %d: must be between 1 and %d", o.Steps, MaxSteps)
+	case o.Warmup < 0 || o.Warmup > MaxSteps:
+		return fmt.Errorf("--warmup %d: must be between 0 and %d", o.Warmup, MaxSteps)
+	case o.Rounds < 1 || o.Rounds > MaxRounds:
+		return fmt.Errorf("--rounds %d: must be between 1 and %d", o.Rounds, MaxRounds)
+	case o.Threads < 0 || o.Threads > MaxThreads:
+		return fmt.Errorf("--threads %d: must be between 0 (every CPU) and %d", o.Threads, MaxThreads)
+	case o.PeerThreads < 0 || o.PeerThreads > MaxThreads:
+		return fmt.Errorf("--peer-threads %d: must be between 0 (--threads) and %d", o.PeerThreads, MaxThreads)
+	case o.PeerTimeout < 0:
+		return fmt.Errorf("--peer-timeout %v: must be ≥ 0 (0: %v)", o.PeerTimeout, DefaultPeerTimeout)
 	}
 	return o.Opt.Validate()
 }

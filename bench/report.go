@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"text/tabwriter"
 
@@ -21,19 +20,6 @@ func (r *Report) WriteJSON(path string) error {
 		return fmt.Errorf("--json %s: %w", path, err)
 	}
 	return nil
-}
-
-// ReadJSON reads a report WriteJSON wrote.
-func ReadJSON(path string) (*Report, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	var r Report
-	if err := json.Unmarshal(b, &r); err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
-	}
-	return &r, nil
 }
 
 func fmtR(r *float64) string {

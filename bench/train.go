@@ -84,18 +84,7 @@ func newTrainer(spec graph.Spec, batch int, opt graph.OptSpec, seed uint64, newM
 		return nil, err
 	}
 	t := &trainer{spec: spec, batch: batch, mach: mach, model: m}
-	data := rand.New(rand.NewPCG(seed, 2))
-	for range max(2, (PoolExamples+batch-1)/batch) {
-		x := make([]float32, batch*spec.InFeatures())
-		for i := range x {
-			x[i] = data.Float32()
-		}
-		y := make([]float32, batch)
-		for i := range y {
-			y[i] = float32(data.IntN(spec.Classes))
-		}
-		t.xs, t.ys = append(t.xs, x), append(t.ys, y)
-	}
+	t.xs, t.ys = graph.RandomBatches(m, max(2, (PoolExamples+batch-1)/batch), rand.New(rand.NewPCG(seed, 2)))
 	return t, nil
 }
 

@@ -4,9 +4,11 @@ import (
 	"fmt"
 
 	"gorgonia.org/gorgonia"
+
+	"normtap/kernels"
 )
 
-// The GroupNorm op (Wu & He 2018); its kernels are in kernels_group_rms.go.
+// The GroupNorm op (Wu & He 2018); its kernels are in kernels/groupnorm.go.
 // Like LayerNorm it splits by example on the CPU executor.
 
 // GroupNormOp normalizes each example of x, (N, C) or (N, C, H, W), over
@@ -45,7 +47,7 @@ func GroupNorm(x, gamma, beta *gorgonia.Node, groups int, eps float32) (*gorgoni
 }
 
 func (op *GroupNormOp) Exec(out []float32, in [][]float32) {
-	GroupNormForward(in[0], in[1], in[2], op.N, op.C, op.S, op.Groups, op.Eps, out, op.stash.mean, op.stash.invstd)
+	kernels.GroupNormForward(in[0], in[1], in[2], op.N, op.C, op.S, op.Groups, op.Eps, out, op.stash.mean, op.stash.invstd)
 }
 func (op *GroupNormOp) Do(v ...gorgonia.Value) (gorgonia.Value, error) { return doWith(op, v) }
 func (op *GroupNormOp) DiffWRT(int) []bool                             { return []bool{true, true, true} }
@@ -69,27 +71,27 @@ type GroupNormGradOp struct {
 
 func (op *GroupNormGradOp) Exec(out []float32, in [][]float32) {
 	f, sh := op.Fwd, op.Fwd.stash
-	GroupNormBackward(in[0], in[2], in[1], sh.mean, sh.invstd, f.N, f.C, f.S, f.Groups, out, sh.dgamma, sh.dbeta)
+	kernels.GroupNormBackward(in[0], in[2], in[1], sh.mean, sh.invstd, f.N, f.C, f.S, f.Groups, out, sh.dgamma, sh.dbeta)
 }
 func (op *GroupNormGradOp) Do(v ...gorgonia.Value) (gorgonia.Value, error) { return doWith(op, v) }
 
 // Bind splits GroupNorm by example.
-func (op *GroupNormOp) Bind(w *Workers, out []float32, in [][]float32) func() {
+func (op *GroupNormOp) Bind(w *kernels.Workers, out []float32, in [][]float32) func() {
 	x, gamma, beta := in[0], in[1], in[2]
 	sh, d, g := op.stash, op.C*op.S, op.Groups
 	part := func(p, parts int) {
-		lo, hi := Span(op.N, p, parts, 1)
-		GroupNormForward(x[lo*d:hi*d], gamma, beta, hi-lo, op.C, op.S, g, op.Eps, out[lo*d:hi*d], sh.mean[lo*g:hi*g], sh.invstd[lo*g:hi*g])
+		lo, hi := kernels.Span(op.N, p, parts, 1)
+		kernels.GroupNormForward(x[lo*d:hi*d], gamma, beta, hi-lo, op.C, op.S, g, op.Eps, out[lo*d:hi*d], sh.mean[lo*g:hi*g], sh.invstd[lo*g:hi*g])
 	}
 	return func() { parallel(w, len(out), part) }
 }
 
-func (op *GroupNormGradOp) Bind(w *Workers, out []float32, in [][]float32) func() {
+func (op *GroupNormGradOp) Bind(w *kernels.Workers, out []float32, in [][]float32) func() {
 	x, gamma, dy := in[0], in[1], in[2]
 	f, sh := op.Fwd, op.Fwd.stash
 	d, g := f.C*f.S, f.Groups
 	return bindRowSums(w, f.N, len(out), [][]float32{sh.dgamma, sh.dbeta}, func(lo, hi int, sums [][]float32) {
-		GroupNormBackward(x[lo*d:hi*d], dy[lo*d:hi*d], gamma, sh.mean[lo*g:hi*g], sh.invstd[lo*g:hi*g],
+		kernels.GroupNormBackward(x[lo*d:hi*d], dy[lo*d:hi*d], gamma, sh.mean[lo*g:hi*g], sh.invstd[lo*g:hi*g],
 			hi-lo, f.C, f.S, g, out[lo*d:hi*d], sums[0], sums[1])
 	})
 }
@@ -100,7 +102,7 @@ func (op *GroupNormGradOp) Bind(w *Workers, out []float32, in [][]float32) func(
 // sums are then added into dst in part order, so the result does not
 // depend on timing. Work below minParallel values runs as one part
 // straight into dst.
-func bindRowSums(w *Workers, n, work int, dst [][]float32, kern func(lo, hi int, sums [][]float32)) func() {
+func bindRowSums(w *kernels.Workers, n, work int, dst [][]float32, kern func(lo, hi int, sums [][]float32)) func() {
 	parts := w.Parts()
 	if work < minParallel {
 		parts = 1
@@ -113,7 +115,7 @@ func bindRowSums(w *Workers, n, work int, dst [][]float32, kern func(lo, hi int,
 		}
 	}
 	part := func(p, np int) {
-		lo, hi := Span(n, p, np, 1)
+		lo, hi := kernels.Span(n, p, np, 1)
 		kern(lo, hi, scratch[p])
 	}
 	return func() {
@@ -125,7 +127,7 @@ func bindRowSums(w *Workers, n, work int, dst [][]float32, kern func(lo, hi int,
 		for k, d := range dst {
 			copy(d, scratch[0][k])
 			for p := 1; p < parts; p++ {
-				addTo(d, scratch[p][k])
+				kernels.AddTo(d, scratch[p][k])
 			}
 		}
 	}

@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	G "gorgonia.org/gorgonia"
+
+	"normtap/kernels"
 )
 
 // GroupNorm's and RMSNorm's identities with the other norms, on the CPU
@@ -52,13 +54,13 @@ func TestGroupNormOneGroupIsLayerNorm(t *testing.T) {
 			}
 			y, dx, mean, invstd := make([]float32, n*d), make([]float32, n*d), make([]float32, n), make([]float32, n)
 			dg, db := make([]float32, c), make([]float32, c)
-			GroupNormForward(x, gamma, beta, n, c, s, 1, 1e-5, y, mean, invstd)
-			GroupNormBackward(x, dy, gamma, mean, invstd, n, c, s, 1, dx, dg, db)
+			kernels.GroupNormForward(x, gamma, beta, n, c, s, 1, 1e-5, y, mean, invstd)
+			kernels.GroupNormBackward(x, dy, gamma, mean, invstd, n, c, s, 1, dx, dg, db)
 
 			yl, dxl, meanl, invstdl := make([]float32, n*d), make([]float32, n*d), make([]float32, n), make([]float32, n)
 			dgl, dbl := make([]float32, d), make([]float32, d)
-			LayerNormForward(x, gammaFull, betaFull, n, d, 1e-5, yl, meanl, invstdl)
-			LayerNormBackward(x, dy, gammaFull, meanl, invstdl, n, d, dxl, dgl, dbl)
+			kernels.LayerNormForward(x, gammaFull, betaFull, n, d, 1e-5, yl, meanl, invstdl)
+			kernels.LayerNormBackward(x, dy, gammaFull, meanl, invstdl, n, d, dxl, dgl, dbl)
 
 			expectClose(t, "y", y, yl, identityTol, identityTol)
 			expectClose(t, "mean", mean, meanl, identityTol, identityTol)
@@ -88,8 +90,8 @@ func TestGroupNormOneGroupPerChannelIsInstanceNorm(t *testing.T) {
 			gamma, beta := randScale(rng, c), randNormal(rng, c, 0, 0.5)
 			y, dx, mean, invstd := make([]float32, n*d), make([]float32, n*d), make([]float32, n*c), make([]float32, n*c)
 			dg, db := make([]float32, c), make([]float32, c)
-			GroupNormForward(x, gamma, beta, n, c, s, c, 1e-5, y, mean, invstd)
-			GroupNormBackward(x, dy, gamma, mean, invstd, n, c, s, c, dx, dg, db)
+			kernels.GroupNormForward(x, gamma, beta, n, c, s, c, 1e-5, y, mean, invstd)
+			kernels.GroupNormBackward(x, dy, gamma, mean, invstd, n, c, s, c, dx, dg, db)
 
 			yi, dxi := make([]float32, n*d), make([]float32, n*d)
 			dgi, dbi := make([]float32, c), make([]float32, c)
@@ -97,11 +99,11 @@ func TestGroupNormOneGroupPerChannelIsInstanceNorm(t *testing.T) {
 			dg1, db1 := make([]float32, c), make([]float32, c)
 			for k := range n {
 				xr, yr, gr, dr := x[k*d:(k+1)*d], yi[k*d:(k+1)*d], dy[k*d:(k+1)*d], dxi[k*d:(k+1)*d]
-				BatchNormTrainForward(xr, gamma, beta, 1, c, s, 1e-5, yr, bm, bv, bis, acc)
+				kernels.BatchNormTrainForward(xr, gamma, beta, 1, c, s, 1e-5, yr, bm, bv, bis, acc)
 				expectClose(t, "example %d: mean", mean[k*c:(k+1)*c], bm, identityTol, identityTol, k)
-				BatchNormBackward(true, xr, gr, gamma, bm, bis, 1, c, s, dr, dg1, db1, acc)
-				addTo(dgi, dg1)
-				addTo(dbi, db1)
+				kernels.BatchNormBackward(true, xr, gr, gamma, bm, bis, 1, c, s, dr, dg1, db1, acc)
+				kernels.AddTo(dgi, dg1)
+				kernels.AddTo(dbi, db1)
 			}
 			expectClose(t, "y", y, yi, identityTol, identityTol)
 			expectClose(t, "dx", dx, dxi, identityTol, identityTol)
@@ -127,11 +129,11 @@ func TestRMSNormOfCentredRowsIsLayerNorm(t *testing.T) {
 	}
 	dy, gamma, zero := randNormal(rng, n*d, 0, 1), randScale(rng, d), make([]float32, d)
 	y, dx, invrms, dg := make([]float32, n*d), make([]float32, n*d), make([]float32, n), make([]float32, d)
-	RMSNormForward(x, gamma, n, d, 1e-5, y, invrms)
-	RMSNormBackward(x, dy, gamma, invrms, n, d, dx, dg)
+	kernels.RMSNormForward(x, gamma, n, d, 1e-5, y, invrms)
+	kernels.RMSNormBackward(x, dy, gamma, invrms, n, d, dx, dg)
 	yl, dxl, mean, invstd, dgl, dbl := make([]float32, n*d), make([]float32, n*d), make([]float32, n), make([]float32, n), make([]float32, d), make([]float32, d)
-	LayerNormForward(x, gamma, zero, n, d, 1e-5, yl, mean, invstd)
-	LayerNormBackward(x, dy, gamma, mean, invstd, n, d, dxl, dgl, dbl)
+	kernels.LayerNormForward(x, gamma, zero, n, d, 1e-5, yl, mean, invstd)
+	kernels.LayerNormBackward(x, dy, gamma, mean, invstd, n, d, dxl, dgl, dbl)
 	expectClose(t, "y", y, yl, identityTol, identityTol)
 	expectClose(t, "1/rms vs invstd", invrms, invstd, identityTol, identityTol)
 	// LayerNorm's dx also subtracts invstd·mean(γ·dy) (the gradient through

@@ -5,10 +5,12 @@ import (
 
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
+
+	"normtap/kernels"
 )
 
 // The RMSNorm op (Zhang & Sennrich 2019): LayerNorm without re-centring.
-// Its kernels are in kernels_group_rms.go; it splits by example on the CPU
+// Its kernels are in kernels/groupnorm.go; it splits by example on the CPU
 // executor.
 
 // RMSNormOp normalizes each example of x by its root mean square over all
@@ -38,7 +40,7 @@ func RMSNorm(x, gamma *gorgonia.Node, eps float32) (*gorgonia.Node, error) {
 }
 
 func (op *RMSNormOp) Exec(out []float32, in [][]float32) {
-	RMSNormForward(in[0], in[1], op.N, op.D, op.Eps, out, op.stash.invstd)
+	kernels.RMSNormForward(in[0], in[1], op.N, op.D, op.Eps, out, op.stash.invstd)
 }
 func (op *RMSNormOp) Do(v ...gorgonia.Value) (gorgonia.Value, error) { return doWith(op, v) }
 func (op *RMSNormOp) DiffWRT(int) []bool                             { return []bool{true, true} }
@@ -68,25 +70,25 @@ type RMSNormGradOp struct {
 
 func (op *RMSNormGradOp) Exec(out []float32, in [][]float32) {
 	f, sh := op.Fwd, op.Fwd.stash
-	RMSNormBackward(in[0], in[2], in[1], sh.invstd, f.N, f.D, out, sh.dgamma)
+	kernels.RMSNormBackward(in[0], in[2], in[1], sh.invstd, f.N, f.D, out, sh.dgamma)
 }
 func (op *RMSNormGradOp) Do(v ...gorgonia.Value) (gorgonia.Value, error) { return doWith(op, v) }
 
 // Bind splits RMSNorm by example.
-func (op *RMSNormOp) Bind(w *Workers, out []float32, in [][]float32) func() {
+func (op *RMSNormOp) Bind(w *kernels.Workers, out []float32, in [][]float32) func() {
 	x, gamma := in[0], in[1]
 	sh, d := op.stash, op.D
 	part := func(p, parts int) {
-		lo, hi := Span(op.N, p, parts, 1)
-		RMSNormForward(x[lo*d:hi*d], gamma, hi-lo, d, op.Eps, out[lo*d:hi*d], sh.invstd[lo:hi])
+		lo, hi := kernels.Span(op.N, p, parts, 1)
+		kernels.RMSNormForward(x[lo*d:hi*d], gamma, hi-lo, d, op.Eps, out[lo*d:hi*d], sh.invstd[lo:hi])
 	}
 	return func() { parallel(w, len(out), part) }
 }
 
-func (op *RMSNormGradOp) Bind(w *Workers, out []float32, in [][]float32) func() {
+func (op *RMSNormGradOp) Bind(w *kernels.Workers, out []float32, in [][]float32) func() {
 	x, gamma, dy := in[0], in[1], in[2]
 	f, sh, d := op.Fwd, op.Fwd.stash, op.Fwd.D
 	return bindRowSums(w, f.N, len(out), [][]float32{sh.dgamma}, func(lo, hi int, sums [][]float32) {
-		RMSNormBackward(x[lo*d:hi*d], dy[lo*d:hi*d], gamma, sh.invstd[lo:hi], hi-lo, d, out[lo*d:hi*d], sums[0])
+		kernels.RMSNormBackward(x[lo*d:hi*d], dy[lo*d:hi*d], gamma, sh.invstd[lo:hi], hi-lo, d, out[lo*d:hi*d], sums[0])
 	})
 }

@@ -2,8 +2,8 @@
 
 package openblas
 
-// This package is apart from package layers because a package using cgo
-// cannot also hold Go assembly (layers' vector loops).
+// This package is apart from package kernels because a package using cgo
+// cannot also hold Go assembly (kernels' vector loops).
 
 /*
 #cgo LDFLAGS: -lopenblas

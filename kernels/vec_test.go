@@ -1,4 +1,4 @@
-package layers
+package kernels
 
 import (
 	"math"
@@ -39,9 +39,9 @@ func TestVecMatchesGo(t *testing.T) {
 		sum, sumsq := f64(n), f64(n)
 
 		d1, d2 := slices.Clone(dy), slices.Clone(dy)
-		addTo(d1, x)
+		AddTo(d1, x)
 		addToGo(d2, x)
-		near32(t, "addTo", n, d1, d2)
+		near32(t, "AddTo", n, d1, d2)
 
 		s1, q1 := rowSumSq(x)
 		s2, q2 := rowSumSqGo(x)

@@ -1,12 +1,8 @@
-//go:build amd64
+//go:build amd64 && !noasm
 
-package layers
+package kernels
 
-import (
-	"unsafe"
-
-	"golang.org/x/sys/cpu"
-)
+import "golang.org/x/sys/cpu"
 
 // useAVX2: the CPU runs the AVX2/FMA loops of vec_amd64.s.
 var useAVX2 = cpu.X86.HasAVX2 && cpu.X86.HasFMA
@@ -50,10 +46,6 @@ func reluForwardAVX(y, x *float32, n int)
 //go:noescape
 func reluBackwardAVX(dx, y, dy *float32, n int)
 
-// aligned32 reports whether v starts on a 32-byte boundary, as the
-// non-temporal stores (VMOVNTPS) of the nt variants need.
-func aligned32(v []float32) bool { return uintptr(unsafe.Pointer(&v[0]))%32 == 0 }
-
 // The wrappers check lengths (the asm reads n elements of every operand),
 // run the AVX2 loop over the largest multiple of 8 (16) and the Go loop
 // over the rest. nt asks for non-temporal stores of the output (bypassing
@@ -61,7 +53,8 @@ func aligned32(v []float32) bool { return uintptr(unsafe.Pointer(&v[0]))%32 == 0
 // be read again from cache; it is ignored where the output is not 32-byte
 // aligned.
 
-func addTo(d, x []float32) {
+// AddTo adds x to d element-wise: d[j] += x[j].
+func AddTo(d, x []float32) {
 	n := len(d)
 	x = x[:n]
 	k := n &^ 7

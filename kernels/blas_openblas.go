@@ -1,16 +1,16 @@
 //go:build openblas
 
-package layers
+package kernels
 
 import (
 	"gonum.org/v1/gonum/blas/blas32"
 	"gonum.org/v1/netlib/blas/netlib"
 
-	"normtap/layers/internal/openblas"
+	"normtap/kernels/internal/openblas"
 )
 
 // pureGoBLAS: the openblas build routes every Gemm through OpenBLAS (cgo;
-// layers/internal/openblas links it).
+// kernels/internal/openblas links it).
 const pureGoBLAS = false
 
 // init makes OpenBLAS the BLAS of blas32 and keeps each call on the calling

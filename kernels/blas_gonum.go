@@ -1,6 +1,6 @@
 //go:build !openblas
 
-package layers
+package kernels
 
 // pureGoBLAS: Gemm is gonum's pure-Go BLAS (build with -tags openblas, as
 // make does when libopenblas is installed, for OpenBLAS).

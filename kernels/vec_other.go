@@ -1,8 +1,10 @@
-//go:build !amd64
+//go:build !amd64 || noasm
 
-package layers
+package kernels
 
-func addTo(d, x []float32)                      { addToGo(d, x) }
+// AddTo adds x to d element-wise: d[j] += x[j].
+func AddTo(d, x []float32) { addToGo(d, x) }
+
 func rowSumSq(x []float32) (float64, float64)   { return rowSumSqGo(x) }
 func bnAccum(sum, sumsq []float64, x []float32) { bnAccumGo(sum, sumsq, x) }
 func bnApply(y, x, mean, invstd, gamma, beta []float32, nt bool) {

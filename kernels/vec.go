@@ -1,4 +1,6 @@
-package layers
+package kernels
+
+import "unsafe"
 
 // The element-wise loops the norm and activation kernels spend their time
 // in, one row (or row segment) at a time. Each has this portable Go
@@ -12,6 +14,10 @@ package layers
 // stores: they cannot stay in the caches for the next op anyway, and
 // bypassing them saves reading each line before writing it.
 const ntBytes = 8 << 20
+
+// aligned32 reports whether v starts on a 32-byte boundary, as the
+// non-temporal stores (VMOVNTPS) of the nt variants need.
+func aligned32(v []float32) bool { return uintptr(unsafe.Pointer(&v[0]))%32 == 0 }
 
 // addToGo: d[j] += x[j].
 func addToGo(d, x []float32) {

@@ -1,16 +1,15 @@
-package layers_test
+package kernels_test
 
 import (
 	"fmt"
 	"math/rand/v2"
 	"testing"
 
-	"normtap/bench"
-	"normtap/layers"
+	"normtap/kernels"
 )
 
 // Kernel benchmarks, named by operation and size; the norms report MB/s
-// from bench.NormBytes, the bytes each pass must move.
+// from kernels.NormBytes, the bytes each pass must move.
 
 var normShapes = [][2]int{{128, 1024}, {1024, 1024}, {4096, 1024}}
 
@@ -23,7 +22,7 @@ func randSlice(rng *rand.Rand, n int, scale, off float32) []float32 {
 }
 
 func setNormBytes(b *testing.B, kind, pass string, n, d int) {
-	bytes, err := bench.NormBytes(kind, pass, n, d)
+	bytes, err := kernels.NormBytes(kind, pass, n, d)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -39,7 +38,7 @@ func BenchmarkBatchNormForward(b *testing.B) {
 			y, mean, variance, invstd, acc := make([]float32, n*d), make([]float32, d), make([]float32, d), make([]float32, d), make([]float64, 2*d)
 			setNormBytes(b, "batch", "forward", n, d)
 			for b.Loop() {
-				layers.BatchNormTrainForward(x, gamma, beta, n, d, 1, 1e-5, y, mean, variance, invstd, acc)
+				kernels.BatchNormTrainForward(x, gamma, beta, n, d, 1, 1e-5, y, mean, variance, invstd, acc)
 			}
 		})
 	}
@@ -53,10 +52,10 @@ func BenchmarkBatchNormBackward(b *testing.B) {
 			x, dy, gamma, beta := randSlice(rng, n*d, 1, 0.5), randSlice(rng, n*d, 1, 0), randSlice(rng, d, 0.2, 1), randSlice(rng, d, 0.2, 0)
 			y, dx, mean, variance, invstd, acc := make([]float32, n*d), make([]float32, n*d), make([]float32, d), make([]float32, d), make([]float32, d), make([]float64, 2*d)
 			dgamma, dbeta := make([]float32, d), make([]float32, d)
-			layers.BatchNormTrainForward(x, gamma, beta, n, d, 1, 1e-5, y, mean, variance, invstd, acc)
+			kernels.BatchNormTrainForward(x, gamma, beta, n, d, 1, 1e-5, y, mean, variance, invstd, acc)
 			setNormBytes(b, "batch", "backward", n, d)
 			for b.Loop() {
-				layers.BatchNormBackward(true, x, dy, gamma, mean, invstd, n, d, 1, dx, dgamma, dbeta, acc)
+				kernels.BatchNormBackward(true, x, dy, gamma, mean, invstd, n, d, 1, dx, dgamma, dbeta, acc)
 			}
 		})
 	}
@@ -71,7 +70,7 @@ func BenchmarkLayerNormForward(b *testing.B) {
 			y, mean, invstd := make([]float32, n*d), make([]float32, n), make([]float32, n)
 			setNormBytes(b, "layer", "forward", n, d)
 			for b.Loop() {
-				layers.LayerNormForward(x, gamma, beta, n, d, 1e-5, y, mean, invstd)
+				kernels.LayerNormForward(x, gamma, beta, n, d, 1e-5, y, mean, invstd)
 			}
 		})
 	}
@@ -85,17 +84,17 @@ func BenchmarkLayerNormBackward(b *testing.B) {
 			x, dy, gamma, beta := randSlice(rng, n*d, 1, 0.5), randSlice(rng, n*d, 1, 0), randSlice(rng, d, 0.2, 1), randSlice(rng, d, 0.2, 0)
 			y, dx, mean, invstd := make([]float32, n*d), make([]float32, n*d), make([]float32, n), make([]float32, n)
 			dgamma, dbeta := make([]float32, d), make([]float32, d)
-			layers.LayerNormForward(x, gamma, beta, n, d, 1e-5, y, mean, invstd)
+			kernels.LayerNormForward(x, gamma, beta, n, d, 1e-5, y, mean, invstd)
 			setNormBytes(b, "layer", "backward", n, d)
 			for b.Loop() {
-				layers.LayerNormBackward(x, dy, gamma, mean, invstd, n, d, dx, dgamma, dbeta)
+				kernels.LayerNormBackward(x, dy, gamma, mean, invstd, n, d, dx, dgamma, dbeta)
 			}
 		})
 	}
 }
 
 // BenchmarkGemm times the GEMMs of a 784-1024-1024-10 training step at
-// batch 128, one core (layers.Gemm) and split over two parts (GemmPlan).
+// batch 128, one core (kernels.Gemm) and split over two parts (GemmPlan).
 func BenchmarkGemm(b *testing.B) {
 	cases := []struct {
 		name           string
@@ -120,9 +119,9 @@ func BenchmarkGemm(b *testing.B) {
 				if c.transB {
 					ldb = c.k
 				}
-				w := layers.NewWorkers(parts)
+				w := kernels.NewWorkers(parts)
 				defer w.Close()
-				g := layers.NewGemmPlan(c.transA, c.transB, c.m, c.n, c.k, 1, a, lda, bb, ldb, 0, cc, c.n)
+				g := kernels.NewGemmPlan(c.transA, c.transB, c.m, c.n, c.k, 1, a, lda, bb, ldb, 0, cc, c.n)
 				for b.Loop() {
 					g.Run(w)
 				}

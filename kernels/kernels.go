@@ -1,4 +1,4 @@
-package layers
+package kernels
 
 import (
 	"fmt"
@@ -20,17 +20,26 @@ func BiasAdd(y, b []float32, rows, cols int) {
 	}
 }
 
-// ColSum writes dst[j] = Σ_i x[i,j] for x (rows×cols).
-func ColSum(dst, x []float32, rows, cols int) {
-	colSum(dst, x, rows, cols, 0, cols)
+// CopyBias fills every row of y (rows×cols) with b: a GEMM with beta = 1
+// then accumulates x·W onto it.
+func CopyBias(y, b []float32, rows, cols int) {
+	for i := 0; i < rows; i++ {
+		copy(y[i*cols:(i+1)*cols], b[:cols])
+	}
 }
 
-// colSum is ColSum for the columns [c0, c1) only.
-func colSum(dst, x []float32, rows, cols, c0, c1 int) {
+// ColSum writes dst[j] = Σ_i x[i,j] for x (rows×cols).
+func ColSum(dst, x []float32, rows, cols int) {
+	ColSumSpan(dst, x, rows, cols, 0, cols)
+}
+
+// ColSumSpan is ColSum for the columns [c0, c1) only: disjoint spans can
+// run concurrently.
+func ColSumSpan(dst, x []float32, rows, cols, c0, c1 int) {
 	d := dst[c0:c1]
 	clear(d)
 	for i := 0; i < rows; i++ {
-		addTo(d, x[i*cols+c0:i*cols+c1])
+		AddTo(d, x[i*cols+c0:i*cols+c1])
 	}
 }
 
@@ -39,13 +48,13 @@ func colSum(dst, x []float32, rows, cols, c0, c1 int) {
 // It writes y, the batch mean, the biased batch variance and 1/√(σ²+ε)
 // (what backward needs). acc is scratch of at least 2·C float64s.
 func BatchNormTrainForward(x, gamma, beta []float32, n, c, s int, eps float32, y, mean, variance, invstd []float32, acc []float64) {
-	batchNormTrainForward(x, gamma, beta, n, c, s, eps, y, mean, variance, invstd, acc, 0, c)
+	BatchNormTrainForwardSpan(x, gamma, beta, n, c, s, eps, y, mean, variance, invstd, acc, 0, c)
 }
 
-// batchNormTrainForward is BatchNormTrainForward for the channels [c0, c1)
+// BatchNormTrainForwardSpan is BatchNormTrainForward for the channels [c0, c1)
 // only: it reads and writes nothing of the other channels, so disjoint
 // ranges can run concurrently.
-func batchNormTrainForward(x, gamma, beta []float32, n, c, s int, eps float32, y, mean, variance, invstd []float32, acc []float64, c0, c1 int) {
+func BatchNormTrainForwardSpan(x, gamma, beta []float32, n, c, s int, eps float32, y, mean, variance, invstd []float32, acc []float64, c0, c1 int) {
 	sum, sumsq := acc[c0:c1], acc[c+c0:c+c1]
 	clear(sum)
 	clear(sumsq)
@@ -121,10 +130,11 @@ func BatchNormUpdateRunning(runMean, runVar, mean, variance []float32, count int
 // BatchNormEvalForward normalizes x (N, C, S) with the running statistics.
 // invstd receives 1/√(runVar+ε) for the backward pass.
 func BatchNormEvalForward(x, gamma, beta, runMean, runVar []float32, n, c, s int, eps float32, y, invstd []float32) {
-	batchNormEvalForward(x, gamma, beta, runMean, runVar, n, c, s, eps, y, invstd, 0, c)
+	BatchNormEvalForwardSpan(x, gamma, beta, runMean, runVar, n, c, s, eps, y, invstd, 0, c)
 }
 
-func batchNormEvalForward(x, gamma, beta, runMean, runVar []float32, n, c, s int, eps float32, y, invstd []float32, c0, c1 int) {
+// BatchNormEvalForwardSpan is BatchNormEvalForward for the channels [c0, c1).
+func BatchNormEvalForwardSpan(x, gamma, beta, runMean, runVar []float32, n, c, s int, eps float32, y, invstd []float32, c0, c1 int) {
 	for j := c0; j < c1; j++ {
 		invstd[j] = float32(1 / math.Sqrt(float64(runVar[j])+float64(eps)))
 	}
@@ -136,11 +146,11 @@ func batchNormEvalForward(x, gamma, beta, runMean, runVar []float32, n, c, s int
 // gradient flows through them; in eval mode they are the running statistics,
 // constants of the forward pass. acc is scratch of at least 2·C float64s.
 func BatchNormBackward(train bool, x, dy, gamma, mean, invstd []float32, n, c, s int, dx, dgamma, dbeta []float32, acc []float64) {
-	batchNormBackward(train, x, dy, gamma, mean, invstd, n, c, s, dx, dgamma, dbeta, acc, 0, c)
+	BatchNormBackwardSpan(train, x, dy, gamma, mean, invstd, n, c, s, dx, dgamma, dbeta, acc, 0, c)
 }
 
-// batchNormBackward is BatchNormBackward for the channels [c0, c1).
-func batchNormBackward(train bool, x, dy, gamma, mean, invstd []float32, n, c, s int, dx, dgamma, dbeta []float32, acc []float64, c0, c1 int) {
+// BatchNormBackwardSpan is BatchNormBackward for the channels [c0, c1).
+func BatchNormBackwardSpan(train bool, x, dy, gamma, mean, invstd []float32, n, c, s int, dx, dgamma, dbeta []float32, acc []float64, c0, c1 int) {
 	sdy, sdyx := acc[c0:c1], acc[c+c0:c+c1] // Σdy and Σdy·x̂ per channel
 	clear(sdy)
 	clear(sdyx)

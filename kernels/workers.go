@@ -1,4 +1,4 @@
-package layers
+package kernels
 
 // Workers is a fixed set of goroutines that run one function split into
 // parts (fork-join), for the executor's parallel kernels. The caller's
