@@ -24,7 +24,8 @@ type BenchCmd struct {
 	Model       graph.ModelKind `default:"mlp" help:"Model: ${models}."`
 	Hidden      string          `default:"1024,1024" help:"Hidden layer widths of the MLP (or the CNN's two channel counts), comma-separated."`
 	Batch       int             `default:"128" help:"Examples per training step."`
-	Norm        string          `default:"none,batch,layer" help:"Normalizations to compare, comma-separated; R is relative to none."`
+	Norm        string          `default:"none,batch,layer,group,rms" help:"Normalizations to compare, comma-separated (${norms}); R is relative to none."`
+	Groups      int             `default:"32" help:"GroupNorm's groups per layer (clipped to the layer's width, which it must divide)."`
 	Steps       int             `default:"50" help:"Timed training steps per configuration and round."`
 	Warmup      int             `default:"10" help:"Untimed steps per configuration before each round."`
 	Rounds      int             `default:"3" help:"Rounds over all configurations (and the peer), alternating, so that load changes hit every configuration alike."`
@@ -45,7 +46,7 @@ func (c *BenchCmd) options() (bench.Options, error) {
 	if err != nil {
 		return bench.Options{}, err
 	}
-	s.Model, s.Hidden = c.Model, h
+	s.Model, s.Hidden, s.Groups = c.Model, h, c.Groups
 	o := bench.Options{Spec: s, Batch: c.Batch, Steps: c.Steps, Warmup: c.Warmup, Rounds: c.Rounds, Seed: c.Seed,
 		Opt:   graph.OptSpec{Kind: "adam", LR: 1e-3, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8},
 		Micro: c.Micro, Tap: c.Tap, Command: "normtap " + strings.Join(os.Args[1:], " ")}

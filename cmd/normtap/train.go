@@ -27,7 +27,8 @@ type ModelFlags struct {
 	Act        string          `default:"relu" enum:"relu,gelu,sigmoid,tanh" help:"Activation: relu, gelu, sigmoid or tanh."`
 	InitStd    float64         `default:"0" help:"Draw every weight from N(0, S^2) (the BatchNorm paper's small Gaussian init); 0 uses He init for relu/gelu hidden layers and Glorot otherwise. Biases start at 0, norm gains at 1."`
 	BNMomentum float64         `default:"0.1" name:"bn-momentum" help:"Weight of each batch in BatchNorm's running statistics (PyTorch's convention)."`
-	Eps        float64         `default:"1e-5" help:"Epsilon added to the variance by both norms."`
+	Groups     int             `default:"32" help:"GroupNorm's groups per layer (--norm group): clipped to the layer's channel (unit) count, which it must then divide."`
+	Eps        float64         `default:"1e-5" help:"Epsilon added to the variance by the norms (to the mean square by rms)."`
 	NormNoise  bool            `name:"norm-noise" help:"Santurkar et al.'s noisy BatchNorm: after each BatchNorm, per step and unit, a mean shift from U(-a, a) and a scale from U(1, b), with per-example jitter (training only; needs --norm batch)."`
 	NormNoiseA float64         `name:"norm-noise-a" default:"0.5" help:"Bound a of the noisy BatchNorm's mean shift U(-a, a)."`
 	NormNoiseB float64         `name:"norm-noise-b" default:"1.25" help:"Upper bound b of the noisy BatchNorm's scale U(1, b)."`
@@ -43,6 +44,10 @@ func (f ModelFlags) spec() (graph.Spec, error) {
 	}
 	s.Model, s.Hidden, s.Norm, s.NormPos, s.Act = f.Model, h, f.Norm, f.NormPos, f.Act
 	s.InitStd, s.BNMomentum, s.Eps = f.InitStd, f.BNMomentum, f.Eps
+	s.Groups = 0 // recorded for GroupNorm only: other runs' config.json stay as they were
+	if f.Norm == graph.NormGroup {
+		s.Groups = f.Groups
+	}
 	if f.NormNoise {
 		s.NormNoise, s.NoiseA, s.NoiseB = true, f.NormNoiseA, f.NormNoiseB
 	}
