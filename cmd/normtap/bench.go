@@ -25,7 +25,8 @@ type BenchCmd struct {
 	Hidden      string          `default:"1024,1024" help:"Hidden layer widths of the MLP (or the channel counts of the CNN's 1 to 6 conv blocks, or the resnet's stage widths), comma-separated."`
 	Blocks      int             `default:"1" help:"Residual blocks per stage of --model resnet."`
 	Batch       int             `default:"128" help:"Examples per training step."`
-	Norm        string          `default:"none,batch,layer" help:"Normalizations to compare, comma-separated; R is relative to none."`
+	Norm        string          `default:"none,batch,layer,group,rms" help:"Normalizations to compare, comma-separated (${norms}); R is relative to none."`
+	Groups      int             `default:"32" help:"GroupNorm's groups per layer (clipped to the layer's width, which it must divide)."`
 	Steps       int             `default:"50" help:"Timed training steps per configuration and round."`
 	Warmup      int             `default:"10" help:"Untimed steps per configuration before each round."`
 	Rounds      int             `default:"3" help:"Rounds over all configurations (and the peer), alternating, so that load changes hit every configuration alike."`
@@ -46,7 +47,7 @@ func (c *BenchCmd) options() (bench.Options, error) {
 	if err != nil {
 		return bench.Options{}, err
 	}
-	s.Model, s.Hidden = c.Model, h
+	s.Model, s.Hidden, s.Groups = c.Model, h, c.Groups
 	if c.Model == graph.ModelResNet {
 		s.Blocks = c.Blocks
 	}

@@ -133,6 +133,8 @@ func TestFailureModes(t *testing.T) {
 		{"negative lr unquoted", []string{"train", "--lr", "-1"}, 2, "--lr"},
 		{"bad tap neuron list", []string{"train", "--tap-neuron", "1,two"}, 2, "--tap-neuron"},
 		{"bad tap epochs", []string{"train", "--tap-epochs", "0"}, 2, "epochs count from 1"},
+		{"groups not dividing", []string{"nodes", "--norm", "group", "--hidden", "100,64", "--groups", "3"}, 2, "--groups 3 does not divide the 100 units of hidden layer 1"},
+		{"zero groups", []string{"bench", "--norm", "group", "--groups", "0"}, 2, "--groups 0"},
 		{"cnn width count", []string{"nodes", "--model", "cnn", "--hidden", "8,8,8,8,8,8,8"}, 2, "1 to 6 conv channel counts"},
 		{"missing data", append([]string{"train", "--data", "/nonexistent/mnist"}, tiny...), 1, "/nonexistent/mnist"},
 		{"bad magic", append([]string{"train", "--data", writeBadIDX(t)}, tiny...), 1, "magic"},
