@@ -16,7 +16,7 @@ import (
 // Options configure Run.
 type Options struct {
 	Spec   graph.Spec // the model; Spec.Norm is replaced by each of Norms
-	Norms  []string   // none, batch, layer
+	Norms  []graph.Norm
 	Batch  int
 	Steps  int // timed steps per configuration and round
 	Warmup int // untimed steps per configuration before each round
@@ -139,9 +139,9 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		trainers = append(trainers, t)
 	}
 	var peerRuns []*PeerRun
-	var ourRounds []map[string]float64
+	var ourRounds []map[graph.Norm]float64
 	for r := 1; r <= o.Rounds; r++ {
-		round := map[string]float64{}
+		round := map[graph.Norm]float64{}
 		for _, t := range trainers {
 			o.logf("round %d/%d: %s, %d warm-up and %d timed steps", r, o.Rounds, t.spec.Norm, o.Warmup, o.Steps)
 			before := len(t.stepMs)
@@ -188,7 +188,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		o.logf("tap overhead")
 		t := trainers[0]
 		for _, c := range trainers {
-			if c.spec.Norm == "batch" { // normtap train's default
+			if c.spec.Norm == graph.NormBatch { // normtap train's default
 				t = c
 			}
 		}

@@ -8,6 +8,8 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+
+	"normtap/graph"
 )
 
 // PeerRun is one run of a peer benchmark: peer.py's JSON.
@@ -36,7 +38,7 @@ type Peer struct {
 
 // Ratio is normtap against the peer for one norm.
 type Ratio struct {
-	Norm string `json:"norm"`
+	Norm graph.Norm `json:"norm"`
 	// NormtapMs and PeerMs are the medians over rounds of each round's
 	// median step time; ExamplesPerSecRatio = PeerMs / NormtapMs, normtap's
 	// examples/s ÷ the peer's (same batch). RoundRatios is the same ratio
@@ -49,8 +51,17 @@ type Ratio struct {
 
 // Round is one round's median step times in ms per norm.
 type Round struct {
-	NormtapMs map[string]float64 `json:"normtap_ms_per_step_median"`
-	PeerMs    map[string]float64 `json:"peer_ms_per_step_median"`
+	NormtapMs map[graph.Norm]float64 `json:"normtap_ms_per_step_median"`
+	PeerMs    map[graph.Norm]float64 `json:"peer_ms_per_step_median"`
+}
+
+// joinNorms writes none,batch,layer.
+func joinNorms(norms []graph.Norm) string {
+	names := make([]string, len(norms))
+	for i, n := range norms {
+		names[i] = n.String()
+	}
+	return strings.Join(names, ",")
 }
 
 // peerArgs are the flags peer.py takes for the configuration of o.
@@ -59,7 +70,7 @@ func peerArgs(o *Options) []string {
 	if threads == 0 {
 		threads = o.Threads
 	}
-	return []string{"--device", o.PeerDevice, "--norm", strings.Join(o.Norms, ","), "--hidden", joinInts(o.Spec.Hidden),
+	return []string{"--device", o.PeerDevice, "--norm", joinNorms(o.Norms), "--hidden", joinInts(o.Spec.Hidden),
 		"--batch", strconv.Itoa(o.Batch), "--steps", strconv.Itoa(o.Steps), "--warmup", strconv.Itoa(o.Warmup),
 		"--threads", strconv.Itoa(threads), "--seed", strconv.FormatUint(o.Seed, 10)}
 }
@@ -89,7 +100,7 @@ func runPeer(ctx context.Context, o *Options) (*PeerRun, error) {
 
 // summarizePeer takes the median over rounds of each peer field and
 // compares with normtap's results.
-func summarizePeer(o *Options, runs []*PeerRun, normtapRounds []map[string]float64, ours []Result) *Peer {
+func summarizePeer(o *Options, runs []*PeerRun, normtapRounds []map[graph.Norm]float64, ours []Result) *Peer {
 	p := &Peer{Command: strings.Join(o.PeerCommand, " "), Tool: runs[0].Tool, Version: runs[0].Version, Threads: runs[0].Threads}
 	for _, norm := range o.Norms {
 		var ms, p10, p90, fwd []float64
@@ -117,7 +128,7 @@ func summarizePeer(o *Options, runs []*PeerRun, normtapRounds []map[string]float
 	}
 	setOverheads(p.Results)
 	for i, run := range runs {
-		rd := Round{NormtapMs: normtapRounds[i], PeerMs: map[string]float64{}}
+		rd := Round{NormtapMs: normtapRounds[i], PeerMs: map[graph.Norm]float64{}}
 		for _, r := range run.Results {
 			rd.PeerMs[r.Norm] = r.MsPerStepMedian
 		}

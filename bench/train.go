@@ -17,15 +17,15 @@ type NewMachine func(*graph.Model, graph.OptSpec) (graph.Machine, error)
 // Result is one configuration's training-step measurement. Its keys are
 // the ones peer.py prints.
 type Result struct {
-	Norm            string  `json:"norm"`
-	Device          string  `json:"device"`
-	Model           string  `json:"model"`
-	Batch           int     `json:"batch"`
-	Hidden          []int   `json:"hidden"`
-	ExamplesPerSec  float64 `json:"examples_per_sec"` // Batch / median step time
-	MsPerStepMedian float64 `json:"ms_per_step_median"`
-	MsPerStepP10    float64 `json:"ms_per_step_p10"`
-	MsPerStepP90    float64 `json:"ms_per_step_p90"`
+	Norm            graph.Norm      `json:"norm"`
+	Device          string          `json:"device"`
+	Model           graph.ModelKind `json:"model"`
+	Batch           int             `json:"batch"`
+	Hidden          []int           `json:"hidden"`
+	ExamplesPerSec  float64         `json:"examples_per_sec"` // Batch / median step time
+	MsPerStepMedian float64         `json:"ms_per_step_median"`
+	MsPerStepP10    float64         `json:"ms_per_step_p10"`
+	MsPerStepP90    float64         `json:"ms_per_step_p90"`
 	// ForwardMsMedian is the forward pass alone, up to the logits, in
 	// training mode (batch statistics).
 	ForwardMsMedian float64 `json:"forward_ms_median"`
@@ -151,7 +151,7 @@ func (t *trainer) result() Result {
 func setOverheads(rs []Result) {
 	var base float64
 	for _, r := range rs {
-		if r.Norm == "none" {
+		if r.Norm == graph.NormNone {
 			base = r.MsPerStepMedian
 		}
 	}

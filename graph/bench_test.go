@@ -11,7 +11,7 @@ var adamSpec = OptSpec{Kind: "adam", LR: 1e-3, Beta1: 0.9, Beta2: 0.999, Eps: 1e
 
 // newMLPMachine builds an MNIST-shaped MLP with the given norm on a CPU
 // machine, initialised from seed, and one random batch for it.
-func newMLPMachine(tb testing.TB, norm string, hidden []int, batch int, seed uint64) (*CPUMachine, []float32, []float32) {
+func newMLPMachine(tb testing.TB, norm Norm, hidden []int, batch int, seed uint64) (*CPUMachine, []float32, []float32) {
 	tb.Helper()
 	spec := DefaultSpec()
 	spec.Norm, spec.Hidden = norm, hidden
@@ -59,7 +59,7 @@ func randomBatches(m *Model, n int, seed uint64) (xs, ys [][]float32) {
 // the 784-1024-1024-10 MLP at batch 128, per norm, on a pool of 64 random
 // batches.
 func BenchmarkTrainStep(b *testing.B) {
-	for _, norm := range []string{"none", "batch", "layer"} {
+	for _, norm := range Norms() {
 		b.Run(fmt.Sprintf("mlp-784-1024-1024-10/batch128/%s", norm), func(b *testing.B) {
 			cm, _, _ := newMLPMachine(b, norm, []int{1024, 1024}, 128, 1)
 			defer cm.Close()
@@ -85,7 +85,7 @@ func BenchmarkTrainStep(b *testing.B) {
 
 // BenchmarkForward times the forward pass up to the logits.
 func BenchmarkForward(b *testing.B) {
-	for _, norm := range []string{"none", "batch", "layer"} {
+	for _, norm := range Norms() {
 		b.Run(fmt.Sprintf("mlp-784-1024-1024-10/batch128/%s", norm), func(b *testing.B) {
 			cm, x, _ := newMLPMachine(b, norm, []int{1024, 1024}, 128, 1)
 			defer cm.Close()

@@ -16,9 +16,9 @@ import (
 // against central differences of the loss. float32 forward passes limit
 // the agreement: the tolerance is 3% of the value plus 2e-3 absolute.
 func TestModelGradientsMatchFiniteDifferences(t *testing.T) {
-	for _, model := range []string{"mlp", "cnn"} {
-		for _, norm := range []string{"none", "batch", "layer"} {
-			t.Run(model+"/"+norm, func(t *testing.T) {
+	for _, model := range []ModelKind{ModelMLP, ModelCNN} {
+		for _, norm := range Norms() {
+			t.Run(model.String()+"/"+norm.String(), func(t *testing.T) {
 				s := tinySpec(model, norm)
 				s.Act = "tanh" // smooth, so differences are meaningful
 				m, err := Build(s, 5)
@@ -84,7 +84,7 @@ func TestModelGradientsMatchFiniteDifferences(t *testing.T) {
 // TestBatchNormModesKeepRunningStatistics: switching to eval and back
 // never resets the running statistics, and eval passes do not move them.
 func TestBatchNormModesKeepRunningStatistics(t *testing.T) {
-	m, err := Build(tinySpec("mlp", "batch"), 6)
+	m, err := Build(tinySpec(ModelMLP, NormBatch), 6)
 	if err != nil {
 		t.Fatal(err)
 	}

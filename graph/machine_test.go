@@ -10,12 +10,12 @@ import (
 	"gorgonia.org/tensor"
 )
 
-func tinySpec(model, norm string) Spec {
+func tinySpec(model ModelKind, norm Norm) Spec {
 	s := DefaultSpec()
 	s.Model, s.Norm = model, norm
 	s.InRows, s.InCols, s.Classes = 8, 8, 5
 	s.Hidden = []int{12, 7}
-	if model == "cnn" {
+	if model == ModelCNN {
 		s.Hidden = []int{3, 4}
 	}
 	return s
@@ -39,9 +39,9 @@ func randomBatch(m *Model, rng *rand.Rand) (x, y []float32) {
 // gradient must agree. This is what shows the graph is a real Gorgonia
 // graph and that the machine runs it faithfully.
 func TestCPUMachineMatchesTapeMachine(t *testing.T) {
-	for _, model := range []string{"mlp", "cnn"} {
-		for _, norm := range []string{"none", "batch", "layer"} {
-			for _, pos := range []string{"pre", "post"} {
+	for _, model := range []ModelKind{ModelMLP, ModelCNN} {
+		for _, norm := range Norms() {
+			for _, pos := range []NormPos{NormPre, NormPost} {
 				t.Run(fmt.Sprintf("%s/%s/%s", model, norm, pos), func(t *testing.T) {
 					s := tinySpec(model, norm)
 					s.NormPos = pos
@@ -94,7 +94,7 @@ func TestCPUMachineMatchesTapeMachine(t *testing.T) {
 // TestMachineRejectsForeignOps: the machine runs normtap's ops only and
 // names the op it cannot run.
 func TestMachineRejectsForeignOps(t *testing.T) {
-	m, err := Build(tinySpec("mlp", "none"), 4)
+	m, err := Build(tinySpec(ModelMLP, NormNone), 4)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,12 +111,12 @@ func TestMachineRejectsForeignOps(t *testing.T) {
 
 // TestTapNames follows DESIGN.md: the same names with and without norm.
 func TestTapNames(t *testing.T) {
-	want := map[string][]string{
-		"mlp": {"h1.linear", "h1.norm", "h1.act", "h2.linear", "h2.norm", "h2.act", "logits"},
-		"cnn": {"c1.conv", "c1.norm", "c1.act", "c1.pool", "c2.conv", "c2.norm", "c2.act", "c2.pool", "logits"},
+	want := map[ModelKind][]string{
+		ModelMLP: {"h1.linear", "h1.norm", "h1.act", "h2.linear", "h2.norm", "h2.act", "logits"},
+		ModelCNN: {"c1.conv", "c1.norm", "c1.act", "c1.pool", "c2.conv", "c2.norm", "c2.act", "c2.pool", "logits"},
 	}
 	for model, names := range want {
-		for _, norm := range []string{"none", "batch", "layer"} {
+		for _, norm := range Norms() {
 			m, err := Build(tinySpec(model, norm), 4)
 			if err != nil {
 				t.Fatal(err)
@@ -127,7 +127,7 @@ func TestTapNames(t *testing.T) {
 			}
 		}
 	}
-	m, _ := Build(tinySpec("mlp", "batch"), 4)
+	m, _ := Build(tinySpec(ModelMLP, NormBatch), 4)
 	if _, err := m.Tap("h9.act"); err == nil {
 		t.Error("unknown tap accepted")
 	}

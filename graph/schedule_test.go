@@ -11,7 +11,7 @@ import (
 // to Backward followed by Update, and the parallel split agreeing with one
 // part.
 
-var norms = []string{"none", "batch", "layer"}
+var norms = Norms()
 
 // smallMLP is large enough that every parallel path (GEMM split, norm and
 // activation split, optimizer split) is taken.
@@ -23,7 +23,7 @@ const smallBatch = 64
 // allocate nothing once the machine is built.
 func TestStepAllocatesNothing(t *testing.T) {
 	for _, norm := range norms {
-		t.Run(norm, func(t *testing.T) {
+		t.Run(norm.String(), func(t *testing.T) {
 			cm, x, y := newMLPMachine(t, norm, smallMLP, smallBatch, 1)
 			defer cm.Close()
 			tap, err := cm.Model().Tap("h1.act")
@@ -63,7 +63,7 @@ func TestStepAllocatesNothing(t *testing.T) {
 // not grow in the next four.
 func TestNoMemoryGrowthAcrossEpochs(t *testing.T) {
 	for _, norm := range norms {
-		t.Run(norm, func(t *testing.T) {
+		t.Run(norm.String(), func(t *testing.T) {
 			cm, x, y := newMLPMachine(t, norm, smallMLP, smallBatch, 2)
 			defer cm.Close()
 			tap, _ := cm.Model().Tap("h2.norm")
@@ -112,7 +112,7 @@ func TestNoMemoryGrowthAcrossEpochs(t *testing.T) {
 // Update give.
 func TestStepIsDeterministic(t *testing.T) {
 	for _, norm := range norms {
-		t.Run(norm, func(t *testing.T) {
+		t.Run(norm.String(), func(t *testing.T) {
 			a, x, y := newMLPMachine(t, norm, smallMLP, smallBatch, 3)
 			b, _, _ := newMLPMachine(t, norm, smallMLP, smallBatch, 3)
 			defer a.Close()
@@ -152,7 +152,7 @@ func TestParallelMatchesOnePart(t *testing.T) {
 	old := runtime.GOMAXPROCS(0)
 	defer runtime.GOMAXPROCS(old)
 	for _, norm := range norms {
-		t.Run(norm, func(t *testing.T) {
+		t.Run(norm.String(), func(t *testing.T) {
 			runtime.GOMAXPROCS(1)
 			one, x, y := newMLPMachine(t, norm, smallMLP, smallBatch, 4)
 			runtime.GOMAXPROCS(4)

@@ -97,7 +97,7 @@ func DriftFigure(runs []*Run, sel Selection) (*Figure, []DriftRow, error) {
 		wholeNumbersX(p.Plot)
 	}
 	fig := &Figure{}
-	refs, modes, examples := map[int]bool{}, map[string]bool{}, 0
+	refs, modes, examples := map[int]bool{}, map[rundir.TapMode]bool{}, 0
 	for i, r := range runs {
 		runRows, err := driftOfRun(r, sel)
 		if err != nil {

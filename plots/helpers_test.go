@@ -59,7 +59,7 @@ func makeRun(t *testing.T, name string, fr fakeRun) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tap := func(node, kind string, epoch, step int) {
+	tap := func(node string, kind rundir.TapKind, epoch, step int) {
 		data := make([]float32, fr.examples*len(fr.neurons))
 		for i := range fr.examples {
 			for j, n := range fr.neurons {

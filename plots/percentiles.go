@@ -29,10 +29,10 @@ const (
 
 // PercentileSeries is how the percentiles of one neuron move over training.
 type PercentileSeries struct {
-	Kind   string      // rundir.KindStep (X is the step) or rundir.KindEpoch (X is the epoch)
-	X      []float64   // steps or epochs, increasing
-	Ps     []float64   // the percentiles, 0-100
-	Values [][]float64 // Values[k][i]: the Ps[k]-th percentile at X[i]
+	Kind   rundir.TapKind // KindStep: X is the step; KindEpoch: X is the epoch
+	X      []float64      // steps or epochs, increasing
+	Ps     []float64      // the percentiles, 0-100
+	Values [][]float64    // Values[k][i]: the Ps[k]-th percentile at X[i]
 }
 
 // PercentilesOverTraining computes, for each run, the ps-th percentiles of
@@ -105,7 +105,7 @@ func PercentilesFigure(runs []*Run, sel Selection, bands string) (*Figure, error
 		return nil, err
 	}
 	fig := &Figure{}
-	examples, modes := 0, map[string]bool{}
+	examples, modes := 0, map[rundir.TapMode]bool{}
 	for i, r := range runs {
 		s := series[i]
 		xLabel := "training step"

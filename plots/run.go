@@ -106,7 +106,7 @@ type Selection struct {
 // point of training.
 type Sample struct {
 	Epoch, Step int
-	Mode        string // rundir.ModeProbe or rundir.ModeBatch
+	Mode        rundir.TapMode
 	Values      []float64
 }
 

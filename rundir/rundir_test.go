@@ -12,7 +12,7 @@ import (
 	"testing"
 )
 
-func entry(node, kind string, epoch, step, examples int, neurons ...int) TapEntry {
+func entry(node string, kind TapKind, epoch, step, examples int, neurons ...int) TapEntry {
 	return TapEntry{Node: node, Kind: kind, Epoch: epoch, Step: step, Mode: ModeProbe, Examples: examples, Neurons: neurons}
 }
 
@@ -188,16 +188,42 @@ func TestWriteTapRejects(t *testing.T) {
 		want string
 	}{
 		{"short data", entry("h1.act", KindEpoch, 1, 0, 2, 0, 1), []float32{1, 2, 3}, "3 values, want 2 examples × 2 neurons"},
-		{"bad kind", entry("h1.act", "batch", 1, 0, 1, 0), []float32{1}, `kind "batch"`},
+		{"no kind", entry("h1.act", 0, 1, 0, 1, 0), []float32{1}, "no tap kind"},
 		{"bad node", entry("../x", KindEpoch, 1, 0, 1, 0), []float32{1}, `bad node name "../x"`},
 		{"epoch 0", entry("h1.act", KindEpoch, 0, 0, 1, 0), []float32{1}, "epoch 0"},
 		{"no neurons", entry("h1.act", KindEpoch, 1, 0, 1), nil, "0 neurons"},
-		{"bad mode", TapEntry{Node: "h1.act", Kind: KindEpoch, Epoch: 1, Mode: "train", Examples: 1, Neurons: []int{0}}, []float32{1}, `mode "train"`},
+		{"no mode", TapEntry{Node: "h1.act", Kind: KindEpoch, Epoch: 1, Examples: 1, Neurons: []int{0}}, []float32{1}, "no tap mode"},
 		{"wrong file", TapEntry{Node: "h1.act", Kind: KindEpoch, Epoch: 1, Mode: ModeProbe, Examples: 1, Neurons: []int{0}, File: "x.npy"}, []float32{1}, `file "x.npy"`},
 	} {
 		err := WriteTap(dir, tc.e, tc.data)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: err %v, want it to contain %q", tc.name, err, tc.want)
+		}
+	}
+}
+
+// TestIndexNames: kinds and modes are written by name, and an index naming
+// an unknown one is refused with the name and the file.
+func TestIndexNames(t *testing.T) {
+	dir := t.TempDir()
+	if err := WriteTap(dir, entry("h1.act", KindStep, 1, 7, 1, 0), []float32{1}); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile(filepath.Join(dir, IndexFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(raw, []byte(`"kind": "step"`)) || !bytes.Contains(raw, []byte(`"mode": "probe"`)) {
+		t.Fatalf("index does not name kind and mode:\n%s", raw)
+	}
+	for _, tc := range []struct{ from, to, want string }{
+		{`"kind": "step"`, `"kind": "batch"`, `kind "batch"`},
+		{`"mode": "probe"`, `"mode": "train"`, `mode "train"`},
+	} {
+		os.WriteFile(filepath.Join(dir, IndexFile), bytes.Replace(raw, []byte(tc.from), []byte(tc.to), 1), 0o644)
+		_, err := ReadIndex(dir)
+		if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), IndexFile) {
+			t.Errorf("index with %s: %v, want an error naming %q and the file", tc.to, err, tc.want)
 		}
 	}
 }
@@ -342,5 +368,87 @@ func TestAtomicWriteLeavesNoTempFiles(t *testing.T) {
 	bad := filepath.Join(dir, "missing", "g.txt")
 	if err := AtomicWriteFile(bad, []byte("x"), 0o644); err == nil || !strings.Contains(err.Error(), bad) {
 		t.Errorf("write into missing dir: %v, want error naming %s", err, bad)
+	}
+}
+
+// npyWithHeader is an npy v1 file with the given header dict and data bytes.
+func npyWithHeader(dict string, data []byte) []byte {
+	h := dict
+	for (10+len(h)+1)%16 != 0 {
+		h += " "
+	}
+	h += "\n"
+	out := []byte("\x93NUMPY\x01\x00")
+	out = binary.LittleEndian.AppendUint16(out, uint16(len(h)))
+	return append(append(out, h...), data...)
+}
+
+// TestReadTapBoundsHeader: a tap whose header claims more (or less, or a
+// negative count) than the file and the index hold is refused before any
+// allocation sized by it, with the file named; malformed headers that make
+// npyio's parser panic are errors too.
+func TestReadTapBoundsHeader(t *testing.T) {
+	dir := t.TempDir()
+	e := entry("h1.act", KindEpoch, 1, 10, 2, 0)
+	if err := WriteTap(dir, e, ramp(2)); err != nil {
+		t.Fatal(err)
+	}
+	e.File = EpochTapFile("h1.act", 1)
+	path := filepath.Join(dir, e.File)
+	eight := make([]byte, 8)
+	for _, tc := range []struct {
+		name string
+		file []byte
+		e    TapEntry
+		want string
+	}{
+		{"huge rows, index agrees", npyWithHeader("{'descr': '<f4', 'fortran_order': False, 'shape': (100000000000, 64), }", eight),
+			TapEntry{Node: "h1.act", Kind: KindEpoch, Epoch: 1, Mode: ModeProbe, Examples: 100000000000, Neurons: make([]int, 64), File: e.File}, "bytes of data after the header"},
+		{"huge rows, index disagrees", npyWithHeader("{'descr': '<f4', 'fortran_order': False, 'shape': (100000000000, 64), }", eight), e, "the index says (2, 1)"},
+		{"negative rows", npyWithHeader("{'descr': '<f4', 'fortran_order': False, 'shape': (-1000, 64), }", eight), e, "the index says (2, 1)"},
+		{"short data", npyWithHeader("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 1), }", eight[:4]), e, "4 bytes of data after the header, want 2×1×4"},
+		{"long data", npyWithHeader("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 1), }", make([]byte, 12)), e, "12 bytes of data"},
+		{"header longer than file", []byte("\x93NUMPY\x02\x00\xff\xff\xff\x7f{}"), e, "npy header of 2147483647 bytes"},
+		{"header without newline", []byte("\x93NUMPY\x01\x00\x04\x00abcd"), e, "malformed npy header"},
+		{"bad version", []byte("\x93NUMPY\x07\x00\x04\x00abcd"), e, "npy version 7.0"},
+		{"float64", npyWithHeader("{'descr': '<f8', 'fortran_order': False, 'shape': (2, 1), }", make([]byte, 16)), e, "want '<f4'"},
+	} {
+		os.WriteFile(path, tc.file, 0o644)
+		_, _, _, err := ReadTap(dir, tc.e)
+		if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), path) {
+			t.Errorf("%s: err %v, want it to name %s and say %q", tc.name, err, path, tc.want)
+		}
+	}
+	// The same writer's layout, hand-made, still reads.
+	data := binary.LittleEndian.AppendUint32(nil, math.Float32bits(1.5))
+	data = binary.LittleEndian.AppendUint32(data, math.Float32bits(-2))
+	os.WriteFile(path, npyWithHeader("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 1), }", data), 0o644)
+	got, _, _, err := ReadTap(dir, e)
+	if err != nil || !reflect.DeepEqual(got, []float32{1.5, -2}) {
+		t.Errorf("hand-made npy: %v, %v; want [1.5 -2]", got, err)
+	}
+}
+
+// TestReadMetricsRefusesImpossibleValues: what no run writes is refused
+// with the file, line and column, so no figure is drawn from it.
+func TestReadMetricsRefusesImpossibleValues(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, MetricsFile)
+	header := strings.Join(MetricsHeader, ",") + "\n"
+	good := "1,10,0.5,0.9,0.4,0.9,1,100\n"
+	for _, tc := range []struct{ row, want string }{
+		{"2,20,0.5,0.9,0.4,NaN,1,100", ":3: column test_acc: NaN is outside [0, 1]"},
+		{"2,20,0.5,1.5,0.4,0.9,1,100", ":3: column train_acc: 1.5 is outside [0, 1]"},
+		{"2,20,0.5,0.9,+Inf,0.9,1,100", ":3: column test_loss: +Inf is outside the finite numbers ≥ 0"},
+		{"2,20,-0.5,0.9,0.4,0.9,1,100", ":3: column train_loss: -0.5"},
+		{"2,20,0.5,0.9,0.4,0.9,-1,100", ":3: column wall_s: -1"},
+		{"0,20,0.5,0.9,0.4,0.9,1,100", ":3: column epoch: 0"},
+		{"2,-20,0.5,0.9,0.4,0.9,1,100", ":3: column step: -20"},
+	} {
+		os.WriteFile(path, []byte(header+good+tc.row+"\n"), 0o644)
+		_, err := ReadMetrics(dir)
+		if err == nil || !strings.Contains(err.Error(), path+tc.want) {
+			t.Errorf("row %q: err %v, want it to contain %q", tc.row, err, path+tc.want)
+		}
 	}
 }

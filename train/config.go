@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"normtap/graph"
+	"normtap/rundir"
 )
 
 // Config is a resolved training job. It is written to config.json.
@@ -31,14 +32,14 @@ type Config struct {
 
 // TapConfig says which activations to copy out and when.
 type TapConfig struct {
-	Nodes      []string `json:"nodes"`
-	Neurons    []int    `json:"neurons"`     // column indices; nil with AllNeurons
-	AllNeurons bool     `json:"all_neurons"` //
-	Epochs     []int    `json:"epochs"`      // nil with AllEpochs
-	AllEpochs  bool     `json:"all_epochs"`
-	EverySteps int      `json:"every_steps"` // 0: no step taps
-	Examples   int      `json:"examples"`    // probe-set size (probe mode)
-	Mode       string   `json:"mode"`        // probe or batch
+	Nodes      []string       `json:"nodes"`
+	Neurons    []int          `json:"neurons"`     // column indices; nil with AllNeurons
+	AllNeurons bool           `json:"all_neurons"` //
+	Epochs     []int          `json:"epochs"`      // nil with AllEpochs
+	AllEpochs  bool           `json:"all_epochs"`
+	EverySteps int            `json:"every_steps"` // 0: no step taps
+	Examples   int            `json:"examples"`    // probe-set size (probe mode)
+	Mode       rundir.TapMode `json:"mode"`
 }
 
 // DefaultNeuron is the column tapped when --tap-neuron is not given.
@@ -68,15 +69,13 @@ func (c *Config) Validate() error {
 		return err
 	}
 	t := c.Taps
-	switch t.Mode {
-	case "probe", "batch":
-	default:
-		return fmt.Errorf("--tap-mode %q: want probe or batch", t.Mode)
+	if !t.Mode.Valid() {
+		return fmt.Errorf("--tap-mode %s: want %s", t.Mode, rundir.TapModeNames())
 	}
 	if t.EverySteps < 0 {
 		return fmt.Errorf("--tap-every-steps %d: must be ≥ 0", t.EverySteps)
 	}
-	if t.Mode == "probe" && (t.Examples < 1 || t.Examples > 1<<20) {
+	if t.Mode == rundir.ModeProbe && (t.Examples < 1 || t.Examples > 1<<20) {
 		return fmt.Errorf("--tap-examples %d: must be between 1 and 1048576", t.Examples)
 	}
 	for _, e := range t.Epochs {

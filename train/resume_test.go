@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"normtap/graph"
 	"normtap/rundir"
 )
 
@@ -43,7 +44,7 @@ func TestMain(m *testing.M) {
 // middle of an epoch, resumes it, and expects exactly the metrics and taps
 // of an uninterrupted run with the same seed.
 func TestKillAndResumeIsExact(t *testing.T) {
-	cfg := smallConfig(t, "batch")
+	cfg := smallConfig(t, graph.NormBatch)
 	cfg.CheckpointEverySteps = 25
 	cfg.Taps.EverySteps = 30
 	js, _ := json.Marshal(cfg)
@@ -76,7 +77,7 @@ func TestKillAndResumeIsExact(t *testing.T) {
 	if _, err := Run(context.Background(), cfg, Options{}); err != nil {
 		t.Fatalf("resume: %v", err)
 	}
-	whole := smallConfig(t, "batch")
+	whole := smallConfig(t, graph.NormBatch)
 	whole.CheckpointEverySteps = 25
 	whole.Taps.EverySteps = 30
 	if _, err := Run(context.Background(), whole, Options{}); err != nil {

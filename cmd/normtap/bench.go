@@ -14,22 +14,22 @@ import (
 
 // BenchCmd is `normtap bench`: flags only; package bench does the work.
 type BenchCmd struct {
-	Device      string `default:"auto" enum:"auto,cpu,cuda" help:"auto: the GPU build beside this binary when a GPU is visible, else the CPU; cpu; cuda."`
-	Model       string `default:"mlp" enum:"mlp,cnn" help:"Model: mlp or cnn."`
-	Hidden      string `default:"1024,1024" help:"Hidden layer widths of the MLP (or the CNN's two channel counts), comma-separated."`
-	Batch       int    `default:"128" help:"Examples per training step."`
-	Norm        string `default:"none,batch,layer" help:"Normalizations to compare, comma-separated; R is relative to none."`
-	Steps       int    `default:"50" help:"Timed training steps per configuration and round."`
-	Warmup      int    `default:"10" help:"Untimed steps per configuration before each round."`
-	Rounds      int    `default:"3" help:"Rounds over all configurations (and the peer), alternating, so that load changes hit every configuration alike."`
-	Threads     int    `default:"0" help:"Threads (GOMAXPROCS) normtap runs on, also given to the peer; 0: every CPU."`
-	Seed        uint64 `default:"1" help:"Seed of the weights and the random batch."`
-	Micro       bool   `default:"true" negatable:"" help:"Time the BatchNorm and LayerNorm kernels and the copy bandwidth."`
-	Tap         bool   `default:"true" negatable:"" help:"Time tapping one neuron each epoch."`
-	Peer        string `help:"Peer benchmark command run after each round with peer.py's flags, e.g. 'python3 bench/peer/peer.py'; the table then shows the ratios."`
-	PeerThreads int    `default:"0" help:"Threads the peer is given (its --threads); 0: --threads."`
-	JSON        string `name:"json" type:"path" help:"Write the results as JSON here."`
-	Plot        string `type:"path" help:"Draw the throughput (and kernel) bars here (.png, .svg or .pdf)."`
+	Device      string          `default:"auto" enum:"auto,cpu,cuda" help:"auto: the GPU build beside this binary when a GPU is visible, else the CPU; cpu; cuda."`
+	Model       graph.ModelKind `default:"mlp" help:"Model: ${models}."`
+	Hidden      string          `default:"1024,1024" help:"Hidden layer widths of the MLP (or the CNN's two channel counts), comma-separated."`
+	Batch       int             `default:"128" help:"Examples per training step."`
+	Norm        string          `default:"none,batch,layer" help:"Normalizations to compare, comma-separated; R is relative to none."`
+	Steps       int             `default:"50" help:"Timed training steps per configuration and round."`
+	Warmup      int             `default:"10" help:"Untimed steps per configuration before each round."`
+	Rounds      int             `default:"3" help:"Rounds over all configurations (and the peer), alternating, so that load changes hit every configuration alike."`
+	Threads     int             `default:"0" help:"Threads (GOMAXPROCS) normtap runs on, also given to the peer; 0: every CPU."`
+	Seed        uint64          `default:"1" help:"Seed of the weights and the random batch."`
+	Micro       bool            `default:"true" negatable:"" help:"Time the BatchNorm and LayerNorm kernels and the copy bandwidth."`
+	Tap         bool            `default:"true" negatable:"" help:"Time tapping one neuron each epoch."`
+	Peer        string          `help:"Peer benchmark command run after each round with peer.py's flags, e.g. 'python3 bench/peer/peer.py'; the table then shows the ratios."`
+	PeerThreads int             `default:"0" help:"Threads the peer is given (its --threads); 0: --threads."`
+	JSON        string          `name:"json" type:"path" help:"Write the results as JSON here."`
+	Plot        string          `type:"path" help:"Draw the throughput (and kernel) bars here (.png, .svg or .pdf)."`
 }
 
 func (c *BenchCmd) options() (bench.Options, error) {
@@ -39,19 +39,18 @@ func (c *BenchCmd) options() (bench.Options, error) {
 		return bench.Options{}, err
 	}
 	s.Model, s.Hidden = c.Model, h
-	if c.Model == "cnn" && c.Hidden == "1024,1024" {
+	if c.Model == graph.ModelCNN && c.Hidden == "1024,1024" {
 		s.Hidden = []int{16, 32}
 	}
 	o := bench.Options{Spec: s, Batch: c.Batch, Steps: c.Steps, Warmup: c.Warmup, Rounds: c.Rounds, Seed: c.Seed,
 		Opt:   graph.OptSpec{Kind: "adam", LR: 1e-3, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8},
 		Micro: c.Micro, Tap: c.Tap, Command: "normtap " + strings.Join(os.Args[1:], " ")}
 	for _, n := range strings.Split(c.Norm, ",") {
-		switch n = strings.TrimSpace(n); n {
-		case "none", "batch", "layer":
-			o.Norms = append(o.Norms, n)
-		default:
-			return o, usagef("--norm %s: %q is not a normalization; want a list of none, batch, layer", c.Norm, n)
+		norm, err := graph.ParseNorm(strings.TrimSpace(n))
+		if err != nil {
+			return o, usagef("--norm %s: %v", c.Norm, err)
 		}
+		o.Norms = append(o.Norms, norm)
 	}
 	if c.PeerThreads < 0 {
 		return o, usagef("--peer-threads %d: must be ≥ 0 (0: --threads)", c.PeerThreads)

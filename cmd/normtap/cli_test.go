@@ -71,7 +71,7 @@ func TestFailureModes(t *testing.T) {
 	}{
 		{"unknown command", []string{"fly"}, 2, "unexpected argument fly"},
 		{"malformed list", []string{"train", "--hidden", "32,x"}, 2, `"x" is not an integer`},
-		{"unknown norm", []string{"train", "--norm", "group"}, 2, "--norm"},
+		{"unknown norm", []string{"train", "--norm", "weight"}, 2, `--norm: unknown norm "weight"`},
 		{"unknown device", []string{"train", "--device", "tpu"}, 2, "--device"},
 		{"zero batch", []string{"train", "--batch", "0"}, 2, "--batch 0"},
 		{"negative lr", []string{"train", "--lr=-1"}, 2, "--lr -1"},

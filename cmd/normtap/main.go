@@ -17,6 +17,8 @@ import (
 	"syscall"
 
 	"github.com/alecthomas/kong"
+
+	"normtap/graph"
 )
 
 // Globals are the flags every subcommand shares.
@@ -33,6 +35,7 @@ type CLI struct {
 	Plot  PlotCmd  `cmd:"" help:"Draw figures from one or more run directories."`
 	Bench BenchCmd `cmd:"" help:"Benchmark training throughput and the cost of normalization."`
 	Repro ReproCmd `cmd:"" help:"Reproduce a figure from the literature."`
+	Sweep SweepCmd `cmd:"" help:"Train a grid of runs (--vary flag=a|b …) under one root, a few at once, or print their commands for a scheduler."`
 }
 
 // UsageError is a mistake in the command line: it exits with status 2.
@@ -62,7 +65,7 @@ func run(args []string) (code int) {
 		}
 	}()
 	var cli CLI
-	parser, err := kong.New(&cli,
+	parser, err := kong.New(&cli, helpVars,
 		kong.Name("normtap"),
 		kong.Description("Train networks with and without normalization, tap their activations, and see what normalization does."),
 		kong.ConfigureHelp(kong.HelpOptions{Compact: true}),
@@ -101,6 +104,10 @@ func run(args []string) (code int) {
 	err = kctx.Run(&cli.Globals)
 	return exitCode(err)
 }
+
+// helpVars fill the ${…} in flag help from the tables of named values, so
+// that a new norm or model shows up in --help without editing it here.
+var helpVars = kong.Vars{"norms": graph.NormHelp(), "models": graph.ModelNames()}
 
 type exitSignal struct{}
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -12,22 +13,23 @@ import (
 	"golang.org/x/term"
 
 	"normtap/graph"
+	"normtap/rundir"
 	"normtap/train"
 )
 
 // ModelFlags pick the model; shared by train, nodes and bench.
 type ModelFlags struct {
-	Model      string  `default:"mlp" enum:"mlp,cnn" help:"Model: mlp, or cnn (two conv3x3 blocks, each with norm, activation and 2x2 max-pool, then a linear layer)."`
-	Hidden     string  `default:"1024,1024" help:"Hidden layer widths of the MLP, or the two conv channel counts of the CNN (e.g. 16,32), comma-separated."`
-	Norm       string  `default:"batch" enum:"none,batch,layer" help:"Normalization: none, batch or layer."`
-	NormPos    string  `default:"pre" enum:"pre,post" help:"pre: norm before the activation (as in the BatchNorm paper); post: after it."`
-	Act        string  `default:"relu" enum:"relu,gelu,sigmoid,tanh" help:"Activation: relu, gelu, sigmoid or tanh."`
-	InitStd    float64 `default:"0" help:"Draw every weight from N(0, S^2) (the BatchNorm paper's small Gaussian init); 0 uses He init for relu/gelu hidden layers and Glorot otherwise. Biases start at 0, norm gains at 1."`
-	BNMomentum float64 `default:"0.1" name:"bn-momentum" help:"Weight of each batch in BatchNorm's running statistics (PyTorch's convention)."`
-	Eps        float64 `default:"1e-5" help:"Epsilon added to the variance by both norms."`
-	NormNoise  bool    `name:"norm-noise" help:"Santurkar et al.'s noisy BatchNorm: after each BatchNorm, per step and unit, a mean shift from U(-a, a) and a scale from U(1, b), with per-example jitter (training only; needs --norm batch)."`
-	NormNoiseA float64 `name:"norm-noise-a" default:"0.5" help:"Bound a of the noisy BatchNorm's mean shift U(-a, a)."`
-	NormNoiseB float64 `name:"norm-noise-b" default:"1.25" help:"Upper bound b of the noisy BatchNorm's scale U(1, b)."`
+	Model      graph.ModelKind `default:"mlp" help:"Model: ${models}; cnn is two conv3x3 blocks, each with norm, activation and 2x2 max-pool, then a linear layer."`
+	Hidden     string          `default:"1024,1024" help:"Hidden layer widths of the MLP, or the two conv channel counts of the CNN (e.g. 16,32), comma-separated."`
+	Norm       graph.Norm      `default:"batch" help:"Normalization: ${norms}."`
+	NormPos    graph.NormPos   `default:"pre" help:"pre: norm before the activation (as in the BatchNorm paper); post: after it."`
+	Act        string          `default:"relu" enum:"relu,gelu,sigmoid,tanh" help:"Activation: relu, gelu, sigmoid or tanh."`
+	InitStd    float64         `default:"0" help:"Draw every weight from N(0, S^2) (the BatchNorm paper's small Gaussian init); 0 uses He init for relu/gelu hidden layers and Glorot otherwise. Biases start at 0, norm gains at 1."`
+	BNMomentum float64         `default:"0.1" name:"bn-momentum" help:"Weight of each batch in BatchNorm's running statistics (PyTorch's convention)."`
+	Eps        float64         `default:"1e-5" help:"Epsilon added to the variance by both norms."`
+	NormNoise  bool            `name:"norm-noise" help:"Santurkar et al.'s noisy BatchNorm: after each BatchNorm, per step and unit, a mean shift from U(-a, a) and a scale from U(1, b), with per-example jitter (training only; needs --norm batch)."`
+	NormNoiseA float64         `name:"norm-noise-a" default:"0.5" help:"Bound a of the noisy BatchNorm's mean shift U(-a, a)."`
+	NormNoiseB float64         `name:"norm-noise-b" default:"1.25" help:"Upper bound b of the noisy BatchNorm's scale U(1, b)."`
 }
 
 // spec turns the flags into a graph.Spec (the input shape is filled in
@@ -43,7 +45,7 @@ func (f ModelFlags) spec() (graph.Spec, error) {
 	if f.NormNoise {
 		s.NormNoise, s.NoiseA, s.NoiseB = true, f.NormNoiseA, f.NormNoiseB
 	}
-	if f.Model == "cnn" && f.Hidden == "1024,1024" {
+	if f.Model == graph.ModelCNN && f.Hidden == "1024,1024" {
 		s.Hidden = []int{16, 32}
 	}
 	if err := s.Validate(); err != nil {
@@ -107,13 +109,14 @@ type TrainCmd struct {
 	TrainLimit int    `default:"0" help:"Use only the first N training examples (0: all)."`
 	Device     string `default:"auto" enum:"auto,cpu,cuda" help:"auto: the GPU build beside this binary when a GPU is visible, else the CPU; cpu; cuda."`
 	Out        string `help:"Run directory (default runs/<norm>-<time>)." type:"path"`
+	Threads    int    `default:"0" help:"Threads (GOMAXPROCS) the training runs on; 0: every CPU (a sweep gives each run its share)."`
 
-	Tap           string `help:"Nodes to tap, comma-separated (normtap nodes lists them), e.g. h2.act."`
-	TapNeuron     string `default:"0" help:"Columns of each tapped node to keep: K[,K...] or all. Default: neuron 0."`
-	TapEpochs     string `default:"all" help:"Epochs at whose end to tap: a list such as 1,10,30, or all."`
-	TapEverySteps int    `default:"0" help:"Also tap every N training steps (0: never)."`
-	TapExamples   int    `default:"1000" help:"Size of the probe set: the first N test examples, run in eval mode (--tap-mode probe)."`
-	TapMode       string `default:"probe" enum:"probe,batch" help:"probe: a fixed probe set in eval mode; batch: the current training batch in training mode."`
+	Tap           string         `help:"Nodes to tap, comma-separated (normtap nodes lists them), e.g. h2.act."`
+	TapNeuron     string         `default:"0" help:"Columns of each tapped node to keep: K[,K...] or all. Default: neuron 0."`
+	TapEpochs     string         `default:"all" help:"Epochs at whose end to tap: a list such as 1,10,30, or all."`
+	TapEverySteps int            `default:"0" help:"Also tap every N training steps (0: never)."`
+	TapExamples   int            `default:"1000" help:"Size of the probe set: the first N test examples, run in eval mode (--tap-mode probe)."`
+	TapMode       rundir.TapMode `default:"probe" help:"probe: a fixed probe set in eval mode; batch: the current training batch in training mode."`
 
 	CheckpointEverySteps int  `default:"0" help:"Also checkpoint every N steps (a checkpoint is always written at each epoch's end)."`
 	Resume               bool `help:"Continue the run in --out from its checkpoint."`
@@ -126,6 +129,9 @@ type TrainCmd struct {
 }
 
 func (c *TrainCmd) config() (train.Config, error) {
+	if c.Threads < 0 {
+		return train.Config{}, usagef("--threads %d: must be ≥ 0 (0: every CPU)", c.Threads)
+	}
 	spec, err := c.spec()
 	if err != nil {
 		return train.Config{}, err
@@ -171,6 +177,9 @@ func (c *TrainCmd) Run(g *Globals, ctx context.Context) error {
 	cfg, err := c.config()
 	if err != nil {
 		return err
+	}
+	if c.Threads > 0 {
+		runtime.GOMAXPROCS(c.Threads)
 	}
 	dev, err := pickDevice(c.Device)
 	if err != nil {
