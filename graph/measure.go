@@ -85,21 +85,6 @@ func Measure(m Machine, x, labels []float32, spec MeasureSpec) (*Measurement, er
 	return res, nil
 }
 
-// ShiftedGrads returns, for each weighted layer i in graph order, its name,
-// G_i and G′_i as defined at the top of this file (G′_0 = G_0: no layer
-// comes before the first). It changes no training state, as Measure.
-func ShiftedGrads(m Machine, x, labels []float32) (names []string, g, gShifted [][]float32, err error) {
-	s, err := newSession(m, x, labels)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	names, g, gShifted, err = s.shiftedGrads()
-	if rerr := s.restore(); err == nil {
-		err = rerr
-	}
-	return names, g, gShifted, err
-}
-
 // session holds what a measurement must put back, and the layer structure
 // of the model.
 type session struct {
