@@ -179,6 +179,21 @@ func (b *builder) layerNorm(prefix string, x *G.Node) (*G.Node, error) {
 	return layers.LayerNorm(x, b.param(prefix+".gamma", 1, d, 0, 1), b.param(prefix+".beta", 1, d, 0, 0), float32(b.m.Spec.Eps))
 }
 
+// groupNorm is NormGroup: per example over each group of channels (units
+// of a Linear, channels of a conv), γ/β per channel.
+func (b *builder) groupNorm(prefix string, x *G.Node) (*G.Node, error) {
+	c := x.Shape()[1]
+	return layers.GroupNorm(x, b.param(prefix+".gamma", 1, c, 0, 1), b.param(prefix+".beta", 1, c, 0, 0),
+		LayerGroups(b.m.Spec.Groups, c), float32(b.m.Spec.Eps))
+}
+
+// rmsNorm is NormRMS: per example over every unit (C·H·W for 4-D x), γ per
+// unit as LayerNorm's, no β.
+func (b *builder) rmsNorm(prefix string, x *G.Node) (*G.Node, error) {
+	d := prod(x.Shape()[1:])
+	return layers.RMSNorm(x, b.param(prefix+".gamma", 1, d, 0, 1), float32(b.m.Spec.Eps))
+}
+
 // normAct adds norm and activation in the spec's order, tapping both.
 func (b *builder) normAct(prefix string, x *G.Node) (*G.Node, error) {
 	var err error

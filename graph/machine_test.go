@@ -18,6 +18,12 @@ func tinySpec(model ModelKind, norm Norm) Spec {
 	if model == ModelCNN {
 		s.Hidden = []int{3, 4}
 	}
+	if norm == NormGroup { // groups of 3 and 2 units, or 3 and 4 channels: neither LayerNorm nor InstanceNorm
+		s.Hidden, s.Groups = []int{12, 8}, 4
+		if model == ModelCNN {
+			s.Hidden, s.Groups = []int{6, 8}, 2
+		}
+	}
 	return s
 }
 

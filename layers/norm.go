@@ -127,7 +127,8 @@ func (op *BatchNormGradOp) Do(v ...gorgonia.Value) (gorgonia.Value, error) { ret
 type NormParamGradOp struct {
 	opBase
 	Beta bool
-	// Fwd is the BatchNormOp or LayerNormOp whose gradient this hands out.
+	// Fwd is the norm op (BatchNormOp, LayerNormOp, GroupNormOp, RMSNormOp)
+	// whose gradient this hands out.
 	Fwd   gorgonia.Op
 	stash *normStash
 }

@@ -12,6 +12,7 @@ import (
 
 	"golang.org/x/term"
 
+	"normtap/dataset"
 	"normtap/graph"
 	"normtap/rundir"
 	"normtap/train"
@@ -26,7 +27,8 @@ type ModelFlags struct {
 	Act        string          `default:"relu" enum:"relu,gelu,sigmoid,tanh" help:"Activation: relu, gelu, sigmoid or tanh."`
 	InitStd    float64         `default:"0" help:"Draw every weight from N(0, S^2) (the BatchNorm paper's small Gaussian init); 0 uses He init for relu/gelu hidden layers and Glorot otherwise. Biases start at 0, norm gains at 1."`
 	BNMomentum float64         `default:"0.1" name:"bn-momentum" help:"Weight of each batch in BatchNorm's running statistics (PyTorch's convention)."`
-	Eps        float64         `default:"1e-5" help:"Epsilon added to the variance by both norms."`
+	Groups     int             `default:"32" help:"GroupNorm's groups per layer (--norm group): clipped to the layer's channel (unit) count, which it must then divide."`
+	Eps        float64         `default:"1e-5" help:"Epsilon added to the variance by the norms (to the mean square by rms)."`
 	NormNoise  bool            `name:"norm-noise" help:"Santurkar et al.'s noisy BatchNorm: after each BatchNorm, per step and unit, a mean shift from U(-a, a) and a scale from U(1, b), with per-example jitter (training only; needs --norm batch)."`
 	NormNoiseA float64         `name:"norm-noise-a" default:"0.5" help:"Bound a of the noisy BatchNorm's mean shift U(-a, a)."`
 	NormNoiseB float64         `name:"norm-noise-b" default:"1.25" help:"Upper bound b of the noisy BatchNorm's scale U(1, b)."`
@@ -36,17 +38,18 @@ type ModelFlags struct {
 // from the data).
 func (f ModelFlags) spec() (graph.Spec, error) {
 	s := graph.DefaultSpec()
-	h, err := parseInts("--hidden", f.Hidden)
+	h, err := modelHidden(f.Model, f.Hidden)
 	if err != nil {
 		return s, err
 	}
 	s.Model, s.Hidden, s.Norm, s.NormPos, s.Act = f.Model, h, f.Norm, f.NormPos, f.Act
 	s.InitStd, s.BNMomentum, s.Eps = f.InitStd, f.BNMomentum, f.Eps
+	s.Groups = 0 // recorded for GroupNorm only: other runs' config.json stay as they were
+	if f.Norm == graph.NormGroup {
+		s.Groups = f.Groups
+	}
 	if f.NormNoise {
 		s.NormNoise, s.NoiseA, s.NoiseB = true, f.NormNoiseA, f.NormNoiseB
-	}
-	if f.Model == graph.ModelCNN && f.Hidden == "1024,1024" {
-		s.Hidden = []int{16, 32}
 	}
 	if err := s.Validate(); err != nil {
 		return s, usagef("%v", err)
@@ -110,6 +113,7 @@ type TrainCmd struct {
 	Device     string `default:"auto" enum:"auto,cpu,cuda" help:"auto: the GPU build beside this binary when a GPU is visible, else the CPU; cpu; cuda."`
 	Out        string `help:"Run directory (default runs/<norm>-<time>)." type:"path"`
 	Threads    int    `default:"0" help:"Threads (GOMAXPROCS) the training runs on; 0: every CPU (a sweep gives each run its share)."`
+	Dataset    string `placeholder:"NAME" help:"A dataset normtap finds by itself: mnist (the default: the real MNIST in the Go module cache) or fashion (Fashion-MNIST from Debian's dataset-fashion-mnist, /usr/share/datasets/fashion-mnist); --data DIR instead reads any IDX set."`
 
 	Tap           string         `help:"Nodes to tap, comma-separated (normtap nodes lists them), e.g. h2.act."`
 	TapNeuron     string         `default:"0" help:"Columns of each tapped node to keep: K[,K...] or all. Default: neuron 0."`
@@ -142,6 +146,9 @@ func (c *TrainCmd) config() (train.Config, error) {
 		Batch: c.Batch, Epochs: c.Epochs, Seed: c.Seed, Data: c.Data, TrainLimit: c.TrainLimit,
 		Device: c.Device, Out: c.Out, CheckpointEverySteps: c.CheckpointEverySteps, Resume: c.Resume, MaxSteps: c.MaxSteps,
 		Taps: train.TapConfig{EverySteps: c.TapEverySteps, Examples: c.TapExamples, Mode: c.TapMode},
+	}
+	if cfg.Dataset, err = datasetFlag(c.Dataset, c.Data); err != nil {
+		return cfg, err
 	}
 	cfg.Measure = train.MeasureConfig{ICSEvery: c.ICSEvery, LandscapeEvery: c.LandscapeEvery}
 	landscapeRange, err := parseRange("--landscape-range", c.LandscapeRange)
@@ -201,4 +208,23 @@ func (c *TrainCmd) Run(g *Globals, ctx context.Context) error {
 	last := res.Metrics[len(res.Metrics)-1]
 	fmt.Printf("test accuracy %.4f, test loss %.4f after epoch %d (%d steps); run directory %s\n", last.TestAcc, last.TestLoss, last.Epoch, last.Step, cfg.Out)
 	return nil
+}
+
+// datasetFlag resolves --dataset beside --data: the named dataset (MNIST
+// when neither is given), or none when --data names a directory.
+func datasetFlag(name, data string) (dataset.Name, error) {
+	if name == "" {
+		if data != "" {
+			return 0, nil
+		}
+		return dataset.MNIST, nil
+	}
+	if data != "" {
+		return 0, usagef("--dataset %s and --data %s: give one of them (--data reads any IDX set)", name, data)
+	}
+	n, err := dataset.ParseName(name)
+	if err != nil {
+		return 0, usagef("--dataset: %v", err)
+	}
+	return n, nil
 }
