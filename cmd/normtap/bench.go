@@ -48,7 +48,7 @@ func (c *BenchCmd) options() (bench.Options, error) {
 	}
 	s.Model, s.Hidden, s.Groups = c.Model, h, c.Groups
 	o := bench.Options{Spec: s, Batch: c.Batch, Steps: c.Steps, Warmup: c.Warmup, Rounds: c.Rounds, Seed: c.Seed,
-		Opt:   graph.OptSpec{Kind: "adam", LR: 1e-3, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8},
+		Opt:   graph.OptSpec{Kind: graph.OptAdam, LR: 1e-3, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8},
 		Micro: c.Micro, Tap: c.Tap, Command: "normtap " + strings.Join(os.Args[1:], " ")}
 	for _, n := range strings.Split(c.Norm, ",") {
 		norm, err := graph.ParseNorm(strings.TrimSpace(n))
