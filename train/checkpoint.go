@@ -21,8 +21,9 @@ const checkpointFile = "state.bin"
 
 var checkpointMagic = []byte("NORMTAPCK1\n")
 
-// progress is where a run stands: enough to continue it exactly.
-type progress struct {
+// runState is where a run stands: what a checkpoint saves, enough to
+// continue the run exactly. (The progress bar is progressReporter.)
+type runState struct {
 	Epoch      int               `json:"epoch"`       // epochs completed
 	Step       int               `json:"step"`        // optimizer steps completed
 	Pos        int               `json:"pos"`         // batches done in the current epoch
@@ -66,18 +67,18 @@ func tensorsOf(m *graph.Model, st *graph.OptState) ([]checkpointEntry, [][]float
 }
 
 // saveCheckpoint writes dir/checkpoint/state.bin atomically.
-func saveCheckpoint(dir string, pr progress, perm []int32, mach graph.Machine) error {
+func saveCheckpoint(dir string, st runState, perm []int32, mach graph.Machine) error {
 	if err := mach.SyncParams(); err != nil {
 		return err
 	}
-	_, st := mach.Opt()
-	names, data := tensorsOf(mach.Model(), st)
-	pr.Tensors, pr.OptStep = names, st.Step
-	pr.NoiseDraws = nil
+	_, opt := mach.Opt()
+	names, data := tensorsOf(mach.Model(), opt)
+	st.Tensors, st.OptStep = names, opt.Step
+	st.NoiseDraws = nil
 	for _, l := range mach.Model().Noise {
-		pr.NoiseDraws = append(pr.NoiseDraws, l.State.Draws)
+		st.NoiseDraws = append(st.NoiseDraws, l.State.Draws)
 	}
-	head, err := json.Marshal(pr)
+	head, err := json.Marshal(st)
 	if err != nil {
 		return err
 	}
@@ -100,72 +101,108 @@ func saveCheckpoint(dir string, pr progress, perm []int32, mach graph.Machine) e
 	return nil
 }
 
-// loadCheckpoint reads a checkpoint into mach's model and optimizer state
-// and returns the progress and data order it holds.
-func loadCheckpoint(dir string, mach graph.Machine) (progress, []int32, error) {
-	path := filepath.Join(dir, rundir.CheckpointDir, checkpointFile)
-	var pr progress
+// checkpoint is a decoded state.bin: the run's state, its tensors in the
+// order of runState.Tensors, and the current epoch's data order.
+type checkpoint struct {
+	path    string
+	state   runState
+	tensors [][]float32
+	perm    []int32
+}
+
+// loadCheckpoint reads dir's checkpoint into mach's model and optimizer
+// state and returns the run state and data order it holds.
+func loadCheckpoint(dir string, mach graph.Machine) (runState, []int32, error) {
+	ck, err := decodeCheckpoint(filepath.Join(dir, rundir.CheckpointDir, checkpointFile))
+	if err != nil {
+		return runState{}, nil, err
+	}
+	if err := ck.restore(mach); err != nil {
+		return runState{}, nil, err
+	}
+	return ck.state, ck.perm, nil
+}
+
+// damaged is the error for a checkpoint that cannot be trusted.
+func damaged(path, what string) error {
+	return fmt.Errorf("resume: %s: %s; the checkpoint is damaged, start a new run with another --out", path, what)
+}
+
+// decodeCheckpoint reads and checks the file at path on its own, without a
+// model: its format, lengths and values.
+func decodeCheckpoint(path string) (*checkpoint, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return pr, nil, fmt.Errorf("resume: %w (no checkpoint to resume from)", err)
+		return nil, fmt.Errorf("resume: %w (no checkpoint to resume from)", err)
 	}
 	defer f.Close()
 	r := bufio.NewReader(f)
-	bad := func(what string) error {
-		return fmt.Errorf("resume: %s: %s; the checkpoint is damaged, start a new run with another --out", path, what)
-	}
+	bad := func(what string) error { return damaged(path, what) }
 	magic := make([]byte, len(checkpointMagic))
 	if _, err := io.ReadFull(r, magic); err != nil || !bytes.Equal(magic, checkpointMagic) {
-		return pr, nil, bad("not a normtap checkpoint")
+		return nil, bad("not a normtap checkpoint")
 	}
 	var n uint64
 	if err := binary.Read(r, binary.LittleEndian, &n); err != nil || n > 1<<26 {
-		return pr, nil, bad("bad header length")
+		return nil, bad("bad header length")
 	}
 	head := make([]byte, n)
 	if _, err := io.ReadFull(r, head); err != nil {
-		return pr, nil, bad("truncated header")
+		return nil, bad("truncated header")
 	}
-	if err := json.Unmarshal(head, &pr); err != nil {
-		return pr, nil, bad("header: " + err.Error())
+	ck := &checkpoint{path: path}
+	if err := json.Unmarshal(head, &ck.state); err != nil {
+		return nil, bad("header: " + err.Error())
 	}
-	_, st := mach.Opt()
-	names, data := tensorsOf(mach.Model(), st)
-	if len(names) != len(pr.Tensors) {
-		return pr, nil, fmt.Errorf("resume: %s holds %d tensors, this model has %d: was it made with other model flags?", path, len(pr.Tensors), len(names))
-	}
-	for i, e := range pr.Tensors {
-		if e != names[i] {
-			return pr, nil, fmt.Errorf("resume: %s holds %s[%d] where this model has %s[%d]: was it made with other model flags?", path, e.Name, e.Len, names[i].Name, names[i].Len)
+	for _, e := range ck.state.Tensors {
+		if e.Len < 0 || e.Len > 1<<30 {
+			return nil, bad(fmt.Sprintf("tensor %s of length %d", e.Name, e.Len))
 		}
-		if err := binary.Read(r, binary.LittleEndian, data[i]); err != nil {
-			return pr, nil, bad("truncated tensor " + e.Name)
+		v := make([]float32, e.Len)
+		if err := binary.Read(r, binary.LittleEndian, v); err != nil {
+			return nil, bad("truncated tensor " + e.Name)
 		}
-	}
-	if err := binary.Read(r, binary.LittleEndian, &n); err != nil || n > 1<<28 {
-		return pr, nil, bad("bad data-order length")
-	}
-	perm := make([]int32, n)
-	if err := binary.Read(r, binary.LittleEndian, perm); err != nil {
-		return pr, nil, bad("truncated data order")
-	}
-	for _, v := range data {
 		for _, x := range v {
 			if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
-				return pr, nil, bad("non-finite values")
+				return nil, bad("non-finite values in " + e.Name)
 			}
 		}
+		ck.tensors = append(ck.tensors, v)
 	}
-	st.Step = pr.OptStep
+	if err := binary.Read(r, binary.LittleEndian, &n); err != nil || n > 1<<28 {
+		return nil, bad("bad data-order length")
+	}
+	ck.perm = make([]int32, n)
+	if err := binary.Read(r, binary.LittleEndian, ck.perm); err != nil {
+		return nil, bad("truncated data order")
+	}
+	return ck, nil
+}
+
+// restore checks that ck fits mach's model and copies it in: parameters,
+// BatchNorm statistics, optimizer slots and step, noise draws.
+func (ck *checkpoint) restore(mach graph.Machine) error {
+	path, st := ck.path, &ck.state
+	_, opt := mach.Opt()
+	names, data := tensorsOf(mach.Model(), opt)
+	if len(names) != len(st.Tensors) {
+		return fmt.Errorf("resume: %s holds %d tensors, this model has %d: was it made with other model flags?", path, len(st.Tensors), len(names))
+	}
+	for i, e := range st.Tensors {
+		if e != names[i] {
+			return fmt.Errorf("resume: %s holds %s[%d] where this model has %s[%d]: was it made with other model flags?", path, e.Name, e.Len, names[i].Name, names[i].Len)
+		}
+	}
 	noise := mach.Model().Noise
-	if len(pr.NoiseDraws) != len(noise) {
-		return pr, nil, fmt.Errorf("resume: %s holds the noise of %d layers, this model has %d: was it made with other model flags?", path, len(pr.NoiseDraws), len(noise))
+	if len(st.NoiseDraws) != len(noise) {
+		return fmt.Errorf("resume: %s holds the noise of %d layers, this model has %d: was it made with other model flags?", path, len(st.NoiseDraws), len(noise))
 	}
+	for i, v := range ck.tensors {
+		copy(data[i], v)
+	}
+	opt.Step = st.OptStep
 	for i, l := range noise {
-		l.State.Draws = pr.NoiseDraws[i]
+		l.State.Draws = st.NoiseDraws[i]
 	}
-	if err := mach.LoadParams(); err != nil {
-		return pr, nil, err
-	}
-	return pr, perm, nil
+	return mach.LoadParams()
 }
