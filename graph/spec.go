@@ -7,7 +7,7 @@ import (
 	G "gorgonia.org/gorgonia"
 
 	"normtap/internal/enum"
-	"normtap/layers"
+	"normtap/kernels"
 )
 
 // Norm names a normalization; it is written as its name ("batch").
@@ -144,7 +144,7 @@ func (s Spec) Validate() error {
 	if !s.NormPos.Valid() {
 		return fmt.Errorf("--norm-pos %s: want %s", s.NormPos, NormPosNames())
 	}
-	if _, err := layers.ParseAct(s.Act); err != nil {
+	if _, err := kernels.ParseAct(s.Act); err != nil {
 		return fmt.Errorf("--act: %v", err)
 	}
 	if len(s.Hidden) == 0 {

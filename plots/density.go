@@ -5,6 +5,7 @@ import (
 	"image/color"
 	"math"
 	"slices"
+	"strings"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -28,6 +29,10 @@ type Curve struct {
 	Bandwidth   float64   // Silverman's rule on the sample
 	Examples    int
 	Mode        rundir.TapMode
+	// Constant marks a sample whose values are all Value (a dead unit): it
+	// has no density to estimate, so Y is nil and figures draw a spike.
+	Constant bool
+	Value    float64
 }
 
 // DensityCurves estimates, for each run, the density of sel.Neuron of
@@ -43,6 +48,7 @@ func DensityCurves(runs []*Run, sel Selection, pick func([]int) []int) (Selectio
 	samples := make([][]Sample, len(runs))
 	bandwidths := make([][]float64, len(runs))
 	lo, hi, narrowest := math.Inf(1), math.Inf(-1), math.Inf(1)
+	constLo, constHi := math.Inf(1), math.Inf(-1)
 	for i, r := range runs {
 		entries, err := epochTaps(r, sel.Node, sel.Epochs, pick)
 		if err != nil {
@@ -52,18 +58,32 @@ func DensityCurves(runs []*Run, sel Selection, pick func([]int) []int) (Selectio
 			return sel, nil, err
 		}
 		for _, s := range samples[i] {
+			smallest, largest := slices.Min(s.Values), slices.Max(s.Values)
+			if smallest == largest { // constant: a spike, not a kernel's bump
+				bandwidths[i] = append(bandwidths[i], 0)
+				constLo, constHi = math.Min(constLo, smallest), math.Max(constHi, smallest)
+				continue
+			}
 			h := SilvermanBandwidth(s.Values)
 			bandwidths[i] = append(bandwidths[i], h)
-			lo = math.Min(lo, slices.Min(s.Values)-3*h)
-			hi = math.Max(hi, slices.Max(s.Values)+3*h)
+			lo = math.Min(lo, smallest-3*h)
+			hi = math.Max(hi, largest+3*h)
 			narrowest = math.Min(narrowest, h)
 		}
 	}
-	points := int(math.Min(maxGridPoints, math.Max(minGridPoints, gridPerBandwidth*(hi-lo)/narrowest)))
+	lo, hi = spikeRange(lo, hi, constLo, constHi)
+	points := minGridPoints
+	if isFinite(narrowest) {
+		points = int(math.Min(maxGridPoints, math.Max(minGridPoints, gridPerBandwidth*(hi-lo)/narrowest)))
+	}
 	grid := Grid(lo, hi, points)
 	curves := make([][]Curve, len(runs))
 	for i := range runs {
 		for j, s := range samples[i] {
+			if bandwidths[i][j] == 0 {
+				curves[i] = append(curves[i], Curve{Epoch: s.Epoch, Step: s.Step, X: grid, Examples: len(s.Values), Mode: s.Mode, Constant: true, Value: s.Values[0]})
+				continue
+			}
 			y, err := KDE(s.Values, grid, bandwidths[i][j])
 			if err != nil {
 				return sel, nil, fmt.Errorf("run %s, epoch %d: %w", runs[i].Dir, s.Epoch, err)
@@ -72,6 +92,59 @@ func DensityCurves(runs []*Run, sel Selection, pick func([]int) []int) (Selectio
 		}
 	}
 	return sel, curves, nil
+}
+
+// spikeRange widens the grid [lo, hi] of the estimated curves to take in
+// the constant samples' values [constLo, constHi] with a margin; with no
+// estimated curve, the range is the constants' widened by a tenth of their
+// span or magnitude (1 at 0).
+func spikeRange(lo, hi, constLo, constHi float64) (float64, float64) {
+	if constLo > constHi { // no constant sample
+		return lo, hi
+	}
+	if lo > hi { // only constant samples
+		margin := math.Max((constHi-constLo)/10, math.Max(math.Abs(constLo), math.Abs(constHi))/10)
+		if margin == 0 {
+			margin = 1
+		}
+		return constLo - margin, constHi + margin
+	}
+	margin := (hi - lo) / 20
+	return math.Min(lo, constLo-margin), math.Max(hi, constHi+margin)
+}
+
+// spikeHeight is how tall constant samples' spikes stand in a panel: the
+// tallest estimated curve's peak, or 1 in a panel of spikes only.
+func spikeHeight(curves []Curve) float64 {
+	peak := 0.0
+	for _, c := range curves {
+		for _, y := range c.Y {
+			peak = math.Max(peak, y)
+		}
+	}
+	if peak == 0 {
+		return 1
+	}
+	return peak
+}
+
+// constantNote names the constant samples drawn as spikes, for captions.
+func constantNote(runs []*Run, curves [][]Curve) string {
+	var parts []string
+	for i, cs := range curves {
+		for _, c := range cs {
+			if c.Constant {
+				parts = append(parts, fmt.Sprintf("%s epoch %d (all %d values %.4g)", runs[i].Label, c.Epoch, c.Examples, c.Value))
+			}
+		}
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	if len(parts) > 3 {
+		parts = append(parts[:3], fmt.Sprintf("%d more", len(parts)-3))
+	}
+	return " · constant (a dead unit), drawn as a spike: " + strings.Join(parts, ", ")
 }
 
 // DensityFigure is the seed figure: one panel per run, side by side on a shared x
@@ -83,10 +156,16 @@ func DensityFigure(runs []*Run, sel Selection) (*Figure, error) {
 		return nil, err
 	}
 	colours := epochColours(curves)
-	fig := &Figure{Caption: fmt.Sprintf("%s · %s", SilvermanRule, examplesNote(curves))}
+	fig := &Figure{Caption: fmt.Sprintf("%s · %s%s", SilvermanRule, examplesNote(curves), constantNote(runs, curves))}
 	for i, r := range runs {
 		p := newPanel(fmt.Sprintf("%s · %s · neuron %d", r.Label, sel.Node, sel.Neuron), "activation", "density")
+		spike := spikeHeight(curves[i])
 		for _, c := range curves[i] {
+			if c.Constant {
+				p.Plot.Add(xyLine([]float64{c.Value, c.Value}, []float64{0, spike}, lineStyle(colours[c.Epoch], 2.5)),
+					markers([]float64{c.Value}, []float64{spike}, colours[c.Epoch]))
+				continue
+			}
 			line := xyLine(c.X, c.Y, lineStyle(colours[c.Epoch], 2))
 			line.FillColor = withAlpha(colours[c.Epoch], 0.08)
 			p.Plot.Add(line)

@@ -30,12 +30,21 @@ func LoadRuns(dirs []string) ([]*Run, error) {
 		return nil, errors.New("no run directories")
 	}
 	runs := make([]*Run, len(dirs))
+	infos := make([]os.FileInfo, len(dirs))
 	for i, dir := range dirs {
 		r, err := loadRun(dir)
 		if err != nil {
 			return nil, err
 		}
 		runs[i] = r
+		if infos[i], err = os.Stat(dir); err != nil {
+			return nil, fmt.Errorf("run dir: %w", err)
+		}
+		for j := range i {
+			if os.SameFile(infos[i], infos[j]) {
+				return nil, fmt.Errorf("run dir %s is given twice (also as %s); give each run once", dir, dirs[j])
+			}
+		}
 	}
 	labelRuns(runs)
 	return runs, nil

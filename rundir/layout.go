@@ -14,6 +14,9 @@ const (
 	TapsDir       = "taps"
 	IndexFile     = "taps/index.json"
 	CheckpointDir = "checkpoint"
+	// CheckpointFile holds the whole checkpoint: a run can be resumed
+	// exactly when it is there.
+	CheckpointFile = "checkpoint/state.bin"
 )
 
 // TapKind says when a tap was taken; it is written as its name ("epoch").

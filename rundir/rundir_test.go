@@ -424,3 +424,108 @@ func TestAtomicWriteLeavesNoTempFiles(t *testing.T) {
 		t.Errorf("write into missing dir: %v, want error naming %s", err, bad)
 	}
 }
+
+// npyWithHeader is an npy v1 file with the given header dict and data bytes.
+func npyWithHeader(dict string, data []byte) []byte {
+	h := dict
+	for (10+len(h)+1)%16 != 0 {
+		h += " "
+	}
+	h += "\n"
+	out := []byte("\x93NUMPY\x01\x00")
+	out = binary.LittleEndian.AppendUint16(out, uint16(len(h)))
+	return append(append(out, h...), data...)
+}
+
+// TestReadTapBoundsHeader: a tap whose header claims more (or less, or a
+// negative count) than the file and the index hold is refused before any
+// allocation sized by it, with the file named; malformed headers that make
+// npyio's parser panic are errors too.
+func TestReadTapBoundsHeader(t *testing.T) {
+	dir := t.TempDir()
+	e := entry("h1.act", KindEpoch, 1, 10, 2, 0)
+	if err := WriteTap(dir, e, ramp(2)); err != nil {
+		t.Fatal(err)
+	}
+	e.File = EpochTapFile("h1.act", 1)
+	path := filepath.Join(dir, e.File)
+	eight := make([]byte, 8)
+	for _, tc := range []struct {
+		name string
+		file []byte
+		e    TapEntry
+		want string
+	}{
+		{"huge rows, index agrees", npyWithHeader("{'descr': '<f4', 'fortran_order': False, 'shape': (100000000000, 64), }", eight),
+			TapEntry{Node: "h1.act", Kind: KindEpoch, Epoch: 1, Mode: ModeProbe, Examples: 100000000000, Neurons: make([]int, 64), File: e.File}, "bytes of data after the header"},
+		{"huge rows, index disagrees", npyWithHeader("{'descr': '<f4', 'fortran_order': False, 'shape': (100000000000, 64), }", eight), e, "the index says (2, 1)"},
+		{"negative rows", npyWithHeader("{'descr': '<f4', 'fortran_order': False, 'shape': (-1000, 64), }", eight), e, "the index says (2, 1)"},
+		{"short data", npyWithHeader("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 1), }", eight[:4]), e, "4 bytes of data after the header, want 2×1×4"},
+		{"long data", npyWithHeader("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 1), }", make([]byte, 12)), e, "12 bytes of data"},
+		{"header longer than file", []byte("\x93NUMPY\x02\x00\xff\xff\xff\x7f{}"), e, "npy header of 2147483647 bytes"},
+		{"header without newline", []byte("\x93NUMPY\x01\x00\x04\x00abcd"), e, "malformed npy header"},
+		{"bad version", []byte("\x93NUMPY\x07\x00\x04\x00abcd"), e, "npy version 7.0"},
+		{"float64", npyWithHeader("{'descr': '<f8', 'fortran_order': False, 'shape': (2, 1), }", make([]byte, 16)), e, "want '<f4'"},
+	} {
+		os.WriteFile(path, tc.file, 0o644)
+		_, _, _, err := ReadTap(dir, tc.e)
+		if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), path) {
+			t.Errorf("%s: err %v, want it to name %s and say %q", tc.name, err, path, tc.want)
+		}
+	}
+	// The same writer's layout, hand-made, still reads.
+	data := binary.LittleEndian.AppendUint32(nil, math.Float32bits(1.5))
+	data = binary.LittleEndian.AppendUint32(data, math.Float32bits(-2))
+	os.WriteFile(path, npyWithHeader("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 1), }", data), 0o644)
+	got, _, _, err := ReadTap(dir, e)
+	if err != nil || !reflect.DeepEqual(got, []float32{1.5, -2}) {
+		t.Errorf("hand-made npy: %v, %v; want [1.5 -2]", got, err)
+	}
+}
+
+// TestReadMetricsRefusesImpossibleValues: what no run writes is refused
+// with the file, line and column, so no figure is drawn from it.
+func TestReadMetricsRefusesImpossibleValues(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, MetricsFile)
+	header := strings.Join(MetricsHeader, ",") + "\n"
+	good := "1,10,0.5,0.9,0.4,0.9,1,100\n"
+	for _, tc := range []struct{ row, want string }{
+		{"2,20,0.5,0.9,0.4,NaN,1,100", ":3: column test_acc: NaN is outside [0, 1]"},
+		{"2,20,0.5,1.5,0.4,0.9,1,100", ":3: column train_acc: 1.5 is outside [0, 1]"},
+		{"2,20,0.5,0.9,+Inf,0.9,1,100", ":3: column test_loss: +Inf is outside the finite numbers ≥ 0"},
+		{"2,20,-0.5,0.9,0.4,0.9,1,100", ":3: column train_loss: -0.5"},
+		{"2,20,0.5,0.9,0.4,0.9,-1,100", ":3: column wall_s: -1"},
+		{"0,20,0.5,0.9,0.4,0.9,1,100", ":3: column epoch: 0"},
+		{"2,-20,0.5,0.9,0.4,0.9,1,100", ":3: column step: -20"},
+	} {
+		os.WriteFile(path, []byte(header+good+tc.row+"\n"), 0o644)
+		_, err := ReadMetrics(dir)
+		if err == nil || !strings.Contains(err.Error(), path+tc.want) {
+			t.Errorf("row %q: err %v, want it to contain %q", tc.row, err, path+tc.want)
+		}
+	}
+}
+
+func TestRunFileOf(t *testing.T) {
+	run := t.TempDir()
+	if err := WriteConfig(run, &RunConfig{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		rel  string
+		want bool
+	}{
+		{"metrics.csv", true}, {"config.json", true}, {"ics.csv", true}, {"run.lock", true},
+		{"taps/index.json", true}, {"taps/h1.act/epoch-0001.npy", true}, {"checkpoint/state.bin", true},
+		{"density.png", false}, {"drift.csv", false}, {"figs/a.png", false},
+	} {
+		dir, ok := RunFileOf(filepath.Join(run, tc.rel))
+		if ok != tc.want || (ok && dir != run) {
+			t.Errorf("%s: %q %v, want %v", tc.rel, dir, ok, tc.want)
+		}
+	}
+	if _, ok := RunFileOf(filepath.Join(t.TempDir(), "metrics.csv")); ok {
+		t.Error("metrics.csv outside a run counts as a run's file")
+	}
+}

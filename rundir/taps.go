@@ -3,8 +3,12 @@ package rundir
 import (
 	"bufio"
 	"cmp"
+	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -178,18 +182,15 @@ func WriteTap(dir string, e TapEntry, data []float32) error {
 }
 
 // ReadTap reads the npy file of e: data is row-major [examples, neurons].
-// It checks the file against e (dtype, shape) and names the file when it
-// does not match.
+// It checks the file against e (dtype, shape, and its size against the
+// shape) before allocating, and names the file when it does not match.
 func ReadTap(dir string, e TapEntry) (data []float32, examples, neurons int, err error) {
 	path := filepath.Join(dir, filepath.FromSlash(e.File))
-	data, examples, neurons, err = readNpy(path)
+	data, err = readNpy(path, e.Examples, len(e.Neurons))
 	if err != nil {
 		return nil, 0, 0, err
 	}
-	if examples != e.Examples || neurons != len(e.Neurons) {
-		return nil, 0, 0, fmt.Errorf("read tap %s: shape (%d, %d), but the index says (%d, %d)", path, examples, neurons, e.Examples, len(e.Neurons))
-	}
-	return data, examples, neurons, nil
+	return data, e.Examples, len(e.Neurons), nil
 }
 
 func tapFile(e TapEntry) string {
@@ -238,27 +239,96 @@ func writeNpy(path string, data []float32, rows, cols int) error {
 	})
 }
 
-// readNpy reads a float32 [rows, cols] C-order npy file.
-func readNpy(path string) (data []float32, rows, cols int, err error) {
+// maxNpyHeader bounds an npy header's length: numpy writes well under
+// a kilobyte for a 2-D array.
+const maxNpyHeader = 1 << 16
+
+// readNpy reads a float32 [rows, cols] C-order npy file. The header is
+// checked (length, dtype, order, shape against rows and cols) and the
+// file's size against the shape before anything is allocated from it: a
+// corrupted header neither allocates more than the file holds nor panics.
+func readNpy(path string, rows, cols int) ([]float32, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, 0, 0, fmt.Errorf("read tap: %w", err)
+		return nil, fmt.Errorf("read tap: %w", err)
 	}
 	defer f.Close()
-	r, err := npy.NewReader(bufio.NewReaderSize(f, 1<<16))
+	fi, err := f.Stat()
 	if err != nil {
-		return nil, 0, 0, fmt.Errorf("read tap %s: %w", path, err)
+		return nil, fmt.Errorf("read tap: %w", err)
+	}
+	headerLen, err := npyHeaderLen(f, fi.Size())
+	if err != nil {
+		return nil, fmt.Errorf("read tap %s: %w", path, err)
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return nil, fmt.Errorf("read tap %s: %w", path, err)
+	}
+	r, err := newNpyReader(io.LimitReader(f, headerLen))
+	if err != nil {
+		return nil, fmt.Errorf("read tap %s: %w", path, err)
 	}
 	h := r.Header.Descr
 	if dtype := strings.Trim(h.Type, `'"`); dtype != "<f4" || h.Fortran || len(h.Shape) != 2 {
-		return nil, 0, 0, fmt.Errorf("read tap %s: dtype %s, fortran_order %v, shape %v; want '<f4', C order, 2-D", path, h.Type, h.Fortran, h.Shape)
+		return nil, fmt.Errorf("read tap %s: dtype %s, fortran_order %v, shape %v; want '<f4', C order, 2-D", path, h.Type, h.Fortran, h.Shape)
 	}
-	rows, cols = h.Shape[0], h.Shape[1]
-	data = make([]float32, rows*cols)
-	if rows*cols > 0 {
-		if err := r.Read(&data); err != nil {
-			return nil, 0, 0, fmt.Errorf("read tap %s: %w", path, err)
+	if h.Shape[0] != rows || h.Shape[1] != cols {
+		return nil, fmt.Errorf("read tap %s: shape (%d, %d), but the index says (%d, %d)", path, h.Shape[0], h.Shape[1], rows, cols)
+	}
+	if rows < 1 || cols < 1 {
+		return nil, fmt.Errorf("read tap %s: shape (%d, %d) is not a tap's", path, rows, cols)
+	}
+	// rows ≤ dataBytes/4/cols first, so that the product cannot overflow.
+	if dataBytes := fi.Size() - headerLen; int64(rows) > dataBytes/4/int64(cols) || int64(rows)*int64(cols)*4 != dataBytes {
+		return nil, fmt.Errorf("read tap %s: %d bytes of data after the header, want %d×%d×4 for shape (%d, %d) float32: the file is truncated or corrupted", path, dataBytes, rows, cols, rows, cols)
+	}
+	raw := make([]byte, int64(rows)*int64(cols)*4)
+	if _, err := io.ReadFull(f, raw); err != nil {
+		return nil, fmt.Errorf("read tap %s: %w", path, err)
+	}
+	data := make([]float32, rows*cols)
+	for i := range data {
+		data[i] = math.Float32frombits(binary.LittleEndian.Uint32(raw[4*i:]))
+	}
+	return data, nil
+}
+
+// npyHeaderLen reads an npy file's preamble (magic, version, header length)
+// and returns the offset where its data starts, checked against the file's
+// size.
+func npyHeaderLen(r io.Reader, size int64) (int64, error) {
+	var pre [12]byte
+	if _, err := io.ReadFull(r, pre[:10]); err != nil {
+		return 0, fmt.Errorf("not an npy file (%d bytes)", size)
+	}
+	if string(pre[:6]) != "\x93NUMPY" {
+		return 0, errors.New("not an npy file (no \\x93NUMPY magic)")
+	}
+	var start, n int64
+	switch pre[6] {
+	case 1:
+		start, n = 10, int64(binary.LittleEndian.Uint16(pre[8:10]))
+	case 2, 3:
+		if _, err := io.ReadFull(r, pre[10:12]); err != nil {
+			return 0, errors.New("npy header cut short")
 		}
+		start, n = 12, int64(binary.LittleEndian.Uint32(pre[8:12]))
+	default:
+		return 0, fmt.Errorf("npy version %d.%d, want 1.0 or 2.0", pre[6], pre[7])
 	}
-	return data, rows, cols, nil
+	if n > maxNpyHeader || start+n > size {
+		return 0, fmt.Errorf("npy header of %d bytes in a file of %d: corrupted", n, size)
+	}
+	return start + n, nil
+}
+
+// newNpyReader parses an npy header with npyio, turning the panics its
+// parser raises on some malformed headers into errors.
+func newNpyReader(r io.Reader) (nr *npy.Reader, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			nr, err = nil, fmt.Errorf("malformed npy header (%v)", p)
+		}
+	}()
+	return npy.NewReader(r)
 }

@@ -14,7 +14,7 @@ import (
 
 	"normtap/dataset"
 	"normtap/graph"
-	"normtap/layers"
+	"normtap/kernels"
 	"normtap/rundir"
 )
 
@@ -114,11 +114,14 @@ type runner struct {
 	shuffle *rand.PCG
 	st      runState // where the run stands: what a checkpoint saves
 	clk     clocks
-	perm    []int32
-	xbuf    []float32
-	ybuf    []float32
-	bar     *progressReporter
-	meas    *measurer
+	// beforeDraw is the shuffle state before this session drew the
+	// current epoch's order (nil when the order came from a checkpoint)
+	beforeDraw []byte
+	perm       []int32
+	xbuf       []float32
+	ybuf       []float32
+	bar        *progressReporter
+	meas       *measurer
 }
 
 // prepareDir makes the run directory, or reopens it to resume.
@@ -205,6 +208,10 @@ func (r *runner) loop(ctx context.Context) error {
 		for r.st.Pos < nb && !r.reachedMaxSteps() {
 			if err := ctx.Err(); err != nil {
 				r.bar.clear()
+				if r.st.Pos == 0 && r.beforeDraw != nil {
+					// a resume at position 0 draws the order again
+					r.st.ShuffleRNG = r.beforeDraw
+				}
 				if err := r.saveMidEpoch(); err != nil {
 					return err
 				}
@@ -235,8 +242,12 @@ func (r *runner) epochTimeS() float64 {
 
 func (r *runner) reachedMaxSteps() bool { return r.cfg.MaxSteps > 0 && r.st.Step >= r.cfg.MaxSteps }
 
-// startEpoch draws the epoch's data order and zeroes its sums.
+// startEpoch draws the epoch's data order and zeroes its sums. It keeps
+// the shuffle state from before the draw (beforeDraw): a checkpoint taken
+// before the epoch's first step stores that one, since a resume at
+// position 0 draws the order again.
 func (r *runner) startEpoch() {
+	r.beforeDraw, _ = r.shuffle.MarshalBinary()
 	r.perm = drawOrder(r.shuffle, r.train.N)
 	st, _ := r.shuffle.MarshalBinary()
 	r.st.ShuffleRNG = st
@@ -381,7 +392,7 @@ func (r *runner) evaluate() (loss, acc float64, err error) {
 		for i := 0; i < rows; i++ {
 			r.ybuf[i] = float32(r.test.Labels[first+i])
 		}
-		l := layers.SoftmaxCrossEntropyForward(logits, r.ybuf, rows, k, probs)
+		l := kernels.SoftmaxCrossEntropyForward(logits, r.ybuf, rows, k, probs)
 		total += float64(l) * float64(rows)
 		right += graph.CountCorrect(logits, r.ybuf, rows, k)
 		return nil

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -35,7 +36,7 @@ type ModelFlags struct {
 // from the data).
 func (f ModelFlags) spec() (graph.Spec, error) {
 	s := graph.DefaultSpec()
-	h, err := parseInts("--hidden", f.Hidden)
+	h, err := modelHidden(f.Model, f.Hidden)
 	if err != nil {
 		return s, err
 	}
@@ -43,9 +44,6 @@ func (f ModelFlags) spec() (graph.Spec, error) {
 	s.InitStd, s.BNMomentum, s.Eps = f.InitStd, f.BNMomentum, f.Eps
 	if f.NormNoise {
 		s.NormNoise, s.NoiseA, s.NoiseB = true, f.NormNoiseA, f.NormNoiseB
-	}
-	if f.Model == graph.ModelCNN && f.Hidden == "1024,1024" {
-		s.Hidden = []int{16, 32}
 	}
 	if err := s.Validate(); err != nil {
 		return s, usagef("%v", err)
@@ -108,6 +106,7 @@ type TrainCmd struct {
 	TrainLimit int    `default:"0" help:"Use only the first N training examples (0: all)."`
 	Device     string `default:"auto" enum:"auto,cpu,cuda" help:"auto: the GPU build beside this binary when a GPU is visible, else the CPU; cpu; cuda."`
 	Out        string `help:"Run directory (default runs/<norm>-<time>)." type:"path"`
+	Threads    int    `default:"0" help:"Threads (GOMAXPROCS) the training runs on; 0: every CPU (a sweep gives each run its share)."`
 
 	Tap           string         `help:"Nodes to tap, comma-separated (normtap nodes lists them), e.g. h2.act."`
 	TapNeuron     string         `default:"0" help:"Columns of each tapped node to keep: K[,K...] or all. Default: neuron 0."`
@@ -127,6 +126,9 @@ type TrainCmd struct {
 }
 
 func (c *TrainCmd) config() (train.Config, error) {
+	if c.Threads < 0 {
+		return train.Config{}, usagef("--threads %d: must be ≥ 0 (0: every CPU)", c.Threads)
+	}
 	spec, err := c.spec()
 	if err != nil {
 		return train.Config{}, err
@@ -172,6 +174,9 @@ func (c *TrainCmd) Run(g *Globals, ctx context.Context) error {
 	cfg, err := c.config()
 	if err != nil {
 		return err
+	}
+	if c.Threads > 0 {
+		runtime.GOMAXPROCS(c.Threads)
 	}
 	dev, err := pickDevice(c.Device)
 	if err != nil {
