@@ -85,6 +85,7 @@ func Run(ctx context.Context, cfg Config, opts Options) (*Result, error) {
 
 	r := &runner{cfg: cfg, opts: opts, model: model, mach: mach, train: trainSet, test: testSet, taps: taps,
 		shuffle: rand.NewPCG(cfg.Seed, 2)}
+	r.st.Config = cfg
 	if err := os.MkdirAll(cfg.Out, 0o755); err != nil {
 		return nil, fmt.Errorf("--out %s: %w", cfg.Out, err)
 	}
@@ -141,7 +142,7 @@ func (r *runner) prepareDir() error {
 		if err := sameJob(saved.Config, r.cfg); err != nil {
 			return fmt.Errorf("--resume %s: %w", dir, err)
 		}
-		st, perm, err := loadCheckpoint(dir, r.mach)
+		st, perm, err := r.loadCheckpoint()
 		if err != nil {
 			return err
 		}
@@ -149,6 +150,7 @@ func (r *runner) prepareDir() error {
 			return fmt.Errorf("resume: shuffle state: %w", err)
 		}
 		r.st, r.perm = st, perm
+		r.st.Config = r.cfg // this session's --out and --device
 		if err := rundir.WriteMetrics(dir, st.Metrics); err != nil {
 			return err
 		}
