@@ -225,7 +225,7 @@ func DriftFigure(runs []*Run, sel Selection) (*Figure, []DriftRow, error) {
 	}
 	what := fmt.Sprintf("neuron %d", sel.Neuron)
 	if sel.AllNeurons {
-		what = fmt.Sprintf("median and 25-75%% band over every tapped neuron (%d) of each configuration's runs", len(neurons))
+		what = fmt.Sprintf("median and 25-75%% band over the %d tapped neurons (of every seed)", len(neurons))
 	}
 	fig.Caption = fmt.Sprintf("%s · %s · distributions over %d %s · reference: %s", sel.Node, what, examples, modeNote(modes), reference)
 	if !sel.AllNeurons {

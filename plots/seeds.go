@@ -54,12 +54,7 @@ func GroupBySeed(runs []*Run) []*Group {
 	}
 	for _, g := range groups {
 		first := g.Runs[0]
-		if len(g.Runs) == 1 {
-			g.Label = first.Label
-			continue
-		}
 		norm := first.Config.Config.Spec.Norm
-		g.Label = norm.String()
 		var apart []string
 		for _, other := range groups {
 			if other != g && other.Runs[0].Config.Config.Spec.Norm == norm {
@@ -73,10 +68,17 @@ func GroupBySeed(runs []*Run) []*Group {
 		if len(apart) > 3 {
 			apart = append(apart[:3], "…")
 		}
-		if len(apart) > 0 {
-			g.Label += " (" + strings.Join(apart, ", ") + ")"
+		switch {
+		case !norm.Valid() || (len(apart) == 0 && len(g.Runs) == 1):
+			g.Label = first.Label
+		case len(apart) > 0:
+			g.Label = norm.String() + " (" + strings.Join(apart, ", ") + ")"
+		default:
+			g.Label = norm.String()
 		}
-		g.Label += fmt.Sprintf(", %d seeds", len(g.Runs))
+		if len(g.Runs) > 1 {
+			g.Label += fmt.Sprintf(", %d seeds", len(g.Runs))
+		}
 	}
 	return groups
 }

@@ -164,6 +164,8 @@ func TestFailureModes(t *testing.T) {
 		{"bench json over a run file", []string{"bench", "--json", filepath.Join(busy, "metrics.csv"), "--device", "cpu"}, 2, "own file"},
 		// class 7: nothing silently wrong
 		{"plot width without unit", []string{"plot", "--kind", "curves", busy, "--width", "10", "--out", "f.png"}, 2, "with a unit"},
+		{"plot --neuron all for density", []string{"plot", "--kind", "density", "--neuron", "all", busy, "--out", "d.png"}, 2, "--neuron all summarises neurons in --kind drift or percentiles"},
+		{"plot --neuron not a number", []string{"plot", "--kind", "drift", "--neuron", "x", busy, "--out", "d.png"}, 2, "--neuron x: want a column index ≥ 0 or all"},
 		{"plot same run twice", []string{"plot", "--kind", "curves", busy, busy + "/", "--out", filepath.Join(t.TempDir(), "c.png")}, 1, "is given twice"},
 		{"dataset of one class", []string{"train", "--data", writeOneClassIDX(t), "--hidden", "4", "--epochs", "1", "--quiet", "--device", "cpu", "--out", t.TempDir()}, 1, "every label is 3: a classifier needs examples of at least two classes"},
 		// class 9: the peer command is split as a shell user expects
@@ -299,6 +301,28 @@ func TestSplitCommand(t *testing.T) {
 	for _, line := range []string{"", "  ", `python3 "peer.py`, "a; b", "a && b", "a > log"} {
 		if got, err := splitCommand(line); err == nil {
 			t.Errorf("splitCommand(%q) = %q, want an error", line, got)
+		}
+	}
+}
+
+// TestPlotWarnsOfIgnoredFlags: flags the chosen kind does not read give a
+// warning line, the figure is still drawn, and drawing it again replaces
+// plot's own figure.
+func TestPlotWarnsOfIgnoredFlags(t *testing.T) {
+	run := t.TempDir()
+	if code, _, errs := normtap(t, "train", "--out", run, "--hidden", "16", "--epochs", "1", "--train-limit", "500", "--quiet", "--device", "cpu"); code != 0 {
+		t.Fatalf("setup run failed: %s", errs)
+	}
+	out := filepath.Join(t.TempDir(), "c.png")
+	for range 2 {
+		code, _, errs := normtap(t, "plot", "--kind", "curves", "--node", "h1.act", "--bands", "tensorboard", run, "--out", out)
+		if code != 0 {
+			t.Fatalf("exit %d: %s", code, errs)
+		}
+		for _, want := range []string{"warning: --node picks taps; --kind curves draws no taps", "warning: --bands applies to --kind percentiles only"} {
+			if !strings.Contains(errs, want) {
+				t.Errorf("stderr %q does not say %q", errs, want)
+			}
 		}
 	}
 }
