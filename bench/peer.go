@@ -71,7 +71,7 @@ func peerArgs(o *Options) []string {
 	if threads == 0 {
 		threads = o.Threads
 	}
-	return []string{"--device", o.PeerDevice, "--norm", joinNorms(o.Norms), "--hidden", joinInts(o.Spec.Hidden),
+	return []string{"--device", o.PeerDevice, "--model", o.Spec.Model.String(), "--norm", joinNorms(o.Norms), "--hidden", joinInts(o.Spec.Hidden),
 		"--batch", strconv.Itoa(o.Batch), "--steps", strconv.Itoa(o.Steps), "--warmup", strconv.Itoa(o.Warmup),
 		"--threads", strconv.Itoa(threads), "--seed", strconv.FormatUint(o.Seed, 10)}
 }

@@ -48,7 +48,7 @@ func Run(ctx context.Context, cfg Config, opts Options) (*Result, error) {
 	}
 	dataDir := cfg.Data
 	if dataDir == "" {
-		d, err := dataset.DefaultDir()
+		d, err := dataset.Dir(cfg.Dataset)
 		if err != nil {
 			return nil, err
 		}
@@ -194,7 +194,12 @@ func (r *runner) loop(ctx context.Context) error {
 	wallBase := r.pr.WallS
 	for r.pr.Epoch < cfg.Epochs {
 		epoch := r.pr.Epoch + 1
+		// beforeDraw is the shuffle state before this epoch's order: a
+		// checkpoint taken before the epoch's first step stores it, since a
+		// resume at position 0 draws the order again
+		var beforeDraw []byte
 		if r.pr.Pos == 0 {
+			beforeDraw, _ = r.shuffle.MarshalBinary()
 			r.perm = drawOrder(r.shuffle, r.train.N)
 			st, _ := r.shuffle.MarshalBinary()
 			r.pr.ShuffleRNG = st
@@ -213,6 +218,9 @@ func (r *runner) loop(ctx context.Context) error {
 		for r.pr.Pos < nb {
 			if err := ctx.Err(); err != nil {
 				r.bar.clear()
+				if r.pr.Pos == 0 && beforeDraw != nil {
+					r.pr.ShuffleRNG = beforeDraw
+				}
 				if err := saveMidEpoch(); err != nil {
 					return err
 				}

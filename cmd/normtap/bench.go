@@ -14,6 +14,7 @@ import (
 
 	"normtap/bench"
 	"normtap/graph"
+	"normtap/kernels"
 	"normtap/rundir"
 )
 
@@ -136,11 +137,13 @@ func (c *BenchCmd) Run(g *Globals, ctx context.Context) error {
 	}
 	runtime.GOMAXPROCS(o.Threads)
 	o.NewMachine = dev.newMachine
-	o.Machine = bench.MachineInfo{BLAS: blasName, DeviceDescription: dev.desc}
+	o.Machine = bench.MachineInfo{BLAS: blasName, BLASKernel: kernels.BLASKernel(), DeviceDescription: dev.desc}
 	o.PeerDevice = "cpu"
 	if dev.gpu {
 		o.PeerDevice = "cuda"
 		o.MeasureMicro = deviceMicro()
+	} else {
+		o.MeasureGemm = bench.CPUGemmSeconds
 	}
 	if !g.Quiet {
 		o.Log = os.Stderr
