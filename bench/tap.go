@@ -7,8 +7,8 @@ import (
 	"strings"
 	"time"
 
-	"normtap/graph"
 	"normtap/dataset"
+	"normtap/graph"
 	"normtap/rundir"
 	"normtap/train"
 )

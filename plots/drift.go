@@ -238,14 +238,7 @@ func DriftFigure(runs []*Run, sel Selection) (*Figure, []DriftRow, error) {
 
 // addQuartiles draws a median line over its shaded 25-75% band.
 func addQuartiles(p *plot.Plot, q NeuronQuartiles, c color.NRGBA) {
-	if poly := bandPolygon(q.Epochs, q.Q25, q.Q75, c); poly != nil {
-		poly.Color = withAlpha(c, 0.22)
-		p.Add(poly)
-	}
-	p.Add(xyLine(q.Epochs, q.Median, lineStyle(c, 2)))
-	if len(q.Epochs) <= markerLimit {
-		p.Add(markers(q.Epochs, q.Median, c))
-	}
+	addBand(p, q.Epochs, q.Median, q.Q25, q.Q75, c)
 }
 
 // PrintDriftSummary writes, per run label and epoch, the median and

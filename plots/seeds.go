@@ -162,13 +162,18 @@ func addSeries(p *plot.Plot, xs, ys [][]float64, c color.NRGBA) {
 		return
 	}
 	b := MeanBand(xs, ys)
-	if poly := bandPolygon(b.X, b.Lo, b.Hi, c); poly != nil {
+	addBand(p, b.X, b.Mean, b.Lo, b.Hi, c)
+}
+
+// addBand draws the line (x, mid) over the band shaded from lo to hi.
+func addBand(p *plot.Plot, x, mid, lo, hi []float64, c color.NRGBA) {
+	if poly := bandPolygon(x, lo, hi, c); poly != nil {
 		poly.Color = withAlpha(c, 0.22)
 		p.Add(poly)
 	}
-	p.Add(xyLine(b.X, b.Mean, lineStyle(c, 2)))
-	if len(b.X) <= markerLimit {
-		p.Add(markers(b.X, b.Mean, c))
+	p.Add(xyLine(x, mid, lineStyle(c, 2)))
+	if len(x) <= markerLimit {
+		p.Add(markers(x, mid, c))
 	}
 }
 
