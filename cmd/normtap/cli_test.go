@@ -156,6 +156,8 @@ func TestFailureModes(t *testing.T) {
 		// class 5: sizes from a header or a flag are bounded
 		{"plot npy header beyond the file", []string{"plot", "--kind", "density", hugeTap, "--out", filepath.Join(t.TempDir(), "d.png")}, 1, "shape (100000000000, 64), but the index says (2, 1)"},
 		{"bench threads", []string{"bench", "--threads", "100000"}, 2, "--threads 100000: must be between 0 (every CPU) and 1024"},
+		{"nodes model too large", []string{"nodes", "--hidden", "65536,65536"}, 2, "--hidden 65536,65536 with --batch 128 needs about 65 GB for the model and its activations; at most 8 GB"},
+		{"bench model too large", []string{"bench", "--hidden", "65536,65536", "--device", "cpu"}, 2, "at most 8 GB"},
 		{"bench batch", []string{"bench", "--batch", "10000000"}, 2, "--batch 10000000: must be between 1 and 65536"},
 		// class 6: never replace what normtap did not write; outputs checked before the work
 		{"plot drift table over metrics.csv", []string{"plot", "--kind", "drift", busy, "--out", filepath.Join(busy, "metrics.png")}, 1, "metrics.csv is run " + busy + "'s own file"},
