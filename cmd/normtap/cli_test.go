@@ -163,6 +163,8 @@ func TestFailureModes(t *testing.T) {
 		{"plot drift table over metrics.csv", []string{"plot", "--kind", "drift", busy, "--out", filepath.Join(busy, "metrics.png")}, 1, "metrics.csv is run " + busy + "'s own file"},
 		{"plot over a non-figure", []string{"plot", "--kind", "curves", busy, "--out", notFigure}, 1, "is not a .png figure"},
 		{"bench json in a missing folder", []string{"bench", "--json", "/nonexistent/dir/b.json", "--device", "cpu"}, 1, "--json /nonexistent/dir/b.json: cannot write in /nonexistent/dir"},
+		{"bench json over another file", []string{"bench", "--json", notFigure, "--device", "cpu"}, 1, "is not a report normtap bench wrote"},
+		{"bench plot over another file", []string{"bench", "--plot", notFigure, "--device", "cpu"}, 1, "is not a .png figure"},
 		{"bench json over a run file", []string{"bench", "--json", filepath.Join(busy, "metrics.csv"), "--device", "cpu"}, 2, "own file"},
 		// class 7: nothing silently wrong
 		{"plot width without unit", []string{"plot", "--kind", "curves", busy, "--width", "10", "--out", "f.png"}, 2, "with a unit"},
