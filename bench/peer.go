@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"time"
 
 	"normtap/graph"
 )
@@ -70,18 +71,37 @@ func peerArgs(o *Options) []string {
 	if threads == 0 {
 		threads = o.Threads
 	}
-	return []string{"--device", o.PeerDevice, "--norm", joinNorms(o.Norms), "--hidden", joinInts(o.Spec.Hidden),
+	return []string{"--device", o.PeerDevice, "--model", o.Spec.Model.String(), "--norm", joinNorms(o.Norms), "--hidden", joinInts(o.Spec.Hidden),
 		"--batch", strconv.Itoa(o.Batch), "--steps", strconv.Itoa(o.Steps), "--warmup", strconv.Itoa(o.Warmup),
 		"--threads", strconv.Itoa(threads), "--seed", strconv.FormatUint(o.Seed, 10)}
 }
 
+// DefaultPeerTimeout bounds one run of the peer: peer.py at bench's
+// defaults takes well under a minute.
+const DefaultPeerTimeout = 10 * time.Minute
+
 // runPeer runs the peer command with o's configuration and reads its JSON.
+// A peer that outlives o.PeerTimeout is killed and named.
 func runPeer(ctx context.Context, o *Options) (*PeerRun, error) {
 	argv := append(append([]string{}, o.PeerCommand...), peerArgs(o)...)
-	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	timeout := o.PeerTimeout
+	if timeout <= 0 {
+		timeout = DefaultPeerTimeout
+	}
+	peerCtx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	cmd := exec.CommandContext(peerCtx, argv[0], argv[1:]...)
+	ownProcessGroup(cmd)
+	cmd.WaitDelay = 2 * time.Second // a child left holding the pipes does not hang us either
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		if peerCtx.Err() != nil {
+			return nil, fmt.Errorf("peer %s did not finish within %v (--peer-timeout); it was stopped", strings.Join(o.PeerCommand, " "), timeout)
+		}
 		msg := strings.TrimSpace(stderr.String())
 		if i := strings.LastIndexByte(msg, '\n'); i >= 0 {
 			msg = msg[i+1:]

@@ -32,9 +32,14 @@ type Result struct {
 	// NormOverhead is R: this configuration's median step time ÷ that of
 	// norm none; absent without a none configuration.
 	NormOverhead *float64 `json:"norm_overhead,omitempty"`
-	Steps        int      `json:"steps"`  // timed steps, all rounds together
-	Warmup       int      `json:"warmup"` // untimed steps before each round
-	Params       int      `json:"params,omitempty"`
+	// GFLOPPerSec is the step's GEMM FLOP (Roofline.FLOPPerExample) per
+	// second at the median step time; RooflineFraction is the roofline's
+	// step time (Roofline.StepMsAtRoofline) ÷ the median step time.
+	GFLOPPerSec      float64  `json:"gflop_per_sec"`
+	RooflineFraction *float64 `json:"roofline_fraction,omitempty"`
+	Steps            int      `json:"steps"`  // timed steps, all rounds together
+	Warmup           int      `json:"warmup"` // untimed steps before each round
+	Params           int      `json:"params,omitempty"`
 	// LastLoss is the loss of the last timed step: the same flags and seed
 	// give the same value.
 	LastLoss float64 `json:"last_loss"`
@@ -84,18 +89,7 @@ func newTrainer(spec graph.Spec, batch int, opt graph.OptSpec, seed uint64, newM
 		return nil, err
 	}
 	t := &trainer{spec: spec, batch: batch, mach: mach, model: m}
-	data := rand.New(rand.NewPCG(seed, 2))
-	for range max(2, (PoolExamples+batch-1)/batch) {
-		x := make([]float32, batch*spec.InFeatures())
-		for i := range x {
-			x[i] = data.Float32()
-		}
-		y := make([]float32, batch)
-		for i := range y {
-			y[i] = float32(data.IntN(spec.Classes))
-		}
-		t.xs, t.ys = append(t.xs, x), append(t.ys, y)
-	}
+	t.xs, t.ys = graph.RandomBatches(m, max(2, (PoolExamples+batch-1)/batch), rand.New(rand.NewPCG(seed, 2)))
 	return t, nil
 }
 

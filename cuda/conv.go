@@ -7,7 +7,7 @@ package cuda
 // CPU.
 
 // Im2Col3x3 queues the unfolding of one (C, H, W) image x into col
-// (C·9, H·W), as layers.Im2Col3x3.
+// (C·9, H·W), as kernels.Im2Col3x3.
 func (d *Device) Im2Col3x3(x Buffer, c, h, w int, col Buffer) error {
 	s := sizes{op: "Im2Col3x3"}
 	s.dims("C, H, W", c, h, w)
@@ -18,11 +18,11 @@ func (d *Device) Im2Col3x3(x Buffer, c, h, w int, col Buffer) error {
 	}
 	var p args
 	p.buf(x).buf(col).i32(c).i32(h).i32(w)
-	return d.launch("im2col3x3", d.grid1D(c*9*h*w), d1(256), &p)
+	return d.launch(kIm2col3x3, d.grid1D(c*9*h*w), d1(256), &p)
 }
 
 // Col2Im3x3 queues dx = the adjoint of Im2Col3x3 applied to col, for one
-// image; unlike layers.Col2Im3x3 it overwrites dx instead of adding to it.
+// image; unlike kernels.Col2Im3x3 it overwrites dx instead of adding to it.
 func (d *Device) Col2Im3x3(col Buffer, c, h, w int, dx Buffer) error {
 	s := sizes{op: "Col2Im3x3"}
 	s.dims("C, H, W", c, h, w)
@@ -33,7 +33,7 @@ func (d *Device) Col2Im3x3(col Buffer, c, h, w int, dx Buffer) error {
 	}
 	var p args
 	p.buf(col).buf(dx).i32(c).i32(h).i32(w)
-	return d.launch("col2im3x3", d.grid1D(c*h*w), d1(256), &p)
+	return d.launch(kCol2im3x3, d.grid1D(c*h*w), d1(256), &p)
 }
 
 // ChannelBiasAdd queues y[n, c, s] += b[c] over y (N, C, S).
@@ -47,11 +47,11 @@ func (d *Device) ChannelBiasAdd(y, b Buffer, n, c, s int) error {
 	}
 	var p args
 	p.buf(y).buf(b).i32(n).i32(c).i32(s)
-	return d.launch("channel_bias_add", d.grid1D(n*c*s), d1(256), &p)
+	return d.launch(kChannelBiasAdd, d.grid1D(n*c*s), d1(256), &p)
 }
 
 // ChannelSum queues dst[c] = Σ over N and S of x (N, C, S), as
-// layers.ChannelSumOp.
+// kernels.ChannelSum.
 func (d *Device) ChannelSum(dst, x Buffer, n, c, s int) error {
 	sz := sizes{op: "ChannelSum"}
 	sz.dims("N, C, S", n, c, s)
@@ -62,12 +62,12 @@ func (d *Device) ChannelSum(dst, x Buffer, n, c, s int) error {
 	}
 	var p args
 	p.buf(dst).buf(x).i32(n).i32(c).i32(s)
-	return d.launch("channel_sum", d1(c), d1(256), &p)
+	return d.launch(kChannelSum, d1(c), d1(256), &p)
 }
 
 // MaxPool2Forward queues the 2×2, stride-2 max-pool of planes (H, W) planes
 // of x into y (planes, H/2, W/2), with the flat index in x of each maximum
-// in idx (as float32), as layers.MaxPool2Op.
+// in idx (as float32), as kernels.MaxPool2Forward.
 func (d *Device) MaxPool2Forward(x Buffer, planes, h, w int, y, idx Buffer) error {
 	s := sizes{op: "MaxPool2Forward"}
 	s.dims("planes, H, W", planes, h, w)
@@ -83,7 +83,7 @@ func (d *Device) MaxPool2Forward(x Buffer, planes, h, w int, y, idx Buffer) erro
 	}
 	var p args
 	p.buf(x).buf(y).buf(idx).i32(planes).i32(h).i32(w)
-	return d.launch("maxpool2_forward", d.grid1D(out), d1(256), &p)
+	return d.launch(kMaxpool2Forward, d.grid1D(out), d1(256), &p)
 }
 
 // MaxPool2Backward queues dx = 0 except dx[idx[k]] = dy[k] for the n
@@ -101,5 +101,5 @@ func (d *Device) MaxPool2Backward(dy, idx Buffer, n int, dx Buffer) error {
 	}
 	var p args
 	p.buf(dy).buf(idx).buf(dx).i32(n)
-	return d.launch("maxpool2_backward", d.grid1D(n), d1(256), &p)
+	return d.launch(kMaxpool2Backward, d.grid1D(n), d1(256), &p)
 }

@@ -36,23 +36,9 @@ func newMLPMachine(tb testing.TB, norm Norm, hidden []int, batch int, seed uint6
 	return cm, x, labels
 }
 
-// randomBatches is a pool of n random batches for m. Benchmarks cycle
-// through it: one batch repeated drives the loss to ~1e-4 and the gradients
-// into subnormal floats, which the CPU handles many times slower.
+// randomBatches is a pool of n random batches for m (RandomBatches).
 func randomBatches(m *Model, n int, seed uint64) (xs, ys [][]float32) {
-	rng := rand.New(rand.NewPCG(seed, 9))
-	for range n {
-		x := make([]float32, m.Batch*m.Spec.InFeatures())
-		for i := range x {
-			x[i] = rng.Float32()
-		}
-		y := make([]float32, m.Batch)
-		for i := range y {
-			y[i] = float32(rng.IntN(m.Spec.Classes))
-		}
-		xs, ys = append(xs, x), append(ys, y)
-	}
-	return xs, ys
+	return RandomBatches(m, n, rand.New(rand.NewPCG(seed, 9)))
 }
 
 // BenchmarkTrainStep times one training step (forward, backward, Adam) of

@@ -9,6 +9,7 @@ import (
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
+	"normtap/kernels"
 	"normtap/layers"
 )
 
@@ -101,8 +102,8 @@ func Build(spec Spec, batch int) (*Model, error) {
 	return m, nil
 }
 
-func mustAct(s string) layers.Act {
-	a, err := layers.ParseAct(s)
+func mustAct(s string) kernels.Act {
+	a, err := kernels.ParseAct(s)
 	if err != nil {
 		panic(err) // Validate checked it
 	}
@@ -111,7 +112,7 @@ func mustAct(s string) layers.Act {
 
 type builder struct {
 	m   *Model
-	act layers.Act
+	act kernels.Act
 }
 
 // param adds a learnable (rows, cols) matrix.
@@ -133,7 +134,7 @@ func (b *builder) weightStd(fanIn, fanOut int, hidden bool) float64 {
 	if s := b.m.Spec.InitStd; s > 0 {
 		return s
 	}
-	if hidden && (b.act == layers.ReLU || b.act == layers.GELU) {
+	if hidden && (b.act == kernels.ReLU || b.act == kernels.GELU) {
 		return math.Sqrt(2 / float64(fanIn)) // He
 	}
 	return math.Sqrt(2 / float64(fanIn+fanOut)) // Glorot
@@ -146,7 +147,7 @@ func (b *builder) norm(prefix string, x *G.Node) (*G.Node, error) {
 
 // identityNorm is NormNone: an identity node, so that the .norm tap exists.
 func (b *builder) identityNorm(prefix string, x *G.Node) (*G.Node, error) {
-	return layers.Activation(layers.Identity, x)
+	return layers.Activation(kernels.Identity, x)
 }
 
 // batchNorm is NormBatch, with the noisy BatchNorm's noise after it when

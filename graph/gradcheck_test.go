@@ -7,7 +7,7 @@ import (
 	"sort"
 	"testing"
 
-	"normtap/layers"
+	"normtap/kernels"
 )
 
 // TestModelGradientsMatchFiniteDifferences differentiates whole models —
@@ -48,7 +48,7 @@ func TestModelGradientsMatchFiniteDifferences(t *testing.T) {
 						t.Fatal(err)
 					}
 					probs := make([]float32, len(logits))
-					return float64(layers.SoftmaxCrossEntropyForward(logits, y, m.Batch, s.Classes, probs))
+					return float64(kernels.SoftmaxCrossEntropyForward(logits, y, m.Batch, s.Classes, probs))
 				}
 				checked := 0
 				for i, p := range m.Params {

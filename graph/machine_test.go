@@ -136,33 +136,3 @@ func TestTapNames(t *testing.T) {
 		t.Errorf("h1.act: %v with %d neurons", tp.Shape, tp.Neurons)
 	}
 }
-
-// TestOptimizersMatchHandComputation checks one step of each optimizer.
-func TestOptimizersMatchHandComputation(t *testing.T) {
-	w := []float32{1, -2}
-	g := []float32{0.5, -1}
-	SGDUpdate(w, g, 0.1)
-	if w[0] != 0.95 || w[1] != -1.9 {
-		t.Errorf("sgd: %v", w)
-	}
-	w, v := []float32{1}, []float32{2}
-	MomentumUpdate(w, []float32{1}, v, 0.1, 0.9) // v = 0.9·2+1 = 2.8; w = 1−0.28
-	if math.Abs(float64(v[0]-2.8)) > 1e-6 || math.Abs(float64(w[0]-0.72)) > 1e-6 {
-		t.Errorf("momentum: w %v v %v", w, v)
-	}
-	// Adam's first step moves each weight by lr·sign(g) (up to ε).
-	w, mm, vv := []float32{1, 1}, []float32{0, 0}, []float32{0, 0}
-	AdamUpdate(w, []float32{3, -0.01}, mm, vv, 0.01, 0.9, 0.999, 1e-8, 1)
-	if math.Abs(float64(w[0]-0.99)) > 1e-5 || math.Abs(float64(w[1]-1.01)) > 1e-5 {
-		t.Errorf("adam: %v", w)
-	}
-	// second step by hand
-	w2 := w[0]
-	AdamUpdate(w, []float32{1, 0}, mm, vv, 0.01, 0.9, 0.999, 1e-8, 2)
-	m2 := 0.9*0.3 + 0.1*1.0
-	v2 := 0.999*0.001*9 + 0.001*1
-	want := float64(w2) - 0.01*(m2/(1-0.81))/(math.Sqrt(v2/(1-0.999*0.999))+1e-8)
-	if math.Abs(float64(w[0])-want) > 1e-5 {
-		t.Errorf("adam step 2: %v, want %v", w[0], want)
-	}
-}

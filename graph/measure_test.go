@@ -11,6 +11,7 @@ import (
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
+	"normtap/kernels"
 	"normtap/layers"
 )
 
@@ -23,7 +24,7 @@ func linearModel(t *testing.T, in int, hidden []int, classes, batch int) *Model 
 	s := DefaultSpec()
 	s.Norm, s.Hidden, s.InChannels, s.InRows, s.InCols, s.Classes = NormNone, hidden, 1, 1, in, classes
 	m := &Model{Spec: s, Batch: batch, G: G.NewGraph()}
-	b := builder{m: m, act: layers.Identity}
+	b := builder{m: m, act: kernels.Identity}
 	if err := b.mlp(); err != nil {
 		t.Fatal(err)
 	}

@@ -185,25 +185,3 @@ func TestParallelMatchesOnePart(t *testing.T) {
 		})
 	}
 }
-
-// TestAdamAVXMatchesGo: the vector Adam step equals the Go loop bit for
-// bit on every length up to 40.
-func TestAdamAVXMatchesGo(t *testing.T) {
-	for n := 0; n <= 40; n++ {
-		w1, g, m1, v1 := make([]float32, n), make([]float32, n), make([]float32, n), make([]float32, n)
-		for i := range w1 {
-			w1[i] = float32(math.Sin(float64(i)))
-			g[i] = float32(math.Cos(float64(3*i))) * 0.01
-			m1[i] = float32(i) * 1e-3
-			v1[i] = float32(i) * 1e-5
-		}
-		w2, m2, v2 := append([]float32{}, w1...), append([]float32{}, m1...), append([]float32{}, v1...)
-		adam(w1, g, m1, v1, 0.9, 0.1, 0.999, 0.001, 0.0013, 1.2, 1e-8)
-		adamGo(w2, g, m2, v2, 0.9, 0.1, 0.999, 0.001, 0.0013, 1.2, 1e-8)
-		for i := range w1 {
-			if math.Float32bits(w1[i]) != math.Float32bits(w2[i]) || m1[i] != m2[i] || v1[i] != v2[i] {
-				t.Fatalf("n=%d, element %d: w %v m %v v %v, Go gives %v %v %v", n, i, w1[i], m1[i], v1[i], w2[i], m2[i], v2[i])
-			}
-		}
-	}
-}

@@ -7,7 +7,7 @@ import (
 	G "gorgonia.org/gorgonia"
 
 	"normtap/internal/enum"
-	"normtap/layers"
+	"normtap/kernels"
 )
 
 // Norm names a normalization; it is written as its name ("batch").
@@ -103,23 +103,23 @@ func namesOf[E any](table []E, name func(int) string) []string {
 
 // Spec describes a model. The zero value is not valid; start from DefaultSpec.
 type Spec struct {
-	Model   ModelKind `json:"model"`
-	Hidden  []int     `json:"hidden"` // MLP hidden widths; CNN conv channels
-	Norm    Norm      `json:"norm"`
-	NormPos NormPos   `json:"norm_pos"`
-	Act     string    `json:"act"`      // relu, gelu, sigmoid, tanh
-	InitStd float64   `json:"init_std"` // >0: every weight from N(0, InitStd²); 0: He (relu, gelu) or Glorot (sigmoid, tanh)
+	Model   ModelKind `json:"model" flag:"--model"`
+	Hidden  []int     `json:"hidden" flag:"--hidden"` // MLP hidden widths; CNN conv channels
+	Norm    Norm      `json:"norm" flag:"--norm"`
+	NormPos NormPos   `json:"norm_pos" flag:"--norm-pos"`
+	Act     string    `json:"act" flag:"--act"`           // relu, gelu, sigmoid, tanh
+	InitStd float64   `json:"init_std" flag:"--init-std"` // >0: every weight from N(0, InitStd²); 0: He (relu, gelu) or Glorot (sigmoid, tanh)
 	// BNMomentum is the weight of a new batch in BatchNorm's running
 	// statistics (PyTorch's convention).
-	BNMomentum float64 `json:"bn_momentum"`
-	Eps        float64 `json:"eps"` // added to the variance in both norms
+	BNMomentum float64 `json:"bn_momentum" flag:"--bn-momentum"`
+	Eps        float64 `json:"eps" flag:"--eps"` // added to the variance in both norms
 	// NormNoise adds Santurkar et al.'s "noisy BatchNorm" noise after every
 	// BatchNorm (layers.NormNoise): per step and unit a mean shift from
 	// U(−NoiseA, NoiseA) and a scale from U(1, NoiseB), with per-example
 	// jitter.
-	NormNoise bool    `json:"norm_noise,omitempty"`
-	NoiseA    float64 `json:"norm_noise_a,omitempty"`
-	NoiseB    float64 `json:"norm_noise_b,omitempty"`
+	NormNoise bool    `json:"norm_noise,omitempty" flag:"--norm-noise"`
+	NoiseA    float64 `json:"norm_noise_a,omitempty" flag:"--norm-noise-a"`
+	NoiseB    float64 `json:"norm_noise_b,omitempty" flag:"--norm-noise-b"`
 	// Input is the shape of one example: channels, rows, columns.
 	InChannels int `json:"in_channels"`
 	InRows     int `json:"in_rows"`
@@ -144,7 +144,7 @@ func (s Spec) Validate() error {
 	if !s.NormPos.Valid() {
 		return fmt.Errorf("--norm-pos %s: want %s", s.NormPos, NormPosNames())
 	}
-	if _, err := layers.ParseAct(s.Act); err != nil {
+	if _, err := kernels.ParseAct(s.Act); err != nil {
 		return fmt.Errorf("--act: %v", err)
 	}
 	if len(s.Hidden) == 0 {

@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	G "gorgonia.org/gorgonia"
+
+	"normtap/kernels"
 )
 
 // This file compares normtap's ops, run as graphs on gorgonia's
@@ -214,7 +216,7 @@ func TestGoldenActivation(t *testing.T) {
 	gf := loadGolden(t)
 	for _, c := range gf.Activation {
 		t.Run(c.Name, func(t *testing.T) {
-			a, err := ParseAct(c.Name)
+			a, err := kernels.ParseAct(c.Name)
 			if err != nil {
 				t.Fatal(err)
 			}

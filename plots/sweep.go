@@ -88,13 +88,8 @@ func LoadSweep(roots []string) (*Sweep, error) {
 // runFinished reads r's metrics and reports whether it has every epoch its
 // config.json asks for (or reached its step limit).
 func runFinished(dir string, r *SweepRun) bool {
-	var cfg struct {
-		Config struct {
-			Epochs   int `json:"epochs"`
-			MaxSteps int `json:"max_steps"`
-		} `json:"config"`
-	}
-	if err := rundir.ReadConfig(dir, &cfg); err != nil {
+	cfg, err := rundir.ReadConfig(dir)
+	if err != nil {
 		return false
 	}
 	rows, err := rundir.ReadMetrics(dir)

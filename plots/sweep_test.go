@@ -42,7 +42,7 @@ func makeSweep(t *testing.T, fx aggFixture) string {
 		if err := os.MkdirAll(filepath.Join(root, dir), 0o755); err != nil {
 			t.Fatal(err)
 		}
-		if err := rundir.WriteConfig(filepath.Join(root, dir), map[string]any{"config": map[string]any{"epochs": epochs}}); err != nil {
+		if err := rundir.WriteConfig(filepath.Join(root, dir), &rundir.RunConfig{Config: rundir.Config{Epochs: epochs}}); err != nil {
 			t.Fatal(err)
 		}
 		if err := rundir.WriteMetrics(filepath.Join(root, dir), []rundir.Metrics{m}); err != nil {

@@ -3,6 +3,7 @@ package rundir
 import (
 	"bytes"
 	"encoding/binary"
+	"fmt"
 	"math"
 	"os"
 	"os/exec"
@@ -10,6 +11,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"normtap/graph"
 )
 
 func entry(node string, kind TapKind, epoch, step, examples int, neurons ...int) TapEntry {
@@ -306,31 +309,82 @@ func TestReadMetricsErrorsNameFileAndLine(t *testing.T) {
 	}
 }
 
+func testConfig() Config {
+	spec := graph.DefaultSpec()
+	spec.Hidden = []int{128, 128}
+	return Config{Spec: spec, Opt: graph.OptSpec{Kind: "adam", LR: 1e-3, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8},
+		Batch: 64, Epochs: 3, Seed: 7, Device: "cpu", Out: "runs/x",
+		Taps: TapConfig{Nodes: []string{"h2.act"}, Neurons: []int{0, 3}, AllEpochs: true, Examples: 100, Mode: ModeProbe}}
+}
+
 func TestConfigRoundTrip(t *testing.T) {
-	type config struct {
-		Norm   string `json:"norm"`
-		Hidden []int  `json:"hidden"`
-		Seed   int64  `json:"seed"`
-	}
 	dir := t.TempDir()
-	in := config{Norm: "batch", Hidden: []int{128, 128}, Seed: 7}
+	in := &RunConfig{Config: testConfig(), Device: "cpu: 2 threads", Params: 42, Taps: []string{"h1.act"},
+		Build: map[string]any{"go": "go1.26"}}
 	if err := WriteConfig(dir, in); err != nil {
 		t.Fatal(err)
 	}
 	raw, _ := os.ReadFile(filepath.Join(dir, ConfigFile))
-	if !strings.Contains(string(raw), "\n  \"norm\": \"batch\"") {
-		t.Errorf("config not indented JSON:\n%s", raw)
+	for _, want := range []string{"\n  \"schema\": 2,", "\n      \"norm\": \"batch\"", `"mode": "probe"`, `"model": "mlp"`} {
+		if !strings.Contains(string(raw), want) {
+			t.Errorf("config.json lacks %q (indented JSON, names as text):\n%s", want, raw)
+		}
 	}
-	var out config
-	if err := ReadConfig(dir, &out); err != nil {
+	out, err := ReadConfig(dir)
+	if err != nil {
 		t.Fatal(err)
 	}
+	in.Schema = ConfigSchema
 	if !reflect.DeepEqual(in, out) {
 		t.Fatalf("got %+v, want %+v", out, in)
 	}
 	os.WriteFile(filepath.Join(dir, ConfigFile), []byte("{"), 0o644)
-	if err := ReadConfig(dir, &out); err == nil || !strings.Contains(err.Error(), filepath.Join(dir, ConfigFile)) {
+	if _, err := ReadConfig(dir); err == nil || !strings.Contains(err.Error(), filepath.Join(dir, ConfigFile)) {
 		t.Errorf("bad config: %v, want error naming the file", err)
+	}
+	for _, tc := range []struct{ content, want string }{
+		{`{"schema": 3, "config": {}}`, "schema 3"},
+		{`{"config": {"spec": {"norm": "weight"}}}`, `unknown norm "weight"`},
+	} {
+		os.WriteFile(filepath.Join(dir, ConfigFile), []byte(tc.content), 0o644)
+		if _, err := ReadConfig(dir); err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), ConfigFile) {
+			t.Errorf("%s: %v, want an error naming the file and %q", tc.content, err, tc.want)
+		}
+	}
+}
+
+// TestReadsSchema1: a config.json written before the schema was recorded
+// (the job under "config", build fields at the top level) is read.
+func TestReadsSchema1(t *testing.T) {
+	dir := t.TempDir()
+	old := `{"act": "relu", "blas": "gonum (pure Go)", "config": {"spec": {"model": "cnn", "hidden": [16, 32], "norm": "layer",
+		"norm_pos": "post", "act": "relu"}, "batch": 128, "seed": 3, "taps": {"mode": "batch"}}, "device": "cpu", "norm": "layer", "params": 9, "seed": 3}`
+	os.WriteFile(filepath.Join(dir, ConfigFile), []byte(old), 0o644)
+	rc, err := ReadConfig(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := rc.Config
+	if rc.Schema != 1 || c.Spec.Model != graph.ModelCNN || c.Spec.Norm != graph.NormLayer || c.Spec.NormPos != graph.NormPost ||
+		c.Seed != 3 || c.Taps.Mode != ModeBatch || rc.Params != 9 || rc.Device != "cpu" {
+		t.Fatalf("schema-1 config read as %+v", rc)
+	}
+}
+
+// TestDiffNamesFlagsAndValues: each differing field once, by its flag
+// where one sets it, with both values as a flag would take them.
+func TestDiffNamesFlagsAndValues(t *testing.T) {
+	a, b := testConfig(), testConfig()
+	b.Out, b.Device, b.Resume = "elsewhere", "cuda", true // may change between sessions
+	if d := Diff(a, b); len(d) != 0 {
+		t.Fatalf("configs differing only in --out, --device, --resume: %v", d)
+	}
+	b.Spec.Norm, b.Spec.Hidden, b.Opt.LR, b.Seed, b.Taps.Mode, b.Spec.InRows = graph.NormLayer, []int{64}, 0.01, 8, ModeBatch, 14
+	got := fmt.Sprint(Diff(a, b))
+	want := "[--hidden: 128,128 in the run, 64 now --norm: batch in the run, layer now spec.in_rows: 28 in the run, 14 now " +
+		"optimizer.lr: 0.001 in the run, 0.01 now --seed: 7 in the run, 8 now --tap-mode: probe in the run, batch now]"
+	if got != want {
+		t.Fatalf("Diff:\n got %s\nwant %s", got, want)
 	}
 }
 
@@ -450,5 +504,28 @@ func TestReadMetricsRefusesImpossibleValues(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), path+tc.want) {
 			t.Errorf("row %q: err %v, want it to contain %q", tc.row, err, path+tc.want)
 		}
+	}
+}
+
+func TestRunFileOf(t *testing.T) {
+	run := t.TempDir()
+	if err := WriteConfig(run, &RunConfig{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		rel  string
+		want bool
+	}{
+		{"metrics.csv", true}, {"config.json", true}, {"ics.csv", true}, {"run.lock", true},
+		{"taps/index.json", true}, {"taps/h1.act/epoch-0001.npy", true}, {"checkpoint/state.bin", true},
+		{"density.png", false}, {"drift.csv", false}, {"figs/a.png", false},
+	} {
+		dir, ok := RunFileOf(filepath.Join(run, tc.rel))
+		if ok != tc.want || (ok && dir != run) {
+			t.Errorf("%s: %q %v, want %v", tc.rel, dir, ok, tc.want)
+		}
+	}
+	if _, ok := RunFileOf(filepath.Join(t.TempDir(), "metrics.csv")); ok {
+		t.Error("metrics.csv outside a run counts as a run's file")
 	}
 }

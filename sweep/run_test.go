@@ -82,7 +82,7 @@ func fakeTrain(args []string) int {
 			fmt.Fprintf(os.Stderr, "normtap: --out %s already holds a run\n", out)
 			return 1
 		}
-		rundir.WriteConfig(out, map[string]any{"args": args})
+		rundir.WriteConfig(out, &rundir.RunConfig{Device: strings.Join(args, " ")})
 		rundir.WriteMetrics(out, nil)
 	}
 	os.MkdirAll(filepath.Join(out, rundir.CheckpointDir), 0o755)

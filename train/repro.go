@@ -1,7 +1,6 @@
 package train
 
 import (
-	"fmt"
 	"path/filepath"
 
 	"normtap/graph"
@@ -43,9 +42,4 @@ func BNPaper(dir string, steps int, seed uint64) []Config {
 		})
 	}
 	return out
-}
-
-// Describe is a one-line summary of a config for logs.
-func (c Config) Describe() string {
-	return fmt.Sprintf("%s %s norm=%s act=%s batch=%d opt=%s lr=%g", c.Spec.Model, graph.JoinInts(c.Spec.Hidden), c.Spec.Norm, c.Spec.Act, c.Batch, c.Opt.Kind, c.Opt.LR)
 }

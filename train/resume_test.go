@@ -156,3 +156,21 @@ func TestDeadHoldersLockIsTakenOver(t *testing.T) {
 	}
 	l.release()
 }
+
+// TestResumeNamesDifferingFlags: --resume with other flags is refused with
+// each differing field and both of its values.
+func TestResumeNamesDifferingFlags(t *testing.T) {
+	cfg := smallConfig(t, graph.NormBatch)
+	cfg.Epochs, cfg.TrainLimit = 1, 500
+	if _, err := Run(context.Background(), cfg, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	cfg.Resume = true
+	cfg.Seed, cfg.Spec.Norm, cfg.Opt.LR = 6, graph.NormLayer, 1e-3
+	_, err := Run(context.Background(), cfg, Options{})
+	for _, want := range []string{"--norm: batch in the run, layer now", "optimizer.lr: 0.002 in the run, 0.001 now", "--seed: 5 in the run, 6 now"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("resume with other flags: %v; want it to say %q", err, want)
+		}
+	}
+}

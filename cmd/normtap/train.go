@@ -37,7 +37,7 @@ type ModelFlags struct {
 // from the data).
 func (f ModelFlags) spec() (graph.Spec, error) {
 	s := graph.DefaultSpec()
-	h, err := parseInts("--hidden", f.Hidden)
+	h, err := modelHidden(f.Model, f.Hidden)
 	if err != nil {
 		return s, err
 	}
@@ -45,9 +45,6 @@ func (f ModelFlags) spec() (graph.Spec, error) {
 	s.InitStd, s.BNMomentum, s.Eps = f.InitStd, f.BNMomentum, f.Eps
 	if f.NormNoise {
 		s.NormNoise, s.NoiseA, s.NoiseB = true, f.NormNoiseA, f.NormNoiseB
-	}
-	if f.Model == graph.ModelCNN && f.Hidden == "1024,1024" {
-		s.Hidden = []int{16, 32}
 	}
 	if err := s.Validate(); err != nil {
 		return s, usagef("%v", err)
