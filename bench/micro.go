@@ -5,7 +5,7 @@ import (
 	"math/rand/v2"
 	"time"
 
-	"normtap/layers"
+	"normtap/kernels"
 )
 
 // Shape is an n×d input of a norm kernel (examples × features).
@@ -52,22 +52,22 @@ func normKernel(kind, pass string, n, d int, rng *rand.Rand) func() {
 	if kind == "batch" {
 		mean, variance, invstd := make([]float32, d), make([]float32, d), make([]float32, d)
 		acc := make([]float64, 2*d)
-		fwd := func() { layers.BatchNormTrainForward(x, gamma, beta, n, d, 1, eps, y, mean, variance, invstd, acc) }
+		fwd := func() { kernels.BatchNormTrainForward(x, gamma, beta, n, d, 1, eps, y, mean, variance, invstd, acc) }
 		if pass == "forward" {
 			return fwd
 		}
 		fwd()
 		return func() {
-			layers.BatchNormBackward(true, x, dy, gamma, mean, invstd, n, d, 1, dx, dgamma, dbeta, acc)
+			kernels.BatchNormBackward(true, x, dy, gamma, mean, invstd, n, d, 1, dx, dgamma, dbeta, acc)
 		}
 	}
 	mean, invstd := make([]float32, n), make([]float32, n)
-	fwd := func() { layers.LayerNormForward(x, gamma, beta, n, d, eps, y, mean, invstd) }
+	fwd := func() { kernels.LayerNormForward(x, gamma, beta, n, d, eps, y, mean, invstd) }
 	if pass == "forward" {
 		return fwd
 	}
 	fwd()
-	return func() { layers.LayerNormBackward(x, dy, gamma, mean, invstd, n, d, dx, dgamma, dbeta) }
+	return func() { kernels.LayerNormBackward(x, dy, gamma, mean, invstd, n, d, dx, dgamma, dbeta) }
 }
 
 // MeasureMicro times BatchNorm and LayerNorm forward and backward (the

@@ -8,6 +8,9 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"time"
+
+	"normtap/graph"
 )
 
 // PeerRun is one run of a peer benchmark: peer.py's JSON.
@@ -36,7 +39,7 @@ type Peer struct {
 
 // Ratio is normtap against the peer for one norm.
 type Ratio struct {
-	Norm string `json:"norm"`
+	Norm graph.Norm `json:"norm"`
 	// NormtapMs and PeerMs are the medians over rounds of each round's
 	// median step time; ExamplesPerSecRatio = PeerMs / NormtapMs, normtap's
 	// examples/s ÷ the peer's (same batch). RoundRatios is the same ratio
@@ -49,8 +52,17 @@ type Ratio struct {
 
 // Round is one round's median step times in ms per norm.
 type Round struct {
-	NormtapMs map[string]float64 `json:"normtap_ms_per_step_median"`
-	PeerMs    map[string]float64 `json:"peer_ms_per_step_median"`
+	NormtapMs map[graph.Norm]float64 `json:"normtap_ms_per_step_median"`
+	PeerMs    map[graph.Norm]float64 `json:"peer_ms_per_step_median"`
+}
+
+// joinNorms writes none,batch,layer.
+func joinNorms(norms []graph.Norm) string {
+	names := make([]string, len(norms))
+	for i, n := range norms {
+		names[i] = n.String()
+	}
+	return strings.Join(names, ",")
 }
 
 // peerArgs are the flags peer.py takes for the configuration of o.
@@ -59,18 +71,38 @@ func peerArgs(o *Options) []string {
 	if threads == 0 {
 		threads = o.Threads
 	}
-	return []string{"--device", o.PeerDevice, "--norm", strings.Join(o.Norms, ","), "--hidden", joinInts(o.Spec.Hidden),
+	return []string{"--device", o.PeerDevice, "--model", o.Spec.Model.String(), "--norm", joinNorms(o.Norms), "--hidden", joinInts(o.Spec.Hidden),
 		"--batch", strconv.Itoa(o.Batch), "--steps", strconv.Itoa(o.Steps), "--warmup", strconv.Itoa(o.Warmup),
-		"--threads", strconv.Itoa(threads), "--seed", strconv.FormatUint(o.Seed, 10)}
+		"--threads", strconv.Itoa(threads), "--seed", strconv.FormatUint(o.Seed, 10),
+		"--groups", strconv.Itoa(o.Spec.Groups)}
 }
 
+// DefaultPeerTimeout bounds one run of the peer: peer.py at bench's
+// defaults takes well under a minute.
+const DefaultPeerTimeout = 10 * time.Minute
+
 // runPeer runs the peer command with o's configuration and reads its JSON.
+// A peer that outlives o.PeerTimeout is killed and named.
 func runPeer(ctx context.Context, o *Options) (*PeerRun, error) {
 	argv := append(append([]string{}, o.PeerCommand...), peerArgs(o)...)
-	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	timeout := o.PeerTimeout
+	if timeout <= 0 {
+		timeout = DefaultPeerTimeout
+	}
+	peerCtx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	cmd := exec.CommandContext(peerCtx, argv[0], argv[1:]...)
+	ownProcessGroup(cmd)
+	cmd.WaitDelay = 2 * time.Second // a child left holding the pipes does not hang us either
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		if peerCtx.Err() != nil {
+			return nil, fmt.Errorf("peer %s did not finish within %v (--peer-timeout); it was stopped", strings.Join(o.PeerCommand, " "), timeout)
+		}
 		msg := strings.TrimSpace(stderr.String())
 		if i := strings.LastIndexByte(msg, '\n'); i >= 0 {
 			msg = msg[i+1:]
@@ -89,7 +121,7 @@ func runPeer(ctx context.Context, o *Options) (*PeerRun, error) {
 
 // summarizePeer takes the median over rounds of each peer field and
 // compares with normtap's results.
-func summarizePeer(o *Options, runs []*PeerRun, normtapRounds []map[string]float64, ours []Result) *Peer {
+func summarizePeer(o *Options, runs []*PeerRun, normtapRounds []map[graph.Norm]float64, ours []Result) *Peer {
 	p := &Peer{Command: strings.Join(o.PeerCommand, " "), Tool: runs[0].Tool, Version: runs[0].Version, Threads: runs[0].Threads}
 	for _, norm := range o.Norms {
 		var ms, p10, p90, fwd []float64
@@ -117,7 +149,7 @@ func summarizePeer(o *Options, runs []*PeerRun, normtapRounds []map[string]float
 	}
 	setOverheads(p.Results)
 	for i, run := range runs {
-		rd := Round{NormtapMs: normtapRounds[i], PeerMs: map[string]float64{}}
+		rd := Round{NormtapMs: normtapRounds[i], PeerMs: map[graph.Norm]float64{}}
 		for _, r := range run.Results {
 			rd.PeerMs[r.Norm] = r.MsPerStepMedian
 		}

@@ -30,7 +30,7 @@ func throughputPlot(r *Report) (*plot.Plot, error) {
 	ours := make(plotter.Values, len(r.Results))
 	theirs := make(plotter.Values, len(r.Results))
 	for i, x := range r.Results {
-		names[i] = x.Norm
+		names[i] = x.Norm.String()
 		if x.NormOverhead != nil {
 			names[i] = fmt.Sprintf("%s\nR %.2f", x.Norm, *x.NormOverhead)
 		}

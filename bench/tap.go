@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"normtap/graph"
 	"normtap/rundir"
 )
 
@@ -14,11 +15,11 @@ import (
 // epoch adds to training, against an epoch without taps.
 type TapOverhead struct {
 	// Method says how it was measured.
-	Method   string `json:"method"`
-	Norm     string `json:"norm"`
-	Node     string `json:"node"`
-	Neurons  int    `json:"neurons"`
-	Examples int    `json:"examples"` // probe-set size (normtap train's default --tap-examples)
+	Method   string     `json:"method"`
+	Norm     graph.Norm `json:"norm"`
+	Node     string     `json:"node"`
+	Neurons  int        `json:"neurons"`
+	Examples int        `json:"examples"` // probe-set size (normtap train's default --tap-examples)
 	// TapMsMedian is one epoch's tap: the probe set's forward passes in
 	// eval mode, the column copies and the npy and index writes.
 	TapMsMedian      float64 `json:"tap_ms_median"`

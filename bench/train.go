@@ -17,24 +17,29 @@ type NewMachine func(*graph.Model, graph.OptSpec) (graph.Machine, error)
 // Result is one configuration's training-step measurement. Its keys are
 // the ones peer.py prints.
 type Result struct {
-	Norm            string  `json:"norm"`
-	Device          string  `json:"device"`
-	Model           string  `json:"model"`
-	Batch           int     `json:"batch"`
-	Hidden          []int   `json:"hidden"`
-	ExamplesPerSec  float64 `json:"examples_per_sec"` // Batch / median step time
-	MsPerStepMedian float64 `json:"ms_per_step_median"`
-	MsPerStepP10    float64 `json:"ms_per_step_p10"`
-	MsPerStepP90    float64 `json:"ms_per_step_p90"`
+	Norm            graph.Norm      `json:"norm"`
+	Device          string          `json:"device"`
+	Model           graph.ModelKind `json:"model"`
+	Batch           int             `json:"batch"`
+	Hidden          []int           `json:"hidden"`
+	ExamplesPerSec  float64         `json:"examples_per_sec"` // Batch / median step time
+	MsPerStepMedian float64         `json:"ms_per_step_median"`
+	MsPerStepP10    float64         `json:"ms_per_step_p10"`
+	MsPerStepP90    float64         `json:"ms_per_step_p90"`
 	// ForwardMsMedian is the forward pass alone, up to the logits, in
 	// training mode (batch statistics).
 	ForwardMsMedian float64 `json:"forward_ms_median"`
 	// NormOverhead is R: this configuration's median step time ÷ that of
 	// norm none; absent without a none configuration.
 	NormOverhead *float64 `json:"norm_overhead,omitempty"`
-	Steps        int      `json:"steps"`  // timed steps, all rounds together
-	Warmup       int      `json:"warmup"` // untimed steps before each round
-	Params       int      `json:"params,omitempty"`
+	// GFLOPPerSec is the step's GEMM FLOP (Roofline.FLOPPerExample) per
+	// second at the median step time; RooflineFraction is the roofline's
+	// step time (Roofline.StepMsAtRoofline) ÷ the median step time.
+	GFLOPPerSec      float64  `json:"gflop_per_sec"`
+	RooflineFraction *float64 `json:"roofline_fraction,omitempty"`
+	Steps            int      `json:"steps"`  // timed steps, all rounds together
+	Warmup           int      `json:"warmup"` // untimed steps before each round
+	Params           int      `json:"params,omitempty"`
 	// LastLoss is the loss of the last timed step: the same flags and seed
 	// give the same value.
 	LastLoss float64 `json:"last_loss"`
@@ -84,18 +89,7 @@ func newTrainer(spec graph.Spec, batch int, opt graph.OptSpec, seed uint64, newM
 		return nil, err
 	}
 	t := &trainer{spec: spec, batch: batch, mach: mach, model: m}
-	data := rand.New(rand.NewPCG(seed, 2))
-	for range max(2, (PoolExamples+batch-1)/batch) {
-		x := make([]float32, batch*spec.InFeatures())
-		for i := range x {
-			x[i] = data.Float32()
-		}
-		y := make([]float32, batch)
-		for i := range y {
-			y[i] = float32(data.IntN(spec.Classes))
-		}
-		t.xs, t.ys = append(t.xs, x), append(t.ys, y)
-	}
+	t.xs, t.ys = graph.RandomBatches(m, max(2, (PoolExamples+batch-1)/batch), rand.New(rand.NewPCG(seed, 2)))
 	return t, nil
 }
 
@@ -151,7 +145,7 @@ func (t *trainer) result() Result {
 func setOverheads(rs []Result) {
 	var base float64
 	for _, r := range rs {
-		if r.Norm == "none" {
+		if r.Norm == graph.NormNone {
 			base = r.MsPerStepMedian
 		}
 	}

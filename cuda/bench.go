@@ -7,7 +7,7 @@ import (
 	"math/rand/v2"
 	"time"
 
-	"normtap/layers"
+	"normtap/kernels"
 )
 
 // This file holds what the benchmarks measure with: a stream timer, the
@@ -109,7 +109,7 @@ func (k NormKernel) String() string {
 
 // NormBytes is the device-memory traffic of one call of kernel k on n rows
 // of dim features (for BatchNorm over (N, C, S): n = N·S, dim = C), in
-// bytes: layers.NormBytes, the one definition shared with the CPU bench.
+// bytes: kernels.NormBytes, the one definition shared with the CPU bench.
 func NormBytes(k NormKernel, n, dim int) int64 {
 	kind, pass := "batch", "forward"
 	switch k {
@@ -120,7 +120,7 @@ func NormBytes(k NormKernel, n, dim int) int64 {
 	case LNBackward:
 		kind, pass = "layer", "backward"
 	}
-	b, _ := layers.NormBytes(kind, pass, n, dim)
+	b, _ := kernels.NormBytes(kind, pass, n, dim)
 	return b
 }
 

@@ -7,7 +7,7 @@ package cuda
 // CPU.
 
 // Im2Col3x3 queues the unfolding of one (C, H, W) image x into col
-// (C·9, H·W), as layers.Im2Col3x3.
+// (C·9, H·W), as kernels.Im2Col3x3.
 func (d *Device) Im2Col3x3(x Buffer, c, h, w int, col Buffer) error {
 	s := sizes{op: "Im2Col3x3"}
 	s.dims("C, H, W", c, h, w)
@@ -22,7 +22,7 @@ func (d *Device) Im2Col3x3(x Buffer, c, h, w int, col Buffer) error {
 }
 
 // Col2Im3x3 queues dx = the adjoint of Im2Col3x3 applied to col, for one
-// image; unlike layers.Col2Im3x3 it overwrites dx instead of adding to it.
+// image; unlike kernels.Col2Im3x3 it overwrites dx instead of adding to it.
 func (d *Device) Col2Im3x3(col Buffer, c, h, w int, dx Buffer) error {
 	s := sizes{op: "Col2Im3x3"}
 	s.dims("C, H, W", c, h, w)
@@ -51,7 +51,7 @@ func (d *Device) ChannelBiasAdd(y, b Buffer, n, c, s int) error {
 }
 
 // ChannelSum queues dst[c] = Σ over N and S of x (N, C, S), as
-// layers.ChannelSumOp.
+// kernels.ChannelSum.
 func (d *Device) ChannelSum(dst, x Buffer, n, c, s int) error {
 	sz := sizes{op: "ChannelSum"}
 	sz.dims("N, C, S", n, c, s)
@@ -67,7 +67,7 @@ func (d *Device) ChannelSum(dst, x Buffer, n, c, s int) error {
 
 // MaxPool2Forward queues the 2×2, stride-2 max-pool of planes (H, W) planes
 // of x into y (planes, H/2, W/2), with the flat index in x of each maximum
-// in idx (as float32), as layers.MaxPool2Op.
+// in idx (as float32), as kernels.MaxPool2Forward.
 func (d *Device) MaxPool2Forward(x Buffer, planes, h, w int, y, idx Buffer) error {
 	s := sizes{op: "MaxPool2Forward"}
 	s.dims("planes, H, W", planes, h, w)

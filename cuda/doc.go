@@ -11,7 +11,7 @@
 // CPU binary therefore never imports this package.
 //
 // Each kernel computes exactly the function of its CPU reference in package
-// layers (and graph/optim.go for the optimizers), with the same argument
+// kernels (the optimizers included), with the same argument
 // order and row-major layouts; the kernel checks in kernels_gpu_test.go
 // compare the two on random inputs. Kernels are launched asynchronously on
 // the device's stream; the host waits only in Download, Sync and the timing

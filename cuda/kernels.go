@@ -6,11 +6,11 @@ import (
 	"fmt"
 	"math"
 
-	"normtap/layers"
+	"normtap/kernels"
 )
 
-// This file holds the typed launches, one per CPU kernel of package layers
-// (and graph/optim.go), with the same argument order and layouts; device
+// This file holds the typed launches, one per CPU kernel of package kernels
+// (the optimizers included), with the same argument order and layouts; device
 // Buffers stand for the slices. Each checks its sizes and returns an error
 // rather than let a kernel read out of bounds, then queues its kernels on
 // the stream and returns without waiting.
@@ -78,7 +78,7 @@ var gemmKernels = map[int][2][2]kernel{
 
 // Gemm queues C = alpha·op(A)·op(B) + beta·C for row-major matrices, where
 // op(X) is X or Xᵀ, op(A) is m×k, op(B) is k×n and C is m×n (as
-// layers.Gemm). beta = 0 means C is not read.
+// kernels.Gemm). beta = 0 means C is not read.
 func (d *Device) Gemm(transA, transB bool, m, n, k int, alpha float32, a Buffer, lda int, b Buffer, ldb int, beta float32, c Buffer, ldc int) error {
 	s := sizes{op: "Gemm"}
 	if m < 0 || n < 0 || k < 0 {
@@ -167,7 +167,7 @@ func (d *Device) gemmPlan(m, n, k int) (tile, splits, kChunk int) {
 // --- element-wise ------------------------------------------------------------
 
 // BiasAdd queues adding the row vector b (cols) to every row of y
-// (rows×cols), as layers.BiasAdd.
+// (rows×cols), as kernels.BiasAdd.
 func (d *Device) BiasAdd(y, b Buffer, rows, cols int) error {
 	s := sizes{op: "BiasAdd"}
 	s.dims("rows, cols", rows, cols)
@@ -190,7 +190,7 @@ func (d *Device) BiasAdd(y, b Buffer, rows, cols int) error {
 	return d.launch(kBiasAdd, grid, d1(threads), &p)
 }
 
-// ColSum queues dst[j] = Σ_i x[i,j] for x (rows×cols), as layers.ColSum:
+// ColSum queues dst[j] = Σ_i x[i,j] for x (rows×cols), as kernels.ColSum:
 // the bias gradient.
 func (d *Device) ColSum(dst, x Buffer, rows, cols int) error {
 	s := sizes{op: "ColSum"}
@@ -205,13 +205,13 @@ func (d *Device) ColSum(dst, x Buffer, rows, cols int) error {
 	return d.launch(kColSum, d1(ceilDiv(cols, 32)), d2(32, 8), &p)
 }
 
-// ActForward queues y = act(x) over x.Len() floats, as layers.ActForward.
+// ActForward queues y = act(x) over x.Len() floats, as kernels.ActForward.
 // y may be x.
-func (d *Device) ActForward(act layers.Act, x, y Buffer) error {
+func (d *Device) ActForward(act kernels.Act, x, y Buffer) error {
 	s := sizes{op: "ActForward " + act.String()}
 	s.dims("len(x)", x.n)
 	s.need("y", y, x.n)
-	if act < layers.Identity || act > layers.Tanh {
+	if act < kernels.Identity || act > kernels.Tanh {
 		s.failf("unknown activation %d", int(act))
 	}
 	if s.err != nil {
@@ -224,15 +224,15 @@ func (d *Device) ActForward(act layers.Act, x, y Buffer) error {
 }
 
 // ActBackward queues dx = dy·act'(x) over dy.Len() floats, given x, y =
-// act(x) and dy, as layers.ActBackward. dx may be dy.
-func (d *Device) ActBackward(act layers.Act, x, y, dy, dx Buffer) error {
+// act(x) and dy, as kernels.ActBackward. dx may be dy.
+func (d *Device) ActBackward(act kernels.Act, x, y, dy, dx Buffer) error {
 	s := sizes{op: "ActBackward " + act.String()}
 	n := dy.n
 	s.dims("len(dy)", n)
 	s.need("x", x, n)
 	s.need("y", y, n)
 	s.need("dx", dx, n)
-	if act < layers.Identity || act > layers.Tanh {
+	if act < kernels.Identity || act > kernels.Tanh {
 		s.failf("unknown activation %d", int(act))
 	}
 	if s.err != nil {
@@ -342,7 +342,7 @@ func (d *Device) bnSizes(op string, n, c, s int) sizes {
 }
 
 // BatchNormTrainForward queues a BatchNorm over x laid out (N, C, S) with
-// the batch statistics, as layers.BatchNormTrainForward: it writes y, the
+// the batch statistics, as kernels.BatchNormTrainForward: it writes y, the
 // batch mean, the biased batch variance and 1/√(σ²+ε). y must not alias x.
 func (d *Device) BatchNormTrainForward(x, gamma, beta Buffer, n, c, s int, eps float32, y, mean, variance, invstd Buffer) error {
 	sz := d.bnSizes("BatchNormTrainForward", n, c, s)
@@ -394,7 +394,7 @@ func (d *Device) bnApply(pl bnPlan, x, gamma, beta, mean, invstd Buffer, n, c, s
 }
 
 // BatchNormEvalForward queues a BatchNorm of x (N, C, S) with the running
-// statistics, as layers.BatchNormEvalForward; invstd receives
+// statistics, as kernels.BatchNormEvalForward; invstd receives
 // 1/√(runVar+ε) for the backward pass.
 func (d *Device) BatchNormEvalForward(x, gamma, beta, runMean, runVar Buffer, n, c, s int, eps float32, y, invstd Buffer) error {
 	sz := d.bnSizes("BatchNormEvalForward", n, c, s)
@@ -418,7 +418,7 @@ func (d *Device) BatchNormEvalForward(x, gamma, beta, runMean, runVar Buffer, n,
 }
 
 // BatchNormUpdateRunning queues folding a batch's statistics into the
-// running ones, as layers.BatchNormUpdateRunning: r ← (1−momentum)·r +
+// running ones, as kernels.BatchNormUpdateRunning: r ← (1−momentum)·r +
 // momentum·batch, the variance made unbiased with count = N·S.
 func (d *Device) BatchNormUpdateRunning(runMean, runVar, mean, variance Buffer, count int, momentum float32) error {
 	sz := sizes{op: "BatchNormUpdateRunning"}
@@ -440,7 +440,7 @@ func (d *Device) BatchNormUpdateRunning(runMean, runVar, mean, variance Buffer, 
 }
 
 // BatchNormBackward queues dx, dγ and dβ of a BatchNorm over (N, C, S), as
-// layers.BatchNormBackward: train selects the batch statistics (the
+// kernels.BatchNormBackward: train selects the batch statistics (the
 // gradient flows through them) or the running ones (constants). dx must not
 // alias x or dy.
 func (d *Device) BatchNormBackward(train bool, x, dy, gamma, mean, invstd Buffer, n, c, s int, dx, dgamma, dbeta Buffer) error {
@@ -537,7 +537,7 @@ func planLN(d int, aligned bool) lnPlan {
 }
 
 // LayerNormForward queues a LayerNorm of each row of x (N×D) over its D
-// features, as layers.LayerNormForward: y = γ·(x−μ)/√(σ²+ε) + β, and each
+// features, as kernels.LayerNormForward: y = γ·(x−μ)/√(σ²+ε) + β, and each
 // row's mean and 1/√(σ²+ε).
 func (d *Device) LayerNormForward(x, gamma, beta Buffer, n, dim int, eps float32, y, mean, invstd Buffer) error {
 	sz := sizes{op: "LayerNormForward"}
@@ -562,7 +562,7 @@ func (d *Device) LayerNormForward(x, gamma, beta Buffer, n, dim int, eps float32
 }
 
 // LayerNormBackward queues dx, dγ and dβ of LayerNormForward, as
-// layers.LayerNormBackward. dx must not alias x or dy.
+// kernels.LayerNormBackward. dx must not alias x or dy.
 func (d *Device) LayerNormBackward(x, dy, gamma, mean, invstd Buffer, n, dim int, dx, dgamma, dbeta Buffer) error {
 	sz := sizes{op: "LayerNormBackward"}
 	sz.dims("N, D", n, dim)
@@ -626,7 +626,7 @@ func (d *Device) xentRows(logits, labels Buffer, n, k int, probs Buffer) (Buffer
 
 // SoftmaxCrossEntropyForward queues the mean over n rows of −log
 // softmax(logits)[label] into loss[0] and the probabilities (n×k) into
-// probs, as layers.SoftmaxCrossEntropyForward (which returns the loss).
+// probs, as kernels.SoftmaxCrossEntropyForward (which returns the loss).
 // labels holds class indices as float32; a row whose label is not an
 // integer in [0, k) makes the loss NaN.
 func (d *Device) SoftmaxCrossEntropyForward(logits, labels Buffer, n, k int, probs, loss Buffer) error {
@@ -664,7 +664,7 @@ func (d *Device) SoftmaxCrossEntropyMetrics(logits, labels Buffer, n, k int, sum
 }
 
 // SoftmaxCrossEntropyBackward queues dlogits = g·(p − onehot(label))/n, as
-// layers.SoftmaxCrossEntropyBackward.
+// kernels.SoftmaxCrossEntropyBackward.
 func (d *Device) SoftmaxCrossEntropyBackward(probs, labels Buffer, n, k int, g float32, dlogits Buffer) error {
 	sz := sizes{op: "SoftmaxCrossEntropyBackward"}
 	sz.dims("n, k", n, k)

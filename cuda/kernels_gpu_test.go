@@ -26,7 +26,7 @@ import (
 	"sync"
 	"testing"
 
-	"normtap/layers"
+	"normtap/kernels"
 )
 
 const tol = 1e-4
@@ -216,7 +216,7 @@ func gemmCase(t *testing.T, d *Device, rng *rand.Rand, ta, tb bool, m, n, k int,
 	b := randSlice(rng, br*ldb, -1, 1)
 	c0 := randSlice(rng, m*ldc, -1, 1)
 	want := append([]float32(nil), c0...)
-	layers.Gemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, want, ldc)
+	kernels.Gemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, want, ldc)
 
 	ga, gb := put(t, d, a, 0), put(t, d, b, 0)
 	var gc Buffer
@@ -293,13 +293,13 @@ func TestBiasAddColSum(t *testing.T) {
 				b := randSlice(rng, sh.cols, -1, 1)
 				gy, gb := put(t, d, y, off), put(t, d, b, off)
 				must(t, d.BiasAdd(gy, gb, sh.rows, sh.cols))
-				layers.BiasAdd(y, b, sh.rows, sh.cols)
+				kernels.BiasAdd(y, b, sh.rows, sh.cols)
 				check(t, "BiasAdd", get(t, d, gy), y)
 
 				dst := zeros(t, d, sh.cols, off)
 				must(t, d.ColSum(dst, gy, sh.rows, sh.cols))
 				want := make([]float32, sh.cols)
-				layers.ColSum(want, y, sh.rows, sh.cols)
+				kernels.ColSum(want, y, sh.rows, sh.cols)
 				check(t, "ColSum", get(t, d, dst), want)
 			})
 		}
@@ -309,16 +309,16 @@ func TestBiasAddColSum(t *testing.T) {
 func TestActivations(t *testing.T) {
 	d := dev(t)
 	rng := rand.New(rand.NewPCG(3, 3))
-	for _, act := range []layers.Act{layers.Identity, layers.ReLU, layers.GELU, layers.Sigmoid, layers.Tanh} {
+	for _, act := range []kernels.Act{kernels.Identity, kernels.ReLU, kernels.GELU, kernels.Sigmoid, kernels.Tanh} {
 		for _, n := range []int{1, 5, 1000, 4099} {
 			for _, off := range []int{0, 1} {
 				t.Run(fmt.Sprintf("%v/n=%d/offset%d", act, n, off), func(t *testing.T) {
 					x := randSlice(rng, n, -4, 4)
 					dy := randSlice(rng, n, -1, 1)
 					y := make([]float32, n)
-					layers.ActForward(act, x, y)
+					kernels.ActForward(act, x, y)
 					dx := make([]float32, n)
-					layers.ActBackward(act, x, y, dy, dx)
+					kernels.ActBackward(act, x, y, dy, dx)
 
 					gx := put(t, d, x, off)
 					gy := zeros(t, d, n, off)
@@ -448,7 +448,7 @@ func bnCase(t *testing.T, d *Device, rng *rand.Rand, sh bnShape, off int) {
 
 	// train forward
 	y, mean, variance, invstd := make([]float32, n*c*s), make([]float32, c), make([]float32, c), make([]float32, c)
-	layers.BatchNormTrainForward(x, gamma, beta, n, c, s, eps, y, mean, variance, invstd, make([]float64, 2*c))
+	kernels.BatchNormTrainForward(x, gamma, beta, n, c, s, eps, y, mean, variance, invstd, make([]float64, 2*c))
 	must(t, d.BatchNormTrainForward(gx, gg, gbeta, n, c, s, eps, gy, gmean, gvar, ginv))
 	check(t, "train y", get(t, d, gy), y)
 	check(t, "mean", get(t, d, gmean), mean)
@@ -457,7 +457,7 @@ func bnCase(t *testing.T, d *Device, rng *rand.Rand, sh bnShape, off int) {
 
 	// running statistics
 	rm, rv := append([]float32(nil), runMean...), append([]float32(nil), runVar...)
-	layers.BatchNormUpdateRunning(rm, rv, mean, variance, n*s, momentum)
+	kernels.BatchNormUpdateRunning(rm, rv, mean, variance, n*s, momentum)
 	grm2, grv2 := put(t, d, runMean, off), put(t, d, runVar, off)
 	must(t, d.BatchNormUpdateRunning(grm2, grv2, gmean, gvar, n*s, momentum))
 	check(t, "running mean", get(t, d, grm2), rm)
@@ -465,7 +465,7 @@ func bnCase(t *testing.T, d *Device, rng *rand.Rand, sh bnShape, off int) {
 
 	// train backward
 	dx, dgamma, dbeta := make([]float32, n*c*s), make([]float32, c), make([]float32, c)
-	layers.BatchNormBackward(true, x, dy, gamma, mean, invstd, n, c, s, dx, dgamma, dbeta, make([]float64, 2*c))
+	kernels.BatchNormBackward(true, x, dy, gamma, mean, invstd, n, c, s, dx, dgamma, dbeta, make([]float64, 2*c))
 	gdx, gdg, gdb := zeros(t, d, n*c*s, off), zeros(t, d, c, off), zeros(t, d, c, off)
 	gmeanRef, ginvRef := put(t, d, mean, off), put(t, d, invstd, off)
 	must(t, d.BatchNormBackward(true, gx, gdy, gg, gmeanRef, ginvRef, n, c, s, gdx, gdg, gdb))
@@ -474,11 +474,11 @@ func bnCase(t *testing.T, d *Device, rng *rand.Rand, sh bnShape, off int) {
 	check(t, "train dbeta", get(t, d, gdb), dbeta)
 
 	// eval forward and backward
-	layers.BatchNormEvalForward(x, gamma, beta, runMean, runVar, n, c, s, eps, y, invstd)
+	kernels.BatchNormEvalForward(x, gamma, beta, runMean, runVar, n, c, s, eps, y, invstd)
 	must(t, d.BatchNormEvalForward(gx, gg, gbeta, grm, grv, n, c, s, eps, gy, ginv))
 	check(t, "eval y", get(t, d, gy), y)
 	check(t, "eval invstd", get(t, d, ginv), invstd)
-	layers.BatchNormBackward(false, x, dy, gamma, runMean, invstd, n, c, s, dx, dgamma, dbeta, make([]float64, 2*c))
+	kernels.BatchNormBackward(false, x, dy, gamma, runMean, invstd, n, c, s, dx, dgamma, dbeta, make([]float64, 2*c))
 	must(t, d.BatchNormBackward(false, gx, gdy, gg, grm, ginv, n, c, s, gdx, gdg, gdb))
 	check(t, "eval dx", get(t, d, gdx), dx)
 	check(t, "eval dgamma", get(t, d, gdg), dgamma)
@@ -521,7 +521,7 @@ func lnCase(t *testing.T, d *Device, rng *rand.Rand, n, dim, off int) {
 	gamma, beta := randSlice(rng, dim, 0.5, 1.5), randSlice(rng, dim, -0.5, 0.5)
 
 	y, mean, invstd := make([]float32, n*dim), make([]float32, n), make([]float32, n)
-	layers.LayerNormForward(x, gamma, beta, n, dim, eps, y, mean, invstd)
+	kernels.LayerNormForward(x, gamma, beta, n, dim, eps, y, mean, invstd)
 	gx, gdy, gg, gb := put(t, d, x, off), put(t, d, dy, off), put(t, d, gamma, off), put(t, d, beta, off)
 	gy, gmean, ginv := zeros(t, d, n*dim, off), zeros(t, d, n, off), zeros(t, d, n, off)
 	must(t, d.LayerNormForward(gx, gg, gb, n, dim, eps, gy, gmean, ginv))
@@ -530,7 +530,7 @@ func lnCase(t *testing.T, d *Device, rng *rand.Rand, n, dim, off int) {
 	check(t, "invstd", get(t, d, ginv), invstd)
 
 	dx, dgamma, dbeta := make([]float32, n*dim), make([]float32, dim), make([]float32, dim)
-	layers.LayerNormBackward(x, dy, gamma, mean, invstd, n, dim, dx, dgamma, dbeta)
+	kernels.LayerNormBackward(x, dy, gamma, mean, invstd, n, dim, dx, dgamma, dbeta)
 	gmeanRef, ginvRef := put(t, d, mean, off), put(t, d, invstd, off)
 	gdx, gdg, gdb := zeros(t, d, n*dim, off), zeros(t, d, dim, off), zeros(t, d, dim, off)
 	must(t, d.LayerNormBackward(gx, gdy, gg, gmeanRef, ginvRef, n, dim, gdx, gdg, gdb))
@@ -553,7 +553,7 @@ func TestSoftmaxCrossEntropy(t *testing.T) {
 				labels[i] = float32(rng.IntN(k))
 			}
 			probs := make([]float32, n*k)
-			loss := layers.SoftmaxCrossEntropyForward(logits, labels, n, k, probs)
+			loss := kernels.SoftmaxCrossEntropyForward(logits, labels, n, k, probs)
 
 			gl, glab := put(t, d, logits, 0), put(t, d, labels, 0)
 			gp, gloss := zeros(t, d, n*k, 0), zeros(t, d, 1, 0)
@@ -563,7 +563,7 @@ func TestSoftmaxCrossEntropy(t *testing.T) {
 
 			for _, g := range []float32{1, 0.5} {
 				dl := make([]float32, n*k)
-				layers.SoftmaxCrossEntropyBackward(probs, labels, n, k, g, dl)
+				kernels.SoftmaxCrossEntropyBackward(probs, labels, n, k, g, dl)
 				gdl := zeros(t, d, n*k, 0)
 				must(t, d.SoftmaxCrossEntropyBackward(gp, glab, n, k, g, gdl))
 				check(t, fmt.Sprintf("dlogits g=%g", g), get(t, d, gdl), dl)
@@ -621,34 +621,8 @@ func TestSoftmaxCrossEntropy(t *testing.T) {
 
 // --- optimizers ---------------------------------------------------------------------------
 
-// CPU references: the formulas of graph/optim.go (SGDUpdate,
-// MomentumUpdate, AdamUpdate), restated.
-func sgdRef(w, g []float32, lr float32) {
-	for i := range w {
-		w[i] -= lr * g[i]
-	}
-}
-
-func momentumRef(w, g, v []float32, lr, mu float32) {
-	for i := range w {
-		v[i] = mu*v[i] + g[i]
-		w[i] -= lr * v[i]
-	}
-}
-
-func adamRef(w, g, m, v []float32, lr, beta1, beta2, eps float32, t int64) {
-	bc1 := float32(1 - math.Pow(float64(beta1), float64(t)))
-	bc2 := float32(1 - math.Pow(float64(beta2), float64(t)))
-	step := lr / bc1
-	isq := 1 / float32(math.Sqrt(float64(bc2)))
-	for i := range w {
-		mi := beta1*m[i] + (1-beta1)*g[i]
-		vi := beta2*v[i] + (1-beta2)*g[i]*g[i]
-		m[i], v[i] = mi, vi
-		w[i] -= step * mi / (float32(math.Sqrt(float64(vi)))*isq + eps)
-	}
-}
-
+// TestOptimizers checks the GPU optimizer kernels against kernels.SGDUpdate,
+// kernels.MomentumUpdate and kernels.AdamUpdate over three steps.
 func TestOptimizers(t *testing.T) {
 	d := dev(t)
 	rng := rand.New(rand.NewPCG(8, 8))
@@ -663,9 +637,9 @@ func TestOptimizers(t *testing.T) {
 				for step := int64(1); step <= 3; step++ {
 					g := randSlice(rng, n, -1, 1)
 					gg := put(t, d, g, off)
-					sgdRef(ws, g, 0.1)
-					momentumRef(wm, g, v, 0.1, 0.9)
-					adamRef(wa, g, m, va, 1e-3, 0.9, 0.999, 1e-8, step)
+					kernels.SGDUpdate(ws, g, 0.1)
+					kernels.MomentumUpdate(wm, g, v, 0.1, 0.9)
+					kernels.AdamUpdate(wa, g, m, va, 1e-3, 0.9, 0.999, 1e-8, step)
 					must(t, d.SGDUpdate(gws, gg, 0.1))
 					must(t, d.MomentumUpdate(gwm, gg, gv, 0.1, 0.9))
 					must(t, d.AdamUpdate(gwa, gg, gm, gva, 1e-3, 0.9, 0.999, 1e-8, step))
@@ -787,7 +761,7 @@ func TestGatherColumns(t *testing.T) {
 }
 
 // TestConvKernels checks im2col, col2im, the channel bias and its gradient
-// against the CPU reference (layers.Im2Col3x3, layers.Col2Im3x3 and plain
+// against the CPU reference (kernels.Im2Col3x3, kernels.Col2Im3x3 and plain
 // loops) on random non-zero inputs, including non-square images.
 func TestConvKernels(t *testing.T) {
 	d := dev(t)
@@ -796,14 +770,14 @@ func TestConvKernels(t *testing.T) {
 		c, h, w := sh[0], sh[1], sh[2]
 		x := randSlice(rng, c*h*w, -1, 1)
 		col := make([]float32, c*9*h*w)
-		layers.Im2Col3x3(x, c, h, w, col)
+		kernels.Im2Col3x3(x, c, h, w, col)
 		gcol := zeros(t, d, len(col), 0)
 		must(t, d.Im2Col3x3(put(t, d, x, 0), c, h, w, gcol))
 		check(t, fmt.Sprintf("Im2Col3x3 %v", sh), get(t, d, gcol), col)
 
 		dcol := randSlice(rng, len(col), -1, 1)
 		dx := make([]float32, c*h*w)
-		layers.Col2Im3x3(dcol, c, h, w, dx)
+		kernels.Col2Im3x3(dcol, c, h, w, dx)
 		gdx := zeros(t, d, len(dx), 0)
 		must(t, d.Col2Im3x3(put(t, d, dcol, 0), c, h, w, gdx))
 		check(t, fmt.Sprintf("Col2Im3x3 %v", sh), get(t, d, gdx), dx)

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"sync"
 )
@@ -48,6 +49,18 @@ const (
 // files hold fewer. Classes is counted over all the labels read, before
 // trainLimit, so a small subset still gets the dataset's full output size.
 func Load(dir string, trainLimit int) (train, test *Set, err error) {
+	return LoadClasses(dir, trainLimit, 0)
+}
+
+// MNISTClasses is how many classes MNIST and Fashion-MNIST declare.
+const MNISTClasses = 10
+
+// LoadClasses is Load for a dataset that declares its number of classes
+// (classes > 0; MNISTClasses for MNIST and Fashion-MNIST): a label outside
+// [0, classes) is an error naming the file and the example, and Classes
+// is the declared count. With classes 0 it is Load. Either way a dataset
+// whose labels are all one class is an error.
+func LoadClasses(dir string, trainLimit, classes int) (train, test *Set, err error) {
 	var paths [4]string
 	for i, name := range []string{TrainImages, TrainLabels, TestImages, TestLabels} {
 		if paths[i], err = findFile(dir, name); err != nil {
@@ -88,7 +101,12 @@ func Load(dir string, trainLimit int) (train, test *Set, err error) {
 		return nil, nil, fmt.Errorf("load %s: training limit %d exceeds the %d examples in %s", dir, trainLimit, trainImgs.n, paths[0])
 	}
 
-	classes := int(max(maxLabel(trainLabels), maxLabel(testLabels))) + 1
+	if err := checkLabels(classes, paths[1], trainLabels, paths[3], testLabels); err != nil {
+		return nil, nil, fmt.Errorf("load %s: %w", dir, err)
+	}
+	if classes == 0 {
+		classes = int(max(maxLabel(trainLabels), maxLabel(testLabels))) + 1
+	}
 	trainN := trainImgs.n
 	if trainLimit > 0 {
 		trainN = trainLimit
@@ -148,6 +166,28 @@ func findFile(dir, name string) (string, error) {
 	}
 	return "", fmt.Errorf("open %s (or %s.gz): %w; --data DIR must hold the four IDX files %s, %s, %s, %s (each raw or .gz)",
 		filepath.Join(dir, name), name, fs.ErrNotExist, TrainImages, TrainLabels, TestImages, TestLabels)
+}
+
+// checkLabels refuses labels outside [0, declared) (when declared > 0)
+// naming the file and the example, and a dataset with a single class.
+func checkLabels(declared int, trainPath string, trainLabels []uint8, testPath string, testLabels []uint8) error {
+	if declared > 0 {
+		for _, f := range []struct {
+			path   string
+			labels []uint8
+		}{{trainPath, trainLabels}, {testPath, testLabels}} {
+			for i, l := range f.labels {
+				if int(l) >= declared {
+					return fmt.Errorf("%s: example %d has label %d, outside the dataset's %d classes 0-%d; the file is corrupted or not this dataset's", f.path, i, l, declared, declared-1)
+				}
+			}
+		}
+	}
+	all := append(slices.Clone(trainLabels), testLabels...)
+	if len(all) > 0 && !slices.ContainsFunc(all, func(l uint8) bool { return l != all[0] }) {
+		return fmt.Errorf("%s and %s: every label is %d: a classifier needs examples of at least two classes", trainPath, testPath, all[0])
+	}
+	return nil
 }
 
 func maxLabel(labels []uint8) uint8 {

@@ -324,3 +324,34 @@ func TestEscapeModulePath(t *testing.T) {
 		}
 	}
 }
+
+// TestLabelsOutsideTheClasses: a declared dataset refuses a label beyond
+// its classes naming the file and example; any dataset refuses one class.
+func TestLabelsOutsideTheClasses(t *testing.T) {
+	dir := t.TempDir()
+	d := newFakeDataset()
+	d.write(t, dir, false)
+	if _, _, err := LoadClasses(dir, 0, 7); err != nil {
+		t.Fatalf("labels 0-6 with 7 classes: %v", err)
+	}
+	train, _, err := LoadClasses(dir, 0, 10)
+	if err != nil || train.Classes != 10 {
+		t.Fatalf("declared 10 classes: %v, classes %d", err, train.Classes)
+	}
+	_, _, err = LoadClasses(dir, 0, 6)
+	if want := filepath.Join(dir, TestLabels) + ": example 0 has label 6, outside the dataset's 6 classes 0-5"; err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("label 6 with 6 classes: %v, want %q", err, want)
+	}
+	d.trainLabels = idxBytes(0x801, []uint32{3}, []byte{3, 200, 2})
+	d.write(t, dir, false)
+	_, _, err = LoadClasses(dir, 0, MNISTClasses)
+	if want := filepath.Join(dir, TrainLabels) + ": example 1 has label 200"; err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("label 200: %v, want %q", err, want)
+	}
+	d.trainLabels = idxBytes(0x801, []uint32{3}, []byte{4, 4, 4})
+	d.testLabels = idxBytes(0x801, []uint32{2}, []byte{4, 4})
+	d.write(t, dir, false)
+	if _, _, err := Load(dir, 0); err == nil || !strings.Contains(err.Error(), "every label is 4") || !strings.Contains(err.Error(), TrainLabels) {
+		t.Errorf("one class: %v, want an error naming the files and the label", err)
+	}
+}

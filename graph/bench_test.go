@@ -11,7 +11,7 @@ var adamSpec = OptSpec{Kind: "adam", LR: 1e-3, Beta1: 0.9, Beta2: 0.999, Eps: 1e
 
 // newMLPMachine builds an MNIST-shaped MLP with the given norm on a CPU
 // machine, initialised from seed, and one random batch for it.
-func newMLPMachine(tb testing.TB, norm string, hidden []int, batch int, seed uint64) (*CPUMachine, []float32, []float32) {
+func newMLPMachine(tb testing.TB, norm Norm, hidden []int, batch int, seed uint64) (*CPUMachine, []float32, []float32) {
 	tb.Helper()
 	spec := DefaultSpec()
 	spec.Norm, spec.Hidden = norm, hidden
@@ -36,30 +36,16 @@ func newMLPMachine(tb testing.TB, norm string, hidden []int, batch int, seed uin
 	return cm, x, labels
 }
 
-// randomBatches is a pool of n random batches for m. Benchmarks cycle
-// through it: one batch repeated drives the loss to ~1e-4 and the gradients
-// into subnormal floats, which the CPU handles many times slower.
+// randomBatches is a pool of n random batches for m (RandomBatches).
 func randomBatches(m *Model, n int, seed uint64) (xs, ys [][]float32) {
-	rng := rand.New(rand.NewPCG(seed, 9))
-	for range n {
-		x := make([]float32, m.Batch*m.Spec.InFeatures())
-		for i := range x {
-			x[i] = rng.Float32()
-		}
-		y := make([]float32, m.Batch)
-		for i := range y {
-			y[i] = float32(rng.IntN(m.Spec.Classes))
-		}
-		xs, ys = append(xs, x), append(ys, y)
-	}
-	return xs, ys
+	return RandomBatches(m, n, rand.New(rand.NewPCG(seed, 9)))
 }
 
 // BenchmarkTrainStep times one training step (forward, backward, Adam) of
 // the 784-1024-1024-10 MLP at batch 128, per norm, on a pool of 64 random
 // batches.
 func BenchmarkTrainStep(b *testing.B) {
-	for _, norm := range []string{"none", "batch", "layer"} {
+	for _, norm := range Norms() {
 		b.Run(fmt.Sprintf("mlp-784-1024-1024-10/batch128/%s", norm), func(b *testing.B) {
 			cm, _, _ := newMLPMachine(b, norm, []int{1024, 1024}, 128, 1)
 			defer cm.Close()
@@ -85,7 +71,7 @@ func BenchmarkTrainStep(b *testing.B) {
 
 // BenchmarkForward times the forward pass up to the logits.
 func BenchmarkForward(b *testing.B) {
-	for _, norm := range []string{"none", "batch", "layer"} {
+	for _, norm := range Norms() {
 		b.Run(fmt.Sprintf("mlp-784-1024-1024-10/batch128/%s", norm), func(b *testing.B) {
 			cm, x, _ := newMLPMachine(b, norm, []int{1024, 1024}, 128, 1)
 			defer cm.Close()

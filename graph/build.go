@@ -9,6 +9,7 @@ import (
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
+	"normtap/kernels"
 	"normtap/layers"
 )
 
@@ -72,23 +73,17 @@ func Build(spec Spec, batch int) (*Model, error) {
 	if batch < 1 {
 		return nil, fmt.Errorf("--batch %d: must be ≥ 1", batch)
 	}
-	if spec.Norm == "batch" && batch < 2 {
-		return nil, fmt.Errorf("--batch %d: BatchNorm needs batches of at least 2", batch)
+	if mb := normTable[spec.Norm].minBatch; batch < mb {
+		return nil, fmt.Errorf("--batch %d: --norm %s needs batches of at least %d", batch, spec.Norm, mb)
 	}
 	m := &Model{Spec: spec, Batch: batch, G: G.NewGraph()}
 	b := builder{m: m, act: mustAct(spec.Act)}
-	var err error
-	switch spec.Model {
-	case "mlp":
-		err = b.mlp()
-	case "cnn":
-		err = b.cnn()
-	}
-	if err != nil {
+	if err := modelTable[spec.Model].build(&b); err != nil {
 		return nil, fmt.Errorf("build %s: %w", spec.Model, err)
 	}
 	m.Labels = G.NewVector(m.G, tensor.Float32, G.WithShape(batch), G.WithName("labels"),
 		G.WithValue(tensor.New(tensor.WithShape(batch), tensor.Of(tensor.Float32))))
+	var err error
 	if m.Loss, err = layers.SoftmaxCrossEntropy(m.Logits, m.Labels); err != nil {
 		return nil, err
 	}
@@ -107,8 +102,8 @@ func Build(spec Spec, batch int) (*Model, error) {
 	return m, nil
 }
 
-func mustAct(s string) layers.Act {
-	a, err := layers.ParseAct(s)
+func mustAct(s string) kernels.Act {
+	a, err := kernels.ParseAct(s)
 	if err != nil {
 		panic(err) // Validate checked it
 	}
@@ -117,7 +112,7 @@ func mustAct(s string) layers.Act {
 
 type builder struct {
 	m   *Model
-	act layers.Act
+	act kernels.Act
 }
 
 // param adds a learnable (rows, cols) matrix.
@@ -139,39 +134,63 @@ func (b *builder) weightStd(fanIn, fanOut int, hidden bool) float64 {
 	if s := b.m.Spec.InitStd; s > 0 {
 		return s
 	}
-	if hidden && (b.act == layers.ReLU || b.act == layers.GELU) {
+	if hidden && (b.act == kernels.ReLU || b.act == kernels.GELU) {
 		return math.Sqrt(2 / float64(fanIn)) // He
 	}
 	return math.Sqrt(2 / float64(fanIn+fanOut)) // Glorot
 }
 
-// norm adds layer prefix's normalization of x (identity for "none").
+// norm adds layer prefix's normalization of x (the identity for NormNone).
 func (b *builder) norm(prefix string, x *G.Node) (*G.Node, error) {
+	return normTable[b.m.Spec.Norm].add(b, prefix, x)
+}
+
+// identityNorm is NormNone: an identity node, so that the .norm tap exists.
+func (b *builder) identityNorm(prefix string, x *G.Node) (*G.Node, error) {
+	return layers.Activation(kernels.Identity, x)
+}
+
+// batchNorm is NormBatch, with the noisy BatchNorm's noise after it when
+// the spec asks for it.
+func (b *builder) batchNorm(prefix string, x *G.Node) (*G.Node, error) {
 	s := b.m.Spec
-	switch s.Norm {
-	case "batch":
-		c := x.Shape()[1]
-		st := layers.NewBNState(c, float32(s.BNMomentum), float32(s.Eps))
-		b.m.BN = append(b.m.BN, BNLayer{Name: prefix, State: st})
-		y, err := layers.BatchNorm(x, b.param(prefix+".gamma", 1, c, 0, 1), b.param(prefix+".beta", 1, c, 0, 0), st)
-		if err != nil || !s.NormNoise {
-			return y, err
-		}
-		ns := layers.NewNoiseState(float32(s.NoiseA), float32(s.NoiseB), st)
-		b.m.Noise = append(b.m.Noise, NoiseLayer{Name: prefix, State: ns})
-		return layers.NormNoise(y, ns)
-	case "layer":
-		d := prod(x.Shape()[1:])
-		return layers.LayerNorm(x, b.param(prefix+".gamma", 1, d, 0, 1), b.param(prefix+".beta", 1, d, 0, 0), float32(s.Eps))
-	default:
-		return layers.Activation(layers.Identity, x)
+	c := x.Shape()[1]
+	st := layers.NewBNState(c, float32(s.BNMomentum), float32(s.Eps))
+	b.m.BN = append(b.m.BN, BNLayer{Name: prefix, State: st})
+	y, err := layers.BatchNorm(x, b.param(prefix+".gamma", 1, c, 0, 1), b.param(prefix+".beta", 1, c, 0, 0), st)
+	if err != nil || !s.NormNoise {
+		return y, err
 	}
+	ns := layers.NewNoiseState(float32(s.NoiseA), float32(s.NoiseB), st)
+	b.m.Noise = append(b.m.Noise, NoiseLayer{Name: prefix, State: ns})
+	return layers.NormNoise(y, ns)
+}
+
+// layerNorm is NormLayer: per example over every unit (C·H·W for 4-D x).
+func (b *builder) layerNorm(prefix string, x *G.Node) (*G.Node, error) {
+	d := prod(x.Shape()[1:])
+	return layers.LayerNorm(x, b.param(prefix+".gamma", 1, d, 0, 1), b.param(prefix+".beta", 1, d, 0, 0), float32(b.m.Spec.Eps))
+}
+
+// groupNorm is NormGroup: per example over each group of channels (units
+// of a Linear, channels of a conv), γ/β per channel.
+func (b *builder) groupNorm(prefix string, x *G.Node) (*G.Node, error) {
+	c := x.Shape()[1]
+	return layers.GroupNorm(x, b.param(prefix+".gamma", 1, c, 0, 1), b.param(prefix+".beta", 1, c, 0, 0),
+		LayerGroups(b.m.Spec.Groups, c), float32(b.m.Spec.Eps))
+}
+
+// rmsNorm is NormRMS: per example over every unit (C·H·W for 4-D x), γ per
+// unit as LayerNorm's, no β.
+func (b *builder) rmsNorm(prefix string, x *G.Node) (*G.Node, error) {
+	d := prod(x.Shape()[1:])
+	return layers.RMSNorm(x, b.param(prefix+".gamma", 1, d, 0, 1), float32(b.m.Spec.Eps))
 }
 
 // normAct adds norm and activation in the spec's order, tapping both.
 func (b *builder) normAct(prefix string, x *G.Node) (*G.Node, error) {
 	var err error
-	if b.m.Spec.NormPos == "post" {
+	if b.m.Spec.NormPos == NormPost {
 		if x, err = layers.Activation(b.act, x); err != nil {
 			return nil, err
 		}

@@ -7,7 +7,7 @@ import (
 	"sort"
 	"testing"
 
-	"normtap/layers"
+	"normtap/kernels"
 )
 
 // TestModelGradientsMatchFiniteDifferences differentiates whole models —
@@ -16,9 +16,9 @@ import (
 // against central differences of the loss. float32 forward passes limit
 // the agreement: the tolerance is 3% of the value plus 2e-3 absolute.
 func TestModelGradientsMatchFiniteDifferences(t *testing.T) {
-	for _, model := range []string{"mlp", "cnn"} {
-		for _, norm := range []string{"none", "batch", "layer"} {
-			t.Run(model+"/"+norm, func(t *testing.T) {
+	for _, model := range []ModelKind{ModelMLP, ModelCNN} {
+		for _, norm := range Norms() {
+			t.Run(model.String()+"/"+norm.String(), func(t *testing.T) {
 				s := tinySpec(model, norm)
 				s.Act = "tanh" // smooth, so differences are meaningful
 				m, err := Build(s, 5)
@@ -48,7 +48,7 @@ func TestModelGradientsMatchFiniteDifferences(t *testing.T) {
 						t.Fatal(err)
 					}
 					probs := make([]float32, len(logits))
-					return float64(layers.SoftmaxCrossEntropyForward(logits, y, m.Batch, s.Classes, probs))
+					return float64(kernels.SoftmaxCrossEntropyForward(logits, y, m.Batch, s.Classes, probs))
 				}
 				checked := 0
 				for i, p := range m.Params {
@@ -84,7 +84,7 @@ func TestModelGradientsMatchFiniteDifferences(t *testing.T) {
 // TestBatchNormModesKeepRunningStatistics: switching to eval and back
 // never resets the running statistics, and eval passes do not move them.
 func TestBatchNormModesKeepRunningStatistics(t *testing.T) {
-	m, err := Build(tinySpec("mlp", "batch"), 6)
+	m, err := Build(tinySpec(ModelMLP, NormBatch), 6)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,7 @@ import (
 
 	G "gorgonia.org/gorgonia"
 
+	"normtap/kernels"
 	"normtap/layers"
 )
 
@@ -75,9 +76,9 @@ type CPUMachine struct {
 	forward []cpuStep // those the logits depend on
 	x, lab  []float32
 	grads   [][]float32
-	workers *layers.Workers // splits kernels over the cores (schedule.go)
-	updates []*paramUpdate  // per parameter, its bound optimizer step
-	after   [][]int         // per step of all, the parameters Step updates after it
+	workers *kernels.Workers // splits kernels over the cores (schedule.go)
+	updates []*paramUpdate   // per parameter, its bound optimizer step
+	after   [][]int          // per step of all, the parameters Step updates after it
 }
 
 // NewCPUMachine binds buffers to every node of m's graph.
@@ -85,7 +86,7 @@ func NewCPUMachine(m *Model, opt OptSpec) (*CPUMachine, error) {
 	if err := opt.Validate(); err != nil {
 		return nil, err
 	}
-	cm := &CPUMachine{m: m, opt: opt, buf: map[*G.Node][]float32{}, workers: layers.NewWorkers(cpuWorkers())}
+	cm := &CPUMachine{m: m, opt: opt, buf: map[*G.Node][]float32{}, workers: kernels.NewWorkers(cpuWorkers())}
 	runtime.AddCleanup(cm, closeWorkers, cm.workers)
 	sorted, err := G.Sort(m.G)
 	if err != nil {
@@ -153,7 +154,7 @@ func (cm *CPUMachine) bind(n *G.Node) (cpuStep, error) {
 	}
 	switch op := n.Op().(type) {
 	case *layers.ActOp:
-		if op.Act == layers.Identity { // the ".norm" of an unnormalized model: alias
+		if op.Act == kernels.Identity { // the ".norm" of an unnormalized model: alias
 			cm.buf[n] = in[0]
 			return cpuStep{}, nil
 		}

@@ -8,6 +8,7 @@ import (
 	G "gorgonia.org/gorgonia"
 
 	"normtap/cuda"
+	"normtap/kernels"
 	"normtap/layers"
 )
 
@@ -188,7 +189,7 @@ func (gm *GPUMachine) bind(n *G.Node) (func() error, error) {
 		}
 		in[i] = b
 	}
-	if op, ok := n.Op().(*layers.ActOp); ok && op.Act == layers.Identity {
+	if op, ok := n.Op().(*layers.ActOp); ok && op.Act == kernels.Identity {
 		gm.buf[n] = in[0]
 		return nil, nil
 	}

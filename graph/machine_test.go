@@ -10,13 +10,19 @@ import (
 	"gorgonia.org/tensor"
 )
 
-func tinySpec(model, norm string) Spec {
+func tinySpec(model ModelKind, norm Norm) Spec {
 	s := DefaultSpec()
 	s.Model, s.Norm = model, norm
 	s.InRows, s.InCols, s.Classes = 8, 8, 5
 	s.Hidden = []int{12, 7}
-	if model == "cnn" {
+	if model == ModelCNN {
 		s.Hidden = []int{3, 4}
+	}
+	if norm == NormGroup { // groups of 3 and 2 units, or 3 and 4 channels: neither LayerNorm nor InstanceNorm
+		s.Hidden, s.Groups = []int{12, 8}, 4
+		if model == ModelCNN {
+			s.Hidden, s.Groups = []int{6, 8}, 2
+		}
 	}
 	return s
 }
@@ -39,9 +45,9 @@ func randomBatch(m *Model, rng *rand.Rand) (x, y []float32) {
 // gradient must agree. This is what shows the graph is a real Gorgonia
 // graph and that the machine runs it faithfully.
 func TestCPUMachineMatchesTapeMachine(t *testing.T) {
-	for _, model := range []string{"mlp", "cnn"} {
-		for _, norm := range []string{"none", "batch", "layer"} {
-			for _, pos := range []string{"pre", "post"} {
+	for _, model := range []ModelKind{ModelMLP, ModelCNN} {
+		for _, norm := range Norms() {
+			for _, pos := range []NormPos{NormPre, NormPost} {
 				t.Run(fmt.Sprintf("%s/%s/%s", model, norm, pos), func(t *testing.T) {
 					s := tinySpec(model, norm)
 					s.NormPos = pos
@@ -94,7 +100,7 @@ func TestCPUMachineMatchesTapeMachine(t *testing.T) {
 // TestMachineRejectsForeignOps: the machine runs normtap's ops only and
 // names the op it cannot run.
 func TestMachineRejectsForeignOps(t *testing.T) {
-	m, err := Build(tinySpec("mlp", "none"), 4)
+	m, err := Build(tinySpec(ModelMLP, NormNone), 4)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,12 +117,12 @@ func TestMachineRejectsForeignOps(t *testing.T) {
 
 // TestTapNames follows DESIGN.md: the same names with and without norm.
 func TestTapNames(t *testing.T) {
-	want := map[string][]string{
-		"mlp": {"h1.linear", "h1.norm", "h1.act", "h2.linear", "h2.norm", "h2.act", "logits"},
-		"cnn": {"c1.conv", "c1.norm", "c1.act", "c1.pool", "c2.conv", "c2.norm", "c2.act", "c2.pool", "logits"},
+	want := map[ModelKind][]string{
+		ModelMLP: {"h1.linear", "h1.norm", "h1.act", "h2.linear", "h2.norm", "h2.act", "logits"},
+		ModelCNN: {"c1.conv", "c1.norm", "c1.act", "c1.pool", "c2.conv", "c2.norm", "c2.act", "c2.pool", "logits"},
 	}
 	for model, names := range want {
-		for _, norm := range []string{"none", "batch", "layer"} {
+		for _, norm := range Norms() {
 			m, err := Build(tinySpec(model, norm), 4)
 			if err != nil {
 				t.Fatal(err)
@@ -127,42 +133,12 @@ func TestTapNames(t *testing.T) {
 			}
 		}
 	}
-	m, _ := Build(tinySpec("mlp", "batch"), 4)
+	m, _ := Build(tinySpec(ModelMLP, NormBatch), 4)
 	if _, err := m.Tap("h9.act"); err == nil {
 		t.Error("unknown tap accepted")
 	}
 	tp, _ := m.Tap("h1.act")
 	if tp.Neurons != 12 || !tp.Shape.Eq(tensor.Shape{4, 12}) {
 		t.Errorf("h1.act: %v with %d neurons", tp.Shape, tp.Neurons)
-	}
-}
-
-// TestOptimizersMatchHandComputation checks one step of each optimizer.
-func TestOptimizersMatchHandComputation(t *testing.T) {
-	w := []float32{1, -2}
-	g := []float32{0.5, -1}
-	SGDUpdate(w, g, 0.1)
-	if w[0] != 0.95 || w[1] != -1.9 {
-		t.Errorf("sgd: %v", w)
-	}
-	w, v := []float32{1}, []float32{2}
-	MomentumUpdate(w, []float32{1}, v, 0.1, 0.9) // v = 0.9·2+1 = 2.8; w = 1−0.28
-	if math.Abs(float64(v[0]-2.8)) > 1e-6 || math.Abs(float64(w[0]-0.72)) > 1e-6 {
-		t.Errorf("momentum: w %v v %v", w, v)
-	}
-	// Adam's first step moves each weight by lr·sign(g) (up to ε).
-	w, mm, vv := []float32{1, 1}, []float32{0, 0}, []float32{0, 0}
-	AdamUpdate(w, []float32{3, -0.01}, mm, vv, 0.01, 0.9, 0.999, 1e-8, 1)
-	if math.Abs(float64(w[0]-0.99)) > 1e-5 || math.Abs(float64(w[1]-1.01)) > 1e-5 {
-		t.Errorf("adam: %v", w)
-	}
-	// second step by hand
-	w2 := w[0]
-	AdamUpdate(w, []float32{1, 0}, mm, vv, 0.01, 0.9, 0.999, 1e-8, 2)
-	m2 := 0.9*0.3 + 0.1*1.0
-	v2 := 0.999*0.001*9 + 0.001*1
-	want := float64(w2) - 0.01*(m2/(1-0.81))/(math.Sqrt(v2/(1-0.999*0.999))+1e-8)
-	if math.Abs(float64(w[0])-want) > 1e-5 {
-		t.Errorf("adam step 2: %v, want %v", w[0], want)
 	}
 }

@@ -15,7 +15,7 @@ import (
 // step their parameters, optimizer state and running statistics agree bit
 // for bit. The measurements also agree with the CPU machine's.
 func TestGPUMeasureNeverChangesTraining(t *testing.T) {
-	s := tinySpec("mlp", "batch")
+	s := tinySpec(ModelMLP, NormBatch)
 	s.Act, s.Hidden = "sigmoid", []int{16, 12}
 	opt := OptSpec{Kind: "adam", LR: 0.01, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8}
 	build := func() *Model {

@@ -11,6 +11,7 @@ import (
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
+	"normtap/kernels"
 	"normtap/layers"
 )
 
@@ -21,9 +22,9 @@ import (
 func linearModel(t *testing.T, in int, hidden []int, classes, batch int) *Model {
 	t.Helper()
 	s := DefaultSpec()
-	s.Norm, s.Hidden, s.InChannels, s.InRows, s.InCols, s.Classes = "none", hidden, 1, 1, in, classes
+	s.Norm, s.Hidden, s.InChannels, s.InRows, s.InCols, s.Classes = NormNone, hidden, 1, 1, in, classes
 	m := &Model{Spec: s, Batch: batch, G: G.NewGraph()}
-	b := builder{m: m, act: layers.Identity}
+	b := builder{m: m, act: kernels.Identity}
 	if err := b.mlp(); err != nil {
 		t.Fatal(err)
 	}
@@ -274,8 +275,8 @@ func TestShiftedGradsMatchHandComputation(t *testing.T) {
 }
 
 // noisyBN is a tiny spec with BatchNorm and its noise.
-func noisyBN(model string) Spec {
-	s := tinySpec(model, "batch")
+func noisyBN(model ModelKind) Spec {
+	s := tinySpec(model, NormBatch)
 	s.NormNoise, s.NoiseA, s.NoiseB = true, layers.DefaultNoiseA, layers.DefaultNoiseB
 	return s
 }
@@ -285,7 +286,7 @@ func noisyBN(model string) Spec {
 // draws each pass must rewind.
 func TestICSIsZeroAtZeroLearningRate(t *testing.T) {
 	for _, opt := range []OptSpec{{Kind: "sgd"}, {Kind: "adam", Beta1: 0.9, Beta2: 0.999, Eps: 1e-8}} {
-		for _, model := range []string{"mlp", "cnn"} {
+		for _, model := range []ModelKind{ModelMLP, ModelCNN} {
 			m, err := Build(noisyBN(model), 6)
 			if err != nil {
 				t.Fatal(err)
@@ -317,7 +318,7 @@ func TestICSIsZeroAtZeroLearningRate(t *testing.T) {
 // stays in [−1, 1] and ‖G−G′‖ grows from 0.
 func TestICSCosineInRange(t *testing.T) {
 	for _, lr := range []float64{1e-3, 0.5, 50} {
-		m, err := Build(tinySpec("mlp", "none"), 8)
+		m, err := Build(tinySpec(ModelMLP, NormNone), 8)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -345,7 +346,7 @@ func TestICSCosineInRange(t *testing.T) {
 func TestPeekUpdateIsTheUpdate(t *testing.T) {
 	for _, opt := range []OptSpec{{Kind: "sgd", LR: 0.1}, {Kind: "momentum", LR: 0.1, Momentum: 0.9},
 		{Kind: "adam", LR: 0.01, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8}} {
-		m, _ := Build(tinySpec("mlp", "batch"), 5)
+		m, _ := Build(tinySpec(ModelMLP, NormBatch), 5)
 		rng := rand.New(rand.NewPCG(9, 9))
 		m.Init(rng)
 		cm, _ := NewCPUMachine(m, opt)
@@ -437,9 +438,9 @@ func TestMeasureNeverChangesTraining(t *testing.T) {
 		spec Spec
 		opt  OptSpec
 	}{
-		{noisyBN("mlp"), OptSpec{Kind: "adam", LR: 0.01, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8}},
-		{tinySpec("cnn", "batch"), OptSpec{Kind: "momentum", LR: 0.05, Momentum: 0.9}},
-		{tinySpec("mlp", "layer"), OptSpec{Kind: "sgd", LR: 0.1}},
+		{noisyBN(ModelMLP), OptSpec{Kind: "adam", LR: 0.01, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8}},
+		{tinySpec(ModelCNN, NormBatch), OptSpec{Kind: "momentum", LR: 0.05, Momentum: 0.9}},
+		{tinySpec(ModelMLP, NormLayer), OptSpec{Kind: "sgd", LR: 0.1}},
 	}
 	for _, c := range cases {
 		name := fmt.Sprintf("%s/%s/noise=%v/%s", c.spec.Model, c.spec.Norm, c.spec.NormNoise, c.opt.Kind)
@@ -491,7 +492,7 @@ func TestMeasureNeverChangesTraining(t *testing.T) {
 // TestLandscapeAtZeroStep: η = 0 does not move w, so the loss band is the
 // loss and the gradient predictiveness and β-smoothness are 0.
 func TestLandscapeAtZeroStep(t *testing.T) {
-	m, _ := Build(noisyBN("mlp"), 6)
+	m, _ := Build(noisyBN(ModelMLP), 6)
 	rng := rand.New(rand.NewPCG(2, 2))
 	m.Init(rng)
 	cm, _ := NewCPUMachine(m, OptSpec{Kind: "sgd", LR: 0})
@@ -514,7 +515,7 @@ func TestLandscapeAtZeroStep(t *testing.T) {
 // machine; x-step is the thing's time over the plain step's. MEASURE.md
 // quotes it.
 func BenchmarkMeasure(b *testing.B) {
-	newMachine := func(b *testing.B, norm string, noise bool) (*CPUMachine, []float32, []float32) {
+	newMachine := func(b *testing.B, norm Norm, noise bool) (*CPUMachine, []float32, []float32) {
 		s := DefaultSpec()
 		s.Hidden, s.Norm, s.Act, s.InitStd = []int{100, 100, 100}, norm, "sigmoid", 0.01
 		if noise {
@@ -533,9 +534,9 @@ func BenchmarkMeasure(b *testing.B) {
 		x, y := randomBatch(m, rng)
 		return cm, x, y
 	}
-	for _, norm := range []string{"none", "batch"} {
+	for _, norm := range []Norm{NormNone, NormBatch} {
 		for _, what := range []string{"noise-step", "ics", "landscape8"} {
-			if what == "noise-step" && norm != "batch" {
+			if what == "noise-step" && norm != NormBatch {
 				continue
 			}
 			b.Run(fmt.Sprintf("784-100x3-10/%s/%s", norm, what), func(b *testing.B) {

@@ -5,7 +5,7 @@ import (
 
 	G "gorgonia.org/gorgonia"
 
-	"normtap/layers"
+	"normtap/kernels"
 )
 
 // This file is how the CPU machine uses both cores and its caches: one
@@ -31,7 +31,7 @@ type paramUpdate struct {
 
 func (u *paramUpdate) run(p, parts int) {
 	w := u.cm.m.Params[u.i].Value
-	lo, hi := layers.Span(len(w), p, parts, 16)
+	lo, hi := kernels.Span(len(w), p, parts, 16)
 	u.cm.opt.applySpan(u.cm.state, u.i, w, u.cm.grads[u.i], lo, hi)
 }
 
@@ -98,4 +98,4 @@ func (cm *CPUMachine) step(x, labels []float32) (float32, int, error) {
 }
 
 // closeWorkers is the cleanup of a machine never closed.
-func closeWorkers(w *layers.Workers) { w.Close() }
+func closeWorkers(w *kernels.Workers) { w.Close() }

@@ -11,7 +11,7 @@ import (
 // to Backward followed by Update, and the parallel split agreeing with one
 // part.
 
-var norms = []string{"none", "batch", "layer"}
+var norms = Norms()
 
 // smallMLP is large enough that every parallel path (GEMM split, norm and
 // activation split, optimizer split) is taken.
@@ -23,7 +23,7 @@ const smallBatch = 64
 // allocate nothing once the machine is built.
 func TestStepAllocatesNothing(t *testing.T) {
 	for _, norm := range norms {
-		t.Run(norm, func(t *testing.T) {
+		t.Run(norm.String(), func(t *testing.T) {
 			cm, x, y := newMLPMachine(t, norm, smallMLP, smallBatch, 1)
 			defer cm.Close()
 			tap, err := cm.Model().Tap("h1.act")
@@ -63,7 +63,7 @@ func TestStepAllocatesNothing(t *testing.T) {
 // not grow in the next four.
 func TestNoMemoryGrowthAcrossEpochs(t *testing.T) {
 	for _, norm := range norms {
-		t.Run(norm, func(t *testing.T) {
+		t.Run(norm.String(), func(t *testing.T) {
 			cm, x, y := newMLPMachine(t, norm, smallMLP, smallBatch, 2)
 			defer cm.Close()
 			tap, _ := cm.Model().Tap("h2.norm")
@@ -112,7 +112,7 @@ func TestNoMemoryGrowthAcrossEpochs(t *testing.T) {
 // Update give.
 func TestStepIsDeterministic(t *testing.T) {
 	for _, norm := range norms {
-		t.Run(norm, func(t *testing.T) {
+		t.Run(norm.String(), func(t *testing.T) {
 			a, x, y := newMLPMachine(t, norm, smallMLP, smallBatch, 3)
 			b, _, _ := newMLPMachine(t, norm, smallMLP, smallBatch, 3)
 			defer a.Close()
@@ -152,7 +152,7 @@ func TestParallelMatchesOnePart(t *testing.T) {
 	old := runtime.GOMAXPROCS(0)
 	defer runtime.GOMAXPROCS(old)
 	for _, norm := range norms {
-		t.Run(norm, func(t *testing.T) {
+		t.Run(norm.String(), func(t *testing.T) {
 			runtime.GOMAXPROCS(1)
 			one, x, y := newMLPMachine(t, norm, smallMLP, smallBatch, 4)
 			runtime.GOMAXPROCS(4)
@@ -183,27 +183,5 @@ func TestParallelMatchesOnePart(t *testing.T) {
 				}
 			}
 		})
-	}
-}
-
-// TestAdamAVXMatchesGo: the vector Adam step equals the Go loop bit for
-// bit on every length up to 40.
-func TestAdamAVXMatchesGo(t *testing.T) {
-	for n := 0; n <= 40; n++ {
-		w1, g, m1, v1 := make([]float32, n), make([]float32, n), make([]float32, n), make([]float32, n)
-		for i := range w1 {
-			w1[i] = float32(math.Sin(float64(i)))
-			g[i] = float32(math.Cos(float64(3*i))) * 0.01
-			m1[i] = float32(i) * 1e-3
-			v1[i] = float32(i) * 1e-5
-		}
-		w2, m2, v2 := append([]float32{}, w1...), append([]float32{}, m1...), append([]float32{}, v1...)
-		adam(w1, g, m1, v1, 0.9, 0.1, 0.999, 0.001, 0.0013, 1.2, 1e-8)
-		adamGo(w2, g, m2, v2, 0.9, 0.1, 0.999, 0.001, 0.0013, 1.2, 1e-8)
-		for i := range w1 {
-			if math.Float32bits(w1[i]) != math.Float32bits(w2[i]) || m1[i] != m2[i] || v1[i] != v2[i] {
-				t.Fatalf("n=%d, element %d: w %v m %v v %v, Go gives %v %v %v", n, i, w1[i], m1[i], v1[i], w2[i], m2[i], v2[i])
-			}
-		}
 	}
 }

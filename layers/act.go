@@ -2,28 +2,30 @@ package layers
 
 import (
 	"gorgonia.org/gorgonia"
+
+	"normtap/kernels"
 )
 
-// ActOp applies an element-wise activation. With Identity it is the
+// ActOp applies an element-wise activation. With kernels.Identity it is the
 // ".norm" node of a model without normalization: executors may alias it.
 type ActOp struct {
 	opBase
-	Act Act
+	Act kernels.Act
 }
 
-// Activation adds act(x) to x's graph; Identity adds an identity node.
-func Activation(a Act, x *gorgonia.Node) (*gorgonia.Node, error) {
+// Activation adds act(x) to x's graph; kernels.Identity adds an identity node.
+func Activation(a kernels.Act, x *gorgonia.Node) (*gorgonia.Node, error) {
 	op := &ActOp{Act: a}
 	op.opBase = opBase{name: "Act(" + a.String() + ")", inDims: []int{x.Dims()}, out: x.Shape().Clone(), self: op}
 	return apply(op, x)
 }
 
-func (op *ActOp) Exec(out []float32, in [][]float32)             { ActForward(op.Act, in[0], out) }
+func (op *ActOp) Exec(out []float32, in [][]float32)             { kernels.ActForward(op.Act, in[0], out) }
 func (op *ActOp) Do(v ...gorgonia.Value) (gorgonia.Value, error) { return doWith(op, v) }
 func (op *ActOp) DiffWRT(int) []bool                             { return []bool{true} }
 
 func (op *ActOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) (gorgonia.Nodes, error) {
-	if op.Act == Identity {
+	if op.Act == kernels.Identity {
 		return gorgonia.Nodes{grad}, nil
 	}
 	b := &ActGradOp{Act: op.Act}
@@ -39,10 +41,10 @@ func (op *ActOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) (go
 // ActGradOp computes dx = dy·act'(x) from (x, y, dy).
 type ActGradOp struct {
 	opBase
-	Act Act
+	Act kernels.Act
 }
 
 func (op *ActGradOp) Exec(out []float32, in [][]float32) {
-	ActBackward(op.Act, in[0], in[1], in[2], out)
+	kernels.ActBackward(op.Act, in[0], in[1], in[2], out)
 }
 func (op *ActGradOp) Do(v ...gorgonia.Value) (gorgonia.Value, error) { return doWith(op, v) }

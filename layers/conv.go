@@ -5,6 +5,8 @@ import (
 
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
+
+	"normtap/kernels"
 )
 
 // Conv2dOp is a 3×3 convolution with stride 1 and zero padding 1 (the
@@ -38,67 +40,12 @@ func Conv3x3(x, w, b *gorgonia.Node, noInputGrad bool) (*gorgonia.Node, error) {
 	return apply(op, x, w, b)
 }
 
-// Im2Col3x3 unfolds one (C, H, W) image into a (C·9, H·W) matrix whose row
-// c·9+ky·3+kx holds the input pixel at offset (ky−1, kx−1) of each output
-// pixel, zero outside the image.
-func Im2Col3x3(x []float32, c, h, w int, col []float32) {
-	hw := h * w
-	for ch := 0; ch < c; ch++ {
-		img := x[ch*hw : (ch+1)*hw]
-		for ky := 0; ky < 3; ky++ {
-			for kx := 0; kx < 3; kx++ {
-				row := col[((ch*9)+ky*3+kx)*hw : ((ch*9)+ky*3+kx+1)*hw]
-				for oy := 0; oy < h; oy++ {
-					iy := oy + ky - 1
-					dst := row[oy*w : (oy+1)*w]
-					if iy < 0 || iy >= h {
-						clear(dst)
-						continue
-					}
-					src := img[iy*w : (iy+1)*w]
-					// ox + kx − 1 must lie in [0, w)
-					lo, hi := max(0, 1-kx), min(w, w+1-kx)
-					clear(dst[:lo])
-					copy(dst[lo:hi], src[lo+kx-1:hi+kx-1])
-					clear(dst[hi:])
-				}
-			}
-		}
-	}
-}
-
-// Col2Im3x3 is Im2Col3x3's adjoint: it adds each column entry back onto the
-// input pixel it came from. dx must be zeroed by the caller.
-func Col2Im3x3(col []float32, c, h, w int, dx []float32) {
-	hw := h * w
-	for ch := 0; ch < c; ch++ {
-		img := dx[ch*hw : (ch+1)*hw]
-		for ky := 0; ky < 3; ky++ {
-			for kx := 0; kx < 3; kx++ {
-				row := col[((ch*9)+ky*3+kx)*hw : ((ch*9)+ky*3+kx+1)*hw]
-				for oy := 0; oy < h; oy++ {
-					iy := oy + ky - 1
-					if iy < 0 || iy >= h {
-						continue
-					}
-					src := row[oy*w : (oy+1)*w]
-					dst := img[iy*w : (iy+1)*w]
-					lo, hi := max(0, 1-kx), min(w, w+1-kx)
-					for ox := lo; ox < hi; ox++ {
-						dst[ox+kx-1] += src[ox]
-					}
-				}
-			}
-		}
-	}
-}
-
 func (op *Conv2dOp) Exec(out []float32, in [][]float32) {
 	x, w, b := in[0], in[1], in[2]
 	hw, ck := op.H*op.Wd, op.C*9
 	for i := 0; i < op.N; i++ {
 		col := op.cols[i*ck*hw : (i+1)*ck*hw]
-		Im2Col3x3(x[i*op.C*hw:(i+1)*op.C*hw], op.C, op.H, op.Wd, col)
+		kernels.Im2Col3x3(x[i*op.C*hw:(i+1)*op.C*hw], op.C, op.H, op.Wd, col)
 		y := out[i*op.K*hw : (i+1)*op.K*hw]
 		for k := 0; k < op.K; k++ {
 			r := y[k*hw : (k+1)*hw]
@@ -106,7 +53,7 @@ func (op *Conv2dOp) Exec(out []float32, in [][]float32) {
 				r[p] = b[k]
 			}
 		}
-		Gemm(false, false, op.K, hw, ck, 1, w, ck, col, hw, 1, y, hw)
+		kernels.Gemm(false, false, op.K, hw, ck, 1, w, ck, col, hw, 1, y, hw)
 	}
 }
 func (op *Conv2dOp) Do(v ...gorgonia.Value) (gorgonia.Value, error) { return doWith(op, v) }
@@ -149,8 +96,8 @@ func (op *Conv2dGradInputOp) Exec(out []float32, in [][]float32) {
 	hw, ck := f.H*f.Wd, f.C*9
 	clear(out)
 	for i := 0; i < f.N; i++ {
-		Gemm(true, false, ck, hw, f.K, 1, w, ck, dy[i*f.K*hw:(i+1)*f.K*hw], hw, 0, op.col, hw)
-		Col2Im3x3(op.col, f.C, f.H, f.Wd, out[i*f.C*hw:(i+1)*f.C*hw])
+		kernels.Gemm(true, false, ck, hw, f.K, 1, w, ck, dy[i*f.K*hw:(i+1)*f.K*hw], hw, 0, op.col, hw)
+		kernels.Col2Im3x3(op.col, f.C, f.H, f.Wd, out[i*f.C*hw:(i+1)*f.C*hw])
 	}
 }
 func (op *Conv2dGradInputOp) Do(v ...gorgonia.Value) (gorgonia.Value, error) { return doWith(op, v) }
@@ -168,7 +115,7 @@ func (op *Conv2dGradWeightOp) Exec(out []float32, in [][]float32) {
 	hw, ck := f.H*f.Wd, f.C*9
 	clear(out)
 	for i := 0; i < f.N; i++ {
-		Gemm(false, true, f.K, ck, hw, 1, dy[i*f.K*hw:(i+1)*f.K*hw], hw, f.cols[i*ck*hw:(i+1)*ck*hw], hw, 1, out, ck)
+		kernels.Gemm(false, true, f.K, ck, hw, 1, dy[i*f.K*hw:(i+1)*f.K*hw], hw, f.cols[i*ck*hw:(i+1)*ck*hw], hw, 1, out, ck)
 	}
 }
 func (op *Conv2dGradWeightOp) Do(v ...gorgonia.Value) (gorgonia.Value, error) { return doWith(op, v) }
@@ -180,16 +127,7 @@ type ChannelSumOp struct {
 }
 
 func (op *ChannelSumOp) Exec(out []float32, in [][]float32) {
-	x := in[0]
-	for c := 0; c < op.C; c++ {
-		var s float64
-		for i := 0; i < op.N; i++ {
-			for _, v := range x[(i*op.C+c)*op.S : (i*op.C+c+1)*op.S] {
-				s += float64(v)
-			}
-		}
-		out[c] = float32(s)
-	}
+	kernels.ChannelSum(out, in[0], op.N, op.C, op.S)
 }
 func (op *ChannelSumOp) Do(v ...gorgonia.Value) (gorgonia.Value, error) { return doWith(op, v) }
 
@@ -216,26 +154,7 @@ func MaxPool2(x *gorgonia.Node) (*gorgonia.Node, error) {
 }
 
 func (op *MaxPool2Op) Exec(out []float32, in [][]float32) {
-	x := in[0]
-	oh, ow := op.H/2, op.W/2
-	k := 0
-	for p := 0; p < op.N*op.C; p++ {
-		img := x[p*op.H*op.W : (p+1)*op.H*op.W]
-		for oy := 0; oy < oh; oy++ {
-			for ox := 0; ox < ow; ox++ {
-				i0 := (2*oy)*op.W + 2*ox
-				best := i0
-				for _, i := range [3]int{i0 + 1, i0 + op.W, i0 + op.W + 1} {
-					if img[i] > img[best] {
-						best = i
-					}
-				}
-				out[k] = img[best]
-				op.argmax[k] = int32(p*op.H*op.W + best)
-				k++
-			}
-		}
-	}
+	kernels.MaxPool2Forward(in[0], op.N*op.C, op.H, op.W, out, op.argmax)
 }
 func (op *MaxPool2Op) Do(v ...gorgonia.Value) (gorgonia.Value, error) { return doWith(op, v) }
 func (op *MaxPool2Op) DiffWRT(int) []bool                             { return []bool{true} }
@@ -258,9 +177,6 @@ type MaxPool2GradOp struct {
 }
 
 func (op *MaxPool2GradOp) Exec(out []float32, in [][]float32) {
-	clear(out)
-	for k, g := range in[1] {
-		out[op.Fwd.argmax[k]] += g
-	}
+	kernels.MaxPool2Backward(in[1], op.Fwd.argmax, out)
 }
 func (op *MaxPool2GradOp) Do(v ...gorgonia.Value) (gorgonia.Value, error) { return doWith(op, v) }

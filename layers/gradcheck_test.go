@@ -10,6 +10,8 @@ import (
 
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
+
+	"normtap/kernels"
 )
 
 // This file checks every op's backward pass against central finite
@@ -477,8 +479,61 @@ func TestGradCheck(t *testing.T) {
 		})
 	}
 
+	// GroupNorm, 2-D and 4-D, with 1 < groups < C (and the two ends); γ/β
+	// are per channel, (1, C). Inputs: each example its own mean and spread,
+	// each channel its own too (channelData).
+	for _, gc := range []struct {
+		shape  []int
+		groups int
+	}{{[]int{5, 12}, 3}, {[]int{3, 4, 3, 3}, 2}, {[]int{3, 4, 2, 3}, 1}, {[]int{2, 3, 3, 2}, 3}} {
+		shape, groups, c := gc.shape, gc.groups, gc.shape[1]
+		cases = append(cases, gradCase{
+			name: fmt.Sprintf("GroupNorm/G%d/%s", groups, shapeName(shape)),
+			inputs: func(rng *rand.Rand) []input {
+				x := channelData(rng, shape)
+				d := prod(shape[1:])
+				for i := range shape[0] {
+					shift, scale := float32(2*rng.NormFloat64()), float32(0.5+rng.Float64())
+					for j := range d {
+						x[i*d+j] = x[i*d+j]*scale + shift
+					}
+				}
+				return []input{
+					{"x", shape, x, true},
+					{"gamma", []int{1, c}, randScale(rng, c), true},
+					{"beta", []int{1, c}, randNormal(rng, c, 0, 0.5), true},
+				}
+			},
+			build: func(t *testing.T, g *G.ExprGraph, n []*G.Node) *G.Node {
+				return mustNode(t)(GroupNorm(n[0], n[1], n[2], groups, 1e-5))
+			},
+		})
+	}
+
+	// RMSNorm, 2-D and 4-D; γ is per feature, (1, D); inputs off-centre,
+	// so that missing re-centring matters.
+	for _, shape := range [][]int{{6, 5}, {3, 2, 3, 3}} {
+		d := prod(shape[1:])
+		cases = append(cases, gradCase{
+			name: "RMSNorm/" + shapeName(shape),
+			inputs: func(rng *rand.Rand) []input {
+				x := make([]float32, 0, prod(shape))
+				for range shape[0] {
+					x = append(x, randNormal(rng, d, rng.NormFloat64(), 0.5+2*rng.Float64())...)
+				}
+				return []input{
+					{"x", shape, x, true},
+					{"gamma", []int{1, d}, randScale(rng, d), true},
+				}
+			},
+			build: func(t *testing.T, g *G.ExprGraph, n []*G.Node) *G.Node {
+				return mustNode(t)(RMSNorm(n[0], n[1], 1e-5))
+			},
+		})
+	}
+
 	// Activations, 2-D and 4-D (element-wise: the shape only tests plumbing).
-	for _, a := range []Act{ReLU, GELU, Sigmoid, Tanh} {
+	for _, a := range []kernels.Act{kernels.ReLU, kernels.GELU, kernels.Sigmoid, kernels.Tanh} {
 		for _, shape := range [][]int{{6, 5}, {2, 2, 3, 3}} {
 			cases = append(cases, gradCase{
 				name: fmt.Sprintf("Act/%v/%s", a, shapeName(shape)),
@@ -580,9 +635,9 @@ func TestGradCheck(t *testing.T) {
 		build: func(t *testing.T, g *G.ExprGraph, n []*G.Node) *G.Node {
 			must := mustNode(t)
 			h1 := must(Linear(n[0], n[1], n[2], true))
-			a1 := must(Activation(GELU, must(BatchNorm(h1, n[3], n[4], NewBNState(5, 0.1, 1e-5)))))
+			a1 := must(Activation(kernels.GELU, must(BatchNorm(h1, n[3], n[4], NewBNState(5, 0.1, 1e-5)))))
 			h2 := must(Linear(a1, n[5], n[6], false))
-			a2 := must(Activation(Tanh, must(LayerNorm(h2, n[7], n[8], 1e-5))))
+			a2 := must(Activation(kernels.Tanh, must(LayerNorm(h2, n[7], n[8], 1e-5))))
 			logits := must(Linear(a2, n[9], n[11], false))
 			skip := must(Linear(a1, n[10], n[11], false)) // a1 and b3 feed two ops
 			return must(G.Add(logits, skip))
@@ -626,11 +681,11 @@ func TestGradAddsOnlySeedAndAdd(t *testing.T) {
 	w3 := tensorNode(g, "W3", []int{5, 4}, randNormal(rng, 20, 0, 1))
 	b3 := tensorNode(g, "b3", []int{1, 4}, make([]float32, 4))
 
-	h := must(Activation(ReLU, must(BatchNorm(must(Linear(x, w1, b1, true)), g1, be1, NewBNState(5, 0.1, 1e-5)))))
+	h := must(Activation(kernels.ReLU, must(BatchNorm(must(Linear(x, w1, b1, true)), g1, be1, NewBNState(5, 0.1, 1e-5)))))
 	// W2 and b2 are tied: used by two Linear ops, so Grad adds their
 	// gradients.
-	h2 := must(Activation(Sigmoid, must(LayerNorm(must(Linear(h, w2, b2, false)), g2, be2, 1e-5))))
-	h3 := must(Activation(Tanh, must(Linear(h2, w2, b2, false))))
+	h2 := must(Activation(kernels.Sigmoid, must(LayerNorm(must(Linear(h, w2, b2, false)), g2, be2, 1e-5))))
+	h3 := must(Activation(kernels.Tanh, must(Linear(h2, w2, b2, false))))
 	loss := must(SoftmaxCrossEntropy(must(Linear(h3, w3, b3, false)), labels))
 	if _, err := G.Grad(loss, w1, b1, g1, be1, w2, b2, g2, be2, w3, b3); err != nil {
 		t.Fatal(err)

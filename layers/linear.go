@@ -3,6 +3,8 @@ package layers
 import (
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
+
+	"normtap/kernels"
 )
 
 // LinearOp computes y = x·W + b for x (N, In) — or any (N, …) input, seen as
@@ -35,15 +37,8 @@ func Linear(x, w, b *gorgonia.Node, noInputGrad bool) (*gorgonia.Node, error) {
 }
 
 func (op *LinearOp) Exec(out []float32, in [][]float32) {
-	copyBias(out, in[2], op.N, op.Out)
-	Gemm(false, false, op.N, op.Out, op.In, 1, in[0], op.In, in[1], op.Out, 1, out, op.Out)
-}
-
-// copyBias fills every row of y with b: the GEMM then accumulates onto it.
-func copyBias(y, b []float32, rows, cols int) {
-	for i := 0; i < rows; i++ {
-		copy(y[i*cols:(i+1)*cols], b[:cols])
-	}
+	kernels.CopyBias(out, in[2], op.N, op.Out)
+	kernels.Gemm(false, false, op.N, op.Out, op.In, 1, in[0], op.In, in[1], op.Out, 1, out, op.Out)
 }
 
 func (op *LinearOp) Do(v ...gorgonia.Value) (gorgonia.Value, error) { return doWith(op, v) }
@@ -81,7 +76,7 @@ type LinearGradInputOp struct {
 }
 
 func (op *LinearGradInputOp) Exec(out []float32, in [][]float32) {
-	Gemm(false, true, op.N, op.In, op.Out, 1, in[0], op.Out, in[1], op.Out, 0, out, op.In)
+	kernels.Gemm(false, true, op.N, op.In, op.Out, 1, in[0], op.Out, in[1], op.Out, 0, out, op.In)
 }
 func (op *LinearGradInputOp) Do(v ...gorgonia.Value) (gorgonia.Value, error) { return doWith(op, v) }
 
@@ -92,7 +87,7 @@ type LinearGradWeightOp struct {
 }
 
 func (op *LinearGradWeightOp) Exec(out []float32, in [][]float32) {
-	Gemm(true, false, op.In, op.Out, op.N, 1, in[0], op.In, in[1], op.Out, 0, out, op.Out)
+	kernels.Gemm(true, false, op.In, op.Out, op.N, 1, in[0], op.In, in[1], op.Out, 0, out, op.Out)
 }
 func (op *LinearGradWeightOp) Do(v ...gorgonia.Value) (gorgonia.Value, error) { return doWith(op, v) }
 
@@ -102,5 +97,5 @@ type ColSumOp struct {
 	Rows, Cols int
 }
 
-func (op *ColSumOp) Exec(out []float32, in [][]float32)             { ColSum(out, in[0], op.Rows, op.Cols) }
+func (op *ColSumOp) Exec(out []float32, in [][]float32)             { kernels.ColSum(out, in[0], op.Rows, op.Cols) }
 func (op *ColSumOp) Do(v ...gorgonia.Value) (gorgonia.Value, error) { return doWith(op, v) }

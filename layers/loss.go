@@ -5,6 +5,8 @@ import (
 
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
+
+	"normtap/kernels"
 )
 
 // SoftmaxCrossEntropyOp is the mean over the batch of
@@ -32,7 +34,7 @@ func SoftmaxCrossEntropy(logits, labels *gorgonia.Node) (*gorgonia.Node, error) 
 }
 
 func (op *SoftmaxCrossEntropyOp) Exec(out []float32, in [][]float32) {
-	out[0] = SoftmaxCrossEntropyForward(in[0], in[1], op.N, op.K, op.probs)
+	out[0] = kernels.SoftmaxCrossEntropyForward(in[0], in[1], op.N, op.K, op.probs)
 }
 
 // Probs returns the softmax of the last forward pass (N×K); it is
@@ -64,7 +66,7 @@ type SoftmaxCrossEntropyGradOp struct {
 }
 
 func (op *SoftmaxCrossEntropyGradOp) Exec(out []float32, in [][]float32) {
-	SoftmaxCrossEntropyBackward(op.Fwd.probs, in[1], op.Fwd.N, op.Fwd.K, in[2][0], out)
+	kernels.SoftmaxCrossEntropyBackward(op.Fwd.probs, in[1], op.Fwd.N, op.Fwd.K, in[2][0], out)
 }
 func (op *SoftmaxCrossEntropyGradOp) Do(v ...gorgonia.Value) (gorgonia.Value, error) {
 	return doWith(op, v)

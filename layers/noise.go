@@ -5,6 +5,8 @@ import (
 	"math/rand/v2"
 
 	"gorgonia.org/gorgonia"
+
+	"normtap/kernels"
 )
 
 // Santurkar et al. (2018, "How Does Batch Normalization Help
@@ -109,7 +111,7 @@ func (op *NormNoiseOp) Exec(out []float32, in [][]float32) {
 	}
 	op.pcg.Seed(st.Seed, st.Draws)
 	st.Draws++
-	NormNoiseForward(op.rng, in[0], op.N, op.C, op.S, st.A, st.B, NoiseJitter, out, op.scale, op.mu, op.sigma)
+	kernels.NormNoiseForward(op.rng, in[0], op.N, op.C, op.S, st.A, st.B, NoiseJitter, out, op.scale, op.mu, op.sigma)
 }
 
 func (op *NormNoiseOp) Do(v ...gorgonia.Value) (gorgonia.Value, error) { return doWith(op, v) }
@@ -137,44 +139,6 @@ type NormNoiseGradOp struct {
 
 func (op *NormNoiseGradOp) Exec(out []float32, in [][]float32) {
 	f := op.Fwd
-	NormNoiseBackward(in[1], f.scale, f.N, f.C, f.S, out)
+	kernels.NormNoiseBackward(in[1], f.scale, f.N, f.C, f.S, out)
 }
 func (op *NormNoiseGradOp) Do(v ...gorgonia.Value) (gorgonia.Value, error) { return doWith(op, v) }
-
-// NormNoiseForward draws one step's noise from rng and applies it to x,
-// laid out (N, C, S): y = s·x + m with s, m per (example, channel) as the
-// top of this file says. It writes the scales s (N×C) into scale; mu and
-// sigma (C each) receive the step's μ and σ. Draw order: the C means and C
-// scales of the step, then for each example and channel the scale's jitter
-// and the mean's jitter.
-func NormNoiseForward(rng *rand.Rand, x []float32, n, c, s int, a, b, jitter float32, y, scale, mu, sigma []float32) {
-	uniform := func(lo, hi float32) float32 { return lo + (hi-lo)*float32(rng.Float64()) }
-	for k := range mu {
-		mu[k] = uniform(-a, a)
-	}
-	for k := range sigma {
-		sigma[k] = uniform(1, b)
-	}
-	for i := 0; i < n; i++ {
-		for k := 0; k < c; k++ {
-			sc := sigma[k] * (1 + jitter*uniform(-1, 1))
-			m := mu[k] + jitter*uniform(-1, 1)
-			scale[i*c+k] = sc
-			base := (i*c + k) * s
-			for p := base; p < base+s; p++ {
-				y[p] = sc*x[p] + m
-			}
-		}
-	}
-}
-
-// NormNoiseBackward writes dx = s·dy for dy laid out (N, C, S) and the
-// scales s (N×C) of the forward pass.
-func NormNoiseBackward(dy, scale []float32, n, c, s int, dx []float32) {
-	for i := 0; i < n*c; i++ {
-		sc := scale[i]
-		for p := i * s; p < (i+1)*s; p++ {
-			dx[p] = sc * dy[p]
-		}
-	}
-}

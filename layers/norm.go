@@ -5,6 +5,8 @@ import (
 
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
+
+	"normtap/kernels"
 )
 
 // BNState is a BatchNorm layer's state that outlives one graph run: its
@@ -82,12 +84,12 @@ func (op *BatchNormOp) Exec(out []float32, in [][]float32) {
 	st, sh := op.State, op.stash
 	sh.train = st.Training
 	if st.Training {
-		BatchNormTrainForward(in[0], in[1], in[2], op.N, op.C, op.S, st.Eps, out, sh.mean, sh.variance, sh.invstd, sh.acc)
-		BatchNormUpdateRunning(st.RunningMean, st.RunningVar, sh.mean, sh.variance, op.N*op.S, st.Momentum)
+		kernels.BatchNormTrainForward(in[0], in[1], in[2], op.N, op.C, op.S, st.Eps, out, sh.mean, sh.variance, sh.invstd, sh.acc)
+		kernels.BatchNormUpdateRunning(st.RunningMean, st.RunningVar, sh.mean, sh.variance, op.N*op.S, st.Momentum)
 		return
 	}
 	copy(sh.mean, st.RunningMean)
-	BatchNormEvalForward(in[0], in[1], in[2], st.RunningMean, st.RunningVar, op.N, op.C, op.S, st.Eps, out, sh.invstd)
+	kernels.BatchNormEvalForward(in[0], in[1], in[2], st.RunningMean, st.RunningVar, op.N, op.C, op.S, st.Eps, out, sh.invstd)
 }
 
 func (op *BatchNormOp) Do(v ...gorgonia.Value) (gorgonia.Value, error) { return doWith(op, v) }
@@ -114,7 +116,7 @@ type BatchNormGradOp struct {
 
 func (op *BatchNormGradOp) Exec(out []float32, in [][]float32) {
 	f, sh := op.Fwd, op.Fwd.stash
-	BatchNormBackward(sh.train, in[0], in[2], in[1], sh.mean, sh.invstd, f.N, f.C, f.S, out, sh.dgamma, sh.dbeta, sh.acc)
+	kernels.BatchNormBackward(sh.train, in[0], in[2], in[1], sh.mean, sh.invstd, f.N, f.C, f.S, out, sh.dgamma, sh.dbeta, sh.acc)
 }
 func (op *BatchNormGradOp) Do(v ...gorgonia.Value) (gorgonia.Value, error) { return doWith(op, v) }
 
@@ -124,7 +126,8 @@ func (op *BatchNormGradOp) Do(v ...gorgonia.Value) (gorgonia.Value, error) { ret
 type NormParamGradOp struct {
 	opBase
 	Beta bool
-	// Fwd is the BatchNormOp or LayerNormOp whose gradient this hands out.
+	// Fwd is the norm op (BatchNormOp, LayerNormOp, GroupNormOp, RMSNormOp)
+	// whose gradient this hands out.
 	Fwd   gorgonia.Op
 	stash *normStash
 }
@@ -185,7 +188,7 @@ func LayerNorm(x, gamma, beta *gorgonia.Node, eps float32) (*gorgonia.Node, erro
 }
 
 func (op *LayerNormOp) Exec(out []float32, in [][]float32) {
-	LayerNormForward(in[0], in[1], in[2], op.N, op.D, op.Eps, out, op.stash.mean, op.stash.invstd)
+	kernels.LayerNormForward(in[0], in[1], in[2], op.N, op.D, op.Eps, out, op.stash.mean, op.stash.invstd)
 }
 func (op *LayerNormOp) Do(v ...gorgonia.Value) (gorgonia.Value, error) { return doWith(op, v) }
 func (op *LayerNormOp) DiffWRT(int) []bool                             { return []bool{true, true, true} }
@@ -209,6 +212,6 @@ type LayerNormGradOp struct {
 
 func (op *LayerNormGradOp) Exec(out []float32, in [][]float32) {
 	f, sh := op.Fwd, op.Fwd.stash
-	LayerNormBackward(in[0], in[2], in[1], sh.mean, sh.invstd, f.N, f.D, out, sh.dgamma, sh.dbeta)
+	kernels.LayerNormBackward(in[0], in[2], in[1], sh.mean, sh.invstd, f.N, f.D, out, sh.dgamma, sh.dbeta)
 }
 func (op *LayerNormGradOp) Do(v ...gorgonia.Value) (gorgonia.Value, error) { return doWith(op, v) }

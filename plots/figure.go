@@ -164,6 +164,28 @@ func (f *Figure) Draw(c draw.Canvas) {
 	}
 }
 
+// checkRanges refuses a figure whose axes would get NaN or overflowing
+// limits: gonum's tick code loops without end on them. The figures keep
+// non-finite values out of their data (rejecting them where they are read,
+// or drawing them as gaps); this is the net under that.
+func (f *Figure) checkRanges() error {
+	for _, p := range f.Panels {
+		for _, ax := range []struct {
+			name string
+			a    *plot.Axis
+		}{{"x", &p.Plot.X}, {"y", &p.Plot.Y}} {
+			lo, hi := ax.a.Min, ax.a.Max
+			// +Inf, -Inf is an axis without data, which gonum sanitizes;
+			// -Inf or +Inf the other way round came from the data.
+			if math.IsNaN(lo) || math.IsNaN(hi) || math.IsInf(lo, -1) || math.IsInf(hi, 1) ||
+				(isFinite(lo) && isFinite(hi) && !isFinite(hi-lo)) {
+				return fmt.Errorf("panel %q: %s axis range [%v, %v] is not drawable: a non-finite or out-of-range value reached the figure", p.Title, ax.name, lo, hi)
+			}
+		}
+	}
+	return nil
+}
+
 // Legend entry layout, in points.
 const (
 	thumbWidth   = 26 // the line or patch sample
@@ -249,6 +271,9 @@ func Save(f *Figure, path string, w, h vg.Length) error {
 	}
 	if !(w > 0 && h > 0 && w <= MaxSide && h <= MaxSide) {
 		return fmt.Errorf("figure size %.4gin × %.4gin: want each side above 0 and at most %gin", w/vg.Inch, h/vg.Inch, MaxSide/vg.Inch)
+	}
+	if err := f.checkRanges(); err != nil {
+		return fmt.Errorf("draw %s: %w", path, err)
 	}
 	var c vg.CanvasWriterTo
 	switch strings.ToLower(filepath.Ext(path)) {
@@ -342,6 +367,41 @@ func xyLine(x, y []float64, sty draw.LineStyle) *plotter.Line {
 	return &plotter.Line{XYs: xys, LineStyle: sty}
 }
 
+// gapLines draws y over x as lines that break wherever keep(y) is false (a
+// NaN, or a value a log axis cannot show): a missing value is a gap, not a
+// line bridging it. A point alone between gaps gets a marker. It returns
+// the plotters and how many points it left out.
+func gapLines(x, y []float64, keep func(float64) bool, sty draw.LineStyle) (out []plot.Plotter, missing int) {
+	flush := func(xs, ys []float64) {
+		switch len(xs) {
+		case 0:
+		case 1:
+			out = append(out, markers(xs, ys, colorOf(sty.Color)))
+		default:
+			out = append(out, xyLine(xs, ys, sty))
+		}
+	}
+	var xs, ys []float64
+	for i := range x {
+		if !keep(y[i]) {
+			missing++
+			flush(xs, ys)
+			xs, ys = nil, nil
+			continue
+		}
+		xs, ys = append(xs, x[i]), append(ys, y[i])
+	}
+	flush(xs, ys)
+	return out, missing
+}
+
+func colorOf(c color.Color) color.NRGBA {
+	if n, ok := c.(color.NRGBA); ok {
+		return n
+	}
+	return color.NRGBAModel.Convert(c).(color.NRGBA)
+}
+
 // sharedRange sets the same axis range on all panels' X (or Y) axes.
 func sharedRange(axes []*plot.Axis) {
 	lo, hi := math.Inf(1), math.Inf(-1)
@@ -363,7 +423,15 @@ func (t niceTicks) Ticks(lo, hi float64) []plot.Tick {
 	const labels = 7 // at most about this many
 	raw := (hi - lo) / labels
 	if !(raw > 0) || !isFinite(raw) {
-		return plot.DefaultTicks{}.Ticks(lo, hi)
+		// NaN or overflowing limits (Save refuses them before drawing; this
+		// keeps the marker from looping if one gets here): label the ends.
+		var ticks []plot.Tick
+		for _, v := range []float64{lo, hi} {
+			if isFinite(v) {
+				ticks = append(ticks, plot.Tick{Value: v, Label: strconv.FormatFloat(v, 'g', 4, 64)})
+			}
+		}
+		return ticks
 	}
 	mag := math.Pow(10, math.Floor(math.Log10(raw)))
 	step := 10 * mag

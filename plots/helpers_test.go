@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"normtap/graph"
 	"normtap/rundir"
 )
 
@@ -40,6 +41,18 @@ func drifting(norm string) func(rng *rand.Rand, neuron, epoch, step, i int) floa
 	}
 }
 
+// fakeConfig is the config.json of an MLP run with the given norm.
+func fakeConfig(t *testing.T, norm, act string, hidden ...int) *rundir.RunConfig {
+	t.Helper()
+	spec := graph.DefaultSpec()
+	var err error
+	if spec.Norm, err = graph.ParseNorm(norm); err != nil {
+		t.Fatal(err)
+	}
+	spec.Act, spec.Hidden = act, hidden
+	return &rundir.RunConfig{Config: rundir.Config{Spec: spec, Seed: 1}}
+}
+
 // makeRun writes fr into t's temp dir under name and returns the directory.
 func makeRun(t *testing.T, name string, fr fakeRun) string {
 	t.Helper()
@@ -50,8 +63,7 @@ func makeRun(t *testing.T, name string, fr fakeRun) string {
 	if fr.value == nil {
 		fr.value = drifting(fr.norm)
 	}
-	cfg := map[string]any{"norm": fr.norm, "model": "mlp", "act": "relu", "hidden": []int{128, 128}, "seed": 1}
-	if err := rundir.WriteConfig(dir, cfg); err != nil {
+	if err := rundir.WriteConfig(dir, fakeConfig(t, fr.norm, "relu", 128, 128)); err != nil {
 		t.Fatal(err)
 	}
 	rng := rand.New(rand.NewPCG(7, uint64(len(name))))
@@ -59,7 +71,7 @@ func makeRun(t *testing.T, name string, fr fakeRun) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tap := func(node, kind string, epoch, step int) {
+	tap := func(node string, kind rundir.TapKind, epoch, step int) {
 		data := make([]float32, fr.examples*len(fr.neurons))
 		for i := range fr.examples {
 			for j, n := range fr.neurons {

@@ -139,6 +139,7 @@ func ICSFigure(runs []*Run) (*Figure, error) {
 	fig := &Figure{Panels: []Panel{l2, cos}}
 	var l2All []float64
 	var skipped, layerOrder []string
+	missing := 0
 	layerIndex := map[string]int{}
 	for i, r := range runs {
 		col := categoricalColor(i)
@@ -155,13 +156,14 @@ func ICSFigure(runs []*Run) (*Figure, error) {
 				layerIndex[s.Layer] = k
 				layerOrder = append(layerOrder, s.Layer)
 			}
-			x, y := positive(s.Steps, s.L2)
-			if len(x) > 0 {
-				l2.Plot.Add(xyLine(x, y, dashed(col, 2, k)))
-			}
+			lines, n := gapLines(s.Steps, s.L2, isPositive, dashed(col, 2, k))
+			l2.Plot.Add(lines...)
+			missing += n
+			_, y := positive(s.Steps, s.L2)
 			l2All = append(l2All, y...)
-			x, y = finite(s.Steps, s.Cos)
-			cos.Plot.Add(xyLine(x, y, dashed(col, 2, k)))
+			lines, n = gapLines(s.Steps, s.Cos, isFinite, dashed(col, 2, k))
+			cos.Plot.Add(lines...)
+			missing += n
 		}
 		fig.Legend = append(fig.Legend, LegendEntry{Label: r.Label, Thumb: &plotter.Line{LineStyle: lineStyle(col, 2.5)}})
 	}
@@ -181,6 +183,7 @@ func ICSFigure(runs []*Run) (*Figure, error) {
 	if len(skipped) > 0 {
 		fig.Caption += fmt.Sprintf(" · not drawn: %s (no layer before it, G' = G)", strings.Join(skipped, ", "))
 	}
+	fig.Caption += gapNote(missing)
 	return fig, nil
 }
 
@@ -201,6 +204,7 @@ func LandscapeFigure(runs []*Run) (*Figure, error) {
 	}
 	fig := &Figure{Panels: panels}
 	var predAll, betaAll []float64
+	missing := 0
 	for i, r := range runs {
 		s := series[i]
 		col := categoricalColor(i)
@@ -208,15 +212,21 @@ func LandscapeFigure(runs []*Run) (*Figure, error) {
 			band.Plot.Add(poly)
 		}
 		for _, edge := range [][]float64{s.LossMin, s.LossMax} {
-			x, y := finite(s.Steps, edge)
-			band.Plot.Add(xyLine(x, y, lineStyle(col, 1.2)))
+			lines, n := gapLines(s.Steps, edge, isFinite, lineStyle(col, 1.2))
+			band.Plot.Add(lines...)
+			missing += n
 		}
-		x, y := finite(s.Steps, s.GradPred)
-		pred.Plot.Add(xyLine(x, y, lineStyle(col, 2)))
-		predAll = append(predAll, y...)
-		x, y = finite(s.Steps, s.BetaSmooth)
-		beta.Plot.Add(xyLine(x, y, lineStyle(col, 2)))
-		betaAll = append(betaAll, y...)
+		for _, panel := range []struct {
+			p   *plot.Plot
+			y   []float64
+			all *[]float64
+		}{{pred.Plot, s.GradPred, &predAll}, {beta.Plot, s.BetaSmooth, &betaAll}} {
+			lines, n := gapLines(s.Steps, panel.y, isFinite, lineStyle(col, 2))
+			panel.p.Add(lines...)
+			missing += n
+			_, y := finite(s.Steps, panel.y)
+			*panel.all = append(*panel.all, y...)
+		}
 		fig.Legend = append(fig.Legend, LegendEntry{Label: r.Label, Thumb: &plotter.Polygon{Color: withAlpha(col, 0.45)}})
 	}
 	if wideRange(predAll) {
@@ -228,6 +238,7 @@ func LandscapeFigure(runs []*Run) (*Figure, error) {
 	s := series[0]
 	fig.Caption = fmt.Sprintf("at each measured step, from its weights w along its gradient g: w' = w - eta g, eta from %g to %g, g' = grad L(w') · band: min to max loss on the step's batch (Santurkar et al. 2018, Fig. 4)",
 		s.EtaMin, s.EtaMax)
+	fig.Caption += gapNote(missing)
 	return fig, nil
 }
 
@@ -281,6 +292,19 @@ func finite(x, y []float64) ([]float64, []float64) {
 		}
 	}
 	return xs, ys
+}
+
+func isPositive(v float64) bool { return isFinite(v) && v > 0 }
+
+// gapNote is the caption's note on points left out as gaps.
+func gapNote(missing int) string {
+	switch missing {
+	case 0:
+		return ""
+	case 1:
+		return " · gap: 1 value not drawn (NaN, infinite, or not positive on a log axis)"
+	}
+	return fmt.Sprintf(" · gaps: %d values not drawn (NaN, infinite, or not positive on a log axis)", missing)
 }
 
 // positive keeps the points whose y is finite and above zero (log scale).

@@ -21,7 +21,7 @@ func measuredRun(t *testing.T, name, norm string) string {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := rundir.WriteConfig(dir, map[string]any{"norm": norm, "model": "mlp", "act": "sigmoid", "hidden": []int{100, 100, 100}}); err != nil {
+	if err := rundir.WriteConfig(dir, fakeConfig(t, norm, "sigmoid", 100, 100, 100)); err != nil {
 		t.Fatal(err)
 	}
 	rough := 1.0
@@ -116,7 +116,7 @@ func TestICSAndLandscapeRender(t *testing.T) {
 func TestMeasureFiguresNameTheMissingFlag(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "plain")
 	os.MkdirAll(dir, 0o755)
-	rundir.WriteConfig(dir, map[string]any{"norm": "none"})
+	rundir.WriteConfig(dir, fakeConfig(t, "none", "relu", 16))
 	for kind, flag := range map[string]string{KindICS: "--ics-every", KindLandscape: "--landscape-every"} {
 		_, err := Render(context.Background(), Request{Kind: kind, Runs: []string{dir}, Out: filepath.Join(t.TempDir(), "x.png")}, &bytes.Buffer{})
 		if err == nil || !strings.Contains(err.Error(), flag) {

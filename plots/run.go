@@ -10,40 +10,41 @@ import (
 	"strconv"
 	"strings"
 
+	"normtap/graph"
 	"normtap/rundir"
 )
-
-// RunConfig holds the fields of config.json that label figures.
-type RunConfig struct {
-	Norm   string `json:"norm"`  // "none", "batch" or "layer"
-	Model  string `json:"model"` // "mlp" or "cnn"
-	Act    string `json:"act"`
-	Hidden []int  `json:"hidden"`
-	Seed   int64  `json:"seed"`
-}
 
 // Run is one run directory as the figures see it.
 type Run struct {
 	Dir    string
-	Label  string // its norm, made unique among the runs drawn together
-	Config RunConfig
-	Index  *rundir.Index // nil when the run has no taps/index.json
+	Label  string            // its norm, made unique among the runs drawn together
+	Config *rundir.RunConfig // its config.json
+	Index  *rundir.Index     // nil when the run has no taps/index.json
 }
 
 // LoadRuns reads the config and tap index of each run directory and labels
-// the runs by their norm ("none", "batch", "layer"), adding the directory
+// the runs by their norm ("none", "batch", …), adding the directory
 // name where two runs share a norm.
 func LoadRuns(dirs []string) ([]*Run, error) {
 	if len(dirs) == 0 {
 		return nil, errors.New("no run directories")
 	}
 	runs := make([]*Run, len(dirs))
+	infos := make([]os.FileInfo, len(dirs))
 	for i, dir := range dirs {
 		r, err := loadRun(dir)
 		if err != nil {
 			return nil, err
 		}
 		runs[i] = r
+		if infos[i], err = os.Stat(dir); err != nil {
+			return nil, fmt.Errorf("run dir: %w", err)
+		}
+		for j := range i {
+			if os.SameFile(infos[i], infos[j]) {
+				return nil, fmt.Errorf("run dir %s is given twice (also as %s); give each run once", dir, dirs[j])
+			}
+		}
 	}
 	labelRuns(runs)
 	return runs, nil
@@ -61,7 +62,7 @@ func loadRun(dir string) (*Run, error) {
 		return nil, fmt.Errorf("run dir %s is not a directory", dir)
 	}
 	r := &Run{Dir: dir}
-	if err := rundir.ReadConfig(dir, &r.Config); err != nil {
+	if r.Config, err = rundir.ReadConfig(dir); err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, fmt.Errorf("run dir %s has no %s: not a normtap run directory", dir, rundir.ConfigFile)
 		}
@@ -78,35 +79,37 @@ func loadRun(dir string) (*Run, error) {
 }
 
 func labelRuns(runs []*Run) {
-	count := map[string]int{}
+	count := map[graph.Norm]int{}
 	for _, r := range runs {
-		count[r.Config.Norm]++
+		count[r.Config.Config.Spec.Norm]++
 	}
 	for _, r := range runs {
 		name := filepath.Base(filepath.Clean(r.Dir))
+		norm := r.Config.Config.Spec.Norm
 		switch {
-		case r.Config.Norm == "":
+		case !norm.Valid():
 			r.Label = name
-		case count[r.Config.Norm] > 1:
-			r.Label = r.Config.Norm + " (" + name + ")"
+		case count[norm] > 1:
+			r.Label = norm.String() + " (" + name + ")"
 		default:
-			r.Label = r.Config.Norm
+			r.Label = norm.String()
 		}
 	}
 }
 
 // Selection picks what to draw from the taps of the runs.
 type Selection struct {
-	Node   string // "": the only tapped node
-	Neuron int    // < 0: the first tapped column
-	Epochs []int  // nil: the figure's default
+	Node       string // "": the only tapped node
+	Neuron     int    // < 0: the first tapped column
+	AllNeurons bool   // every tapped column, summarised (drift, percentiles); Neuron is then unused
+	Epochs     []int  // nil: the figure's default
 }
 
 // Sample is the activations of one neuron over the tapped examples, at one
 // point of training.
 type Sample struct {
 	Epoch, Step int
-	Mode        string // rundir.ModeProbe or rundir.ModeBatch
+	Mode        rundir.TapMode
 	Values      []float64
 }
 
@@ -216,6 +219,49 @@ func loadSamples(r *Run, entries []rundir.TapEntry, neuron int) ([]Sample, error
 			values[j] = v
 		}
 		out[i] = Sample{Epoch: e.Epoch, Step: e.Step, Mode: e.Mode, Values: values}
+	}
+	return out, nil
+}
+
+// tapColumns reads every column of one tap: the node's neuron indices it
+// holds and, for each, its values over the tapped examples. A non-finite
+// value is an error naming the file, neuron and example.
+func tapColumns(r *Run, e rundir.TapEntry) ([][]float64, error) {
+	data, examples, neurons, err := rundir.ReadTap(r.Dir, e)
+	if err != nil {
+		return nil, err
+	}
+	cols := make([][]float64, neurons)
+	for c := range cols {
+		cols[c] = make([]float64, examples)
+	}
+	for j := range examples {
+		for c := range neurons {
+			v := float64(data[j*neurons+c])
+			if !isFinite(v) {
+				return nil, fmt.Errorf("run %s: %s has a non-finite value (%v) in neuron %d, example %d", r.Dir, e.File, v, e.Neurons[c], j)
+			}
+			cols[c][j] = v
+		}
+	}
+	return cols, nil
+}
+
+// commonNeurons are the neurons every one of entries holds, in the first
+// entry's order: what --neuron all summarises.
+func commonNeurons(r *Run, entries []rundir.TapEntry) ([]int, error) {
+	var out []int
+	for _, n := range entries[0].Neurons {
+		all := true
+		for _, e := range entries[1:] {
+			all = all && slices.Contains(e.Neurons, n)
+		}
+		if all {
+			out = append(out, n)
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("run %s: no neuron of node %s is in every tap drawn", r.Dir, entries[0].Node)
 	}
 	return out, nil
 }

@@ -1,7 +1,7 @@
 // Package rundir defines the layout of a normtap run directory, once, and
 // reads and writes its files:
 //
-//	config.json           the fully resolved config (WriteConfig, ReadConfig)
+//	config.json           the resolved job and what ran it: RunConfig, schema ConfigSchema (WriteConfig, ReadConfig)
 //	metrics.csv           one row per epoch (WriteMetrics, ReadMetrics)
 //	ics.csv               internal covariate shift per layer and measured step (WriteICS, ReadICS)
 //	landscape.csv         the loss landscape along the gradient per measured step (WriteLandscape, ReadLandscape)

@@ -3,6 +3,8 @@ package rundir
 import (
 	"fmt"
 	"path"
+
+	"normtap/internal/enum"
 )
 
 // The files and folders of a run directory, relative to it.
@@ -12,19 +14,44 @@ const (
 	TapsDir       = "taps"
 	IndexFile     = "taps/index.json"
 	CheckpointDir = "checkpoint"
+	// CheckpointFile holds the whole checkpoint: a run can be resumed
+	// exactly when it is there.
+	CheckpointFile = "checkpoint/state.bin"
 )
 
-// Tap kinds: when a tap was taken.
+// TapKind says when a tap was taken; it is written as its name ("epoch").
+type TapKind uint8
+
 const (
-	KindEpoch = "epoch" // at the end of an epoch
-	KindStep  = "step"  // every N training steps
+	KindEpoch TapKind = iota + 1 // at the end of an epoch
+	KindStep                     // every N training steps
 )
 
-// Tap modes: what was fed through the graph to take a tap.
+var tapKindNames = enum.Names[TapKind]{What: "tap kind", Names: []string{"", "epoch", "step"}}
+
+func (k TapKind) String() string                   { return tapKindNames.String(k) }
+func (k TapKind) MarshalText() ([]byte, error)     { return tapKindNames.Marshal(k) }
+func (k *TapKind) UnmarshalText(text []byte) error { return tapKindNames.Unmarshal(text, k) }
+func (k TapKind) Valid() bool                      { return tapKindNames.Valid(k) }
+func ParseTapKind(s string) (TapKind, error)       { return tapKindNames.Parse(s) }
+
+// TapMode says what was fed through the graph to take a tap; it is written
+// as its name ("probe").
+type TapMode uint8
+
 const (
-	ModeProbe = "probe" // a fixed probe set, in eval mode
-	ModeBatch = "batch" // the current training batch, in training mode
+	ModeProbe TapMode = iota + 1 // a fixed probe set, in eval mode
+	ModeBatch                    // the current training batch, in training mode
 )
+
+var tapModeNames = enum.Names[TapMode]{What: "tap mode", Names: []string{"", "probe", "batch"}}
+
+func (m TapMode) String() string                   { return tapModeNames.String(m) }
+func (m TapMode) MarshalText() ([]byte, error)     { return tapModeNames.Marshal(m) }
+func (m *TapMode) UnmarshalText(text []byte) error { return tapModeNames.Unmarshal(text, m) }
+func (m TapMode) Valid() bool                      { return tapModeNames.Valid(m) }
+func ParseTapMode(s string) (TapMode, error)       { return tapModeNames.Parse(s) }
+func TapModeNames() string                         { return tapModeNames.List() }
 
 // EpochTapFile is the file, relative to the run directory, of node's tap at
 // the end of epoch (1-based): "taps/<node>/epoch-0001.npy".

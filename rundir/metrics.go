@@ -1,15 +1,11 @@
 package rundir
 
 import (
-	"bytes"
-	"encoding/csv"
-	"errors"
 	"fmt"
-	"io"
-	"os"
+	"math"
 	"path/filepath"
-	"slices"
 	"strconv"
+	"strings"
 )
 
 // MetricsHeader is the header row of metrics.csv.
@@ -42,64 +38,59 @@ func WriteMetrics(dir string, rows []Metrics) error {
 	return WriteCSV(filepath.Join(dir, MetricsFile), MetricsHeader, recs)
 }
 
-// ReadMetrics reads dir/metrics.csv. Its errors name the file and line.
+// ReadMetrics reads dir/metrics.csv. Its errors name the file, line and
+// column: a value no run writes (a non-finite number, an accuracy outside
+// [0, 1], a negative loss, time or epoch) is refused, so that nothing
+// downstream draws it.
 func ReadMetrics(dir string) ([]Metrics, error) {
-	path := filepath.Join(dir, MetricsFile)
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("read metrics: %w", err)
-	}
-	r := csv.NewReader(bytes.NewReader(data))
-	r.FieldsPerRecord = -1
-	header, err := r.Read()
-	if err != nil {
-		if errors.Is(err, io.EOF) {
-			return nil, fmt.Errorf("%s: empty file, want header %v", path, MetricsHeader)
-		}
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	if !slices.Equal(header, MetricsHeader) {
-		return nil, fmt.Errorf("%s:1: header is %v, want %v", path, header, MetricsHeader)
-	}
 	var rows []Metrics
-	for {
-		rec, err := r.Read()
-		if errors.Is(err, io.EOF) {
-			return rows, nil
-		}
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", path, err) // csv.ParseError names the line
-		}
-		line, _ := r.FieldPos(0)
+	err := readCSV(filepath.Join(dir, MetricsFile), MetricsHeader, func(rec []string) error {
 		m, err := parseMetrics(rec)
 		if err != nil {
-			return nil, fmt.Errorf("%s:%d: %w", path, line, err)
+			return err
 		}
 		rows = append(rows, m)
-	}
+		return nil
+	})
+	return rows, err
 }
 
 func parseMetrics(rec []string) (Metrics, error) {
 	var m Metrics
-	if len(rec) != len(MetricsHeader) {
-		return m, fmt.Errorf("%d fields, want %d", len(rec), len(MetricsHeader))
+	var err error
+	if m.Epoch, err = parseInt(MetricsHeader[0], rec[0]); err != nil {
+		return m, err
 	}
-	ints := []*int{&m.Epoch, &m.Step}
+	if m.Epoch < 1 {
+		return m, fmt.Errorf("column epoch: %d, want an epoch ≥ 1", m.Epoch)
+	}
+	if m.Step, err = parseInt(MetricsHeader[1], rec[1]); err != nil {
+		return m, err
+	}
+	if m.Step < 0 {
+		return m, fmt.Errorf("column step: %d, want a step count ≥ 0", m.Step)
+	}
 	floats := []*float64{&m.TrainLoss, &m.TrainAcc, &m.TestLoss, &m.TestAcc, &m.WallS, &m.ExamplesPerS}
-	for i, p := range ints {
-		v, err := strconv.Atoi(rec[i])
-		if err != nil {
-			return m, fmt.Errorf("column %s: %q is not an integer", MetricsHeader[i], rec[i])
-		}
-		*p = v
+	if err := parseFloats(MetricsHeader[2:], rec[2:], floats...); err != nil {
+		return m, err
 	}
-	for i, p := range floats {
-		col := len(ints) + i
-		v, err := strconv.ParseFloat(rec[col], 64)
-		if err != nil {
-			return m, fmt.Errorf("column %s: %q is not a number", MetricsHeader[col], rec[col])
+	for i, v := range floats {
+		col := MetricsHeader[2+i]
+		hi := math.Inf(1)
+		if strings.HasSuffix(col, "_acc") {
+			hi = 1
 		}
-		*p = v
+		if !(*v >= 0 && *v <= hi) || math.IsInf(*v, 0) {
+			return m, fmt.Errorf("column %s: %v is outside %s", col, *v, rangeText(hi))
+		}
 	}
 	return m, nil
+}
+
+// rangeText describes [0, hi] for errors: "[0, 1]" or "the finite numbers ≥ 0".
+func rangeText(hi float64) string {
+	if math.IsInf(hi, 1) {
+		return "the finite numbers ≥ 0"
+	}
+	return fmt.Sprintf("[0, %g]", hi)
 }

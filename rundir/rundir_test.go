@@ -3,6 +3,7 @@ package rundir
 import (
 	"bytes"
 	"encoding/binary"
+	"fmt"
 	"math"
 	"os"
 	"os/exec"
@@ -10,9 +11,11 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"normtap/graph"
 )
 
-func entry(node, kind string, epoch, step, examples int, neurons ...int) TapEntry {
+func entry(node string, kind TapKind, epoch, step, examples int, neurons ...int) TapEntry {
 	return TapEntry{Node: node, Kind: kind, Epoch: epoch, Step: step, Mode: ModeProbe, Examples: examples, Neurons: neurons}
 }
 
@@ -188,16 +191,42 @@ func TestWriteTapRejects(t *testing.T) {
 		want string
 	}{
 		{"short data", entry("h1.act", KindEpoch, 1, 0, 2, 0, 1), []float32{1, 2, 3}, "3 values, want 2 examples × 2 neurons"},
-		{"bad kind", entry("h1.act", "batch", 1, 0, 1, 0), []float32{1}, `kind "batch"`},
+		{"no kind", entry("h1.act", 0, 1, 0, 1, 0), []float32{1}, "no tap kind"},
 		{"bad node", entry("../x", KindEpoch, 1, 0, 1, 0), []float32{1}, `bad node name "../x"`},
 		{"epoch 0", entry("h1.act", KindEpoch, 0, 0, 1, 0), []float32{1}, "epoch 0"},
 		{"no neurons", entry("h1.act", KindEpoch, 1, 0, 1), nil, "0 neurons"},
-		{"bad mode", TapEntry{Node: "h1.act", Kind: KindEpoch, Epoch: 1, Mode: "train", Examples: 1, Neurons: []int{0}}, []float32{1}, `mode "train"`},
+		{"no mode", TapEntry{Node: "h1.act", Kind: KindEpoch, Epoch: 1, Examples: 1, Neurons: []int{0}}, []float32{1}, "no tap mode"},
 		{"wrong file", TapEntry{Node: "h1.act", Kind: KindEpoch, Epoch: 1, Mode: ModeProbe, Examples: 1, Neurons: []int{0}, File: "x.npy"}, []float32{1}, `file "x.npy"`},
 	} {
 		err := WriteTap(dir, tc.e, tc.data)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: err %v, want it to contain %q", tc.name, err, tc.want)
+		}
+	}
+}
+
+// TestIndexNames: kinds and modes are written by name, and an index naming
+// an unknown one is refused with the name and the file.
+func TestIndexNames(t *testing.T) {
+	dir := t.TempDir()
+	if err := WriteTap(dir, entry("h1.act", KindStep, 1, 7, 1, 0), []float32{1}); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile(filepath.Join(dir, IndexFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(raw, []byte(`"kind": "step"`)) || !bytes.Contains(raw, []byte(`"mode": "probe"`)) {
+		t.Fatalf("index does not name kind and mode:\n%s", raw)
+	}
+	for _, tc := range []struct{ from, to, want string }{
+		{`"kind": "step"`, `"kind": "batch"`, `kind "batch"`},
+		{`"mode": "probe"`, `"mode": "train"`, `mode "train"`},
+	} {
+		os.WriteFile(filepath.Join(dir, IndexFile), bytes.Replace(raw, []byte(tc.from), []byte(tc.to), 1), 0o644)
+		_, err := ReadIndex(dir)
+		if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), IndexFile) {
+			t.Errorf("index with %s: %v, want an error naming %q and the file", tc.to, err, tc.want)
 		}
 	}
 }
@@ -280,31 +309,82 @@ func TestReadMetricsErrorsNameFileAndLine(t *testing.T) {
 	}
 }
 
+func testConfig() Config {
+	spec := graph.DefaultSpec()
+	spec.Hidden = []int{128, 128}
+	return Config{Spec: spec, Opt: graph.OptSpec{Kind: "adam", LR: 1e-3, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8},
+		Batch: 64, Epochs: 3, Seed: 7, Device: "cpu", Out: "runs/x",
+		Taps: TapConfig{Nodes: []string{"h2.act"}, Neurons: []int{0, 3}, AllEpochs: true, Examples: 100, Mode: ModeProbe}}
+}
+
 func TestConfigRoundTrip(t *testing.T) {
-	type config struct {
-		Norm   string `json:"norm"`
-		Hidden []int  `json:"hidden"`
-		Seed   int64  `json:"seed"`
-	}
 	dir := t.TempDir()
-	in := config{Norm: "batch", Hidden: []int{128, 128}, Seed: 7}
+	in := &RunConfig{Config: testConfig(), Device: "cpu: 2 threads", Params: 42, Taps: []string{"h1.act"},
+		Build: map[string]any{"go": "go1.26"}}
 	if err := WriteConfig(dir, in); err != nil {
 		t.Fatal(err)
 	}
 	raw, _ := os.ReadFile(filepath.Join(dir, ConfigFile))
-	if !strings.Contains(string(raw), "\n  \"norm\": \"batch\"") {
-		t.Errorf("config not indented JSON:\n%s", raw)
+	for _, want := range []string{"\n  \"schema\": 2,", "\n      \"norm\": \"batch\"", `"mode": "probe"`, `"model": "mlp"`} {
+		if !strings.Contains(string(raw), want) {
+			t.Errorf("config.json lacks %q (indented JSON, names as text):\n%s", want, raw)
+		}
 	}
-	var out config
-	if err := ReadConfig(dir, &out); err != nil {
+	out, err := ReadConfig(dir)
+	if err != nil {
 		t.Fatal(err)
 	}
+	in.Schema = ConfigSchema
 	if !reflect.DeepEqual(in, out) {
 		t.Fatalf("got %+v, want %+v", out, in)
 	}
 	os.WriteFile(filepath.Join(dir, ConfigFile), []byte("{"), 0o644)
-	if err := ReadConfig(dir, &out); err == nil || !strings.Contains(err.Error(), filepath.Join(dir, ConfigFile)) {
+	if _, err := ReadConfig(dir); err == nil || !strings.Contains(err.Error(), filepath.Join(dir, ConfigFile)) {
 		t.Errorf("bad config: %v, want error naming the file", err)
+	}
+	for _, tc := range []struct{ content, want string }{
+		{`{"schema": 3, "config": {}}`, "schema 3"},
+		{`{"config": {"spec": {"norm": "weight"}}}`, `unknown norm "weight"`},
+	} {
+		os.WriteFile(filepath.Join(dir, ConfigFile), []byte(tc.content), 0o644)
+		if _, err := ReadConfig(dir); err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), ConfigFile) {
+			t.Errorf("%s: %v, want an error naming the file and %q", tc.content, err, tc.want)
+		}
+	}
+}
+
+// TestReadsSchema1: a config.json written before the schema was recorded
+// (the job under "config", build fields at the top level) is read.
+func TestReadsSchema1(t *testing.T) {
+	dir := t.TempDir()
+	old := `{"act": "relu", "blas": "gonum (pure Go)", "config": {"spec": {"model": "cnn", "hidden": [16, 32], "norm": "layer",
+		"norm_pos": "post", "act": "relu"}, "batch": 128, "seed": 3, "taps": {"mode": "batch"}}, "device": "cpu", "norm": "layer", "params": 9, "seed": 3}`
+	os.WriteFile(filepath.Join(dir, ConfigFile), []byte(old), 0o644)
+	rc, err := ReadConfig(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := rc.Config
+	if rc.Schema != 1 || c.Spec.Model != graph.ModelCNN || c.Spec.Norm != graph.NormLayer || c.Spec.NormPos != graph.NormPost ||
+		c.Seed != 3 || c.Taps.Mode != ModeBatch || rc.Params != 9 || rc.Device != "cpu" {
+		t.Fatalf("schema-1 config read as %+v", rc)
+	}
+}
+
+// TestDiffNamesFlagsAndValues: each differing field once, by its flag
+// where one sets it, with both values as a flag would take them.
+func TestDiffNamesFlagsAndValues(t *testing.T) {
+	a, b := testConfig(), testConfig()
+	b.Out, b.Device, b.Resume = "elsewhere", "cuda", true // may change between sessions
+	if d := Diff(a, b); len(d) != 0 {
+		t.Fatalf("configs differing only in --out, --device, --resume: %v", d)
+	}
+	b.Spec.Norm, b.Spec.Hidden, b.Opt.LR, b.Seed, b.Taps.Mode, b.Spec.InRows = graph.NormLayer, []int{64}, 0.01, 8, ModeBatch, 14
+	got := fmt.Sprint(Diff(a, b))
+	want := "[--hidden: 128,128 in the run, 64 now --norm: batch in the run, layer now spec.in_rows: 28 in the run, 14 now " +
+		"optimizer.lr: 0.001 in the run, 0.01 now --seed: 7 in the run, 8 now --tap-mode: probe in the run, batch now]"
+	if got != want {
+		t.Fatalf("Diff:\n got %s\nwant %s", got, want)
 	}
 }
 
@@ -342,5 +422,110 @@ func TestAtomicWriteLeavesNoTempFiles(t *testing.T) {
 	bad := filepath.Join(dir, "missing", "g.txt")
 	if err := AtomicWriteFile(bad, []byte("x"), 0o644); err == nil || !strings.Contains(err.Error(), bad) {
 		t.Errorf("write into missing dir: %v, want error naming %s", err, bad)
+	}
+}
+
+// npyWithHeader is an npy v1 file with the given header dict and data bytes.
+func npyWithHeader(dict string, data []byte) []byte {
+	h := dict
+	for (10+len(h)+1)%16 != 0 {
+		h += " "
+	}
+	h += "\n"
+	out := []byte("\x93NUMPY\x01\x00")
+	out = binary.LittleEndian.AppendUint16(out, uint16(len(h)))
+	return append(append(out, h...), data...)
+}
+
+// TestReadTapBoundsHeader: a tap whose header claims more (or less, or a
+// negative count) than the file and the index hold is refused before any
+// allocation sized by it, with the file named; malformed headers that make
+// npyio's parser panic are errors too.
+func TestReadTapBoundsHeader(t *testing.T) {
+	dir := t.TempDir()
+	e := entry("h1.act", KindEpoch, 1, 10, 2, 0)
+	if err := WriteTap(dir, e, ramp(2)); err != nil {
+		t.Fatal(err)
+	}
+	e.File = EpochTapFile("h1.act", 1)
+	path := filepath.Join(dir, e.File)
+	eight := make([]byte, 8)
+	for _, tc := range []struct {
+		name string
+		file []byte
+		e    TapEntry
+		want string
+	}{
+		{"huge rows, index agrees", npyWithHeader("{'descr': '<f4', 'fortran_order': False, 'shape': (100000000000, 64), }", eight),
+			TapEntry{Node: "h1.act", Kind: KindEpoch, Epoch: 1, Mode: ModeProbe, Examples: 100000000000, Neurons: make([]int, 64), File: e.File}, "bytes of data after the header"},
+		{"huge rows, index disagrees", npyWithHeader("{'descr': '<f4', 'fortran_order': False, 'shape': (100000000000, 64), }", eight), e, "the index says (2, 1)"},
+		{"negative rows", npyWithHeader("{'descr': '<f4', 'fortran_order': False, 'shape': (-1000, 64), }", eight), e, "the index says (2, 1)"},
+		{"short data", npyWithHeader("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 1), }", eight[:4]), e, "4 bytes of data after the header, want 2×1×4"},
+		{"long data", npyWithHeader("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 1), }", make([]byte, 12)), e, "12 bytes of data"},
+		{"header longer than file", []byte("\x93NUMPY\x02\x00\xff\xff\xff\x7f{}"), e, "npy header of 2147483647 bytes"},
+		{"header without newline", []byte("\x93NUMPY\x01\x00\x04\x00abcd"), e, "malformed npy header"},
+		{"bad version", []byte("\x93NUMPY\x07\x00\x04\x00abcd"), e, "npy version 7.0"},
+		{"float64", npyWithHeader("{'descr': '<f8', 'fortran_order': False, 'shape': (2, 1), }", make([]byte, 16)), e, "want '<f4'"},
+	} {
+		os.WriteFile(path, tc.file, 0o644)
+		_, _, _, err := ReadTap(dir, tc.e)
+		if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), path) {
+			t.Errorf("%s: err %v, want it to name %s and say %q", tc.name, err, path, tc.want)
+		}
+	}
+	// The same writer's layout, hand-made, still reads.
+	data := binary.LittleEndian.AppendUint32(nil, math.Float32bits(1.5))
+	data = binary.LittleEndian.AppendUint32(data, math.Float32bits(-2))
+	os.WriteFile(path, npyWithHeader("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 1), }", data), 0o644)
+	got, _, _, err := ReadTap(dir, e)
+	if err != nil || !reflect.DeepEqual(got, []float32{1.5, -2}) {
+		t.Errorf("hand-made npy: %v, %v; want [1.5 -2]", got, err)
+	}
+}
+
+// TestReadMetricsRefusesImpossibleValues: what no run writes is refused
+// with the file, line and column, so no figure is drawn from it.
+func TestReadMetricsRefusesImpossibleValues(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, MetricsFile)
+	header := strings.Join(MetricsHeader, ",") + "\n"
+	good := "1,10,0.5,0.9,0.4,0.9,1,100\n"
+	for _, tc := range []struct{ row, want string }{
+		{"2,20,0.5,0.9,0.4,NaN,1,100", ":3: column test_acc: NaN is outside [0, 1]"},
+		{"2,20,0.5,1.5,0.4,0.9,1,100", ":3: column train_acc: 1.5 is outside [0, 1]"},
+		{"2,20,0.5,0.9,+Inf,0.9,1,100", ":3: column test_loss: +Inf is outside the finite numbers ≥ 0"},
+		{"2,20,-0.5,0.9,0.4,0.9,1,100", ":3: column train_loss: -0.5"},
+		{"2,20,0.5,0.9,0.4,0.9,-1,100", ":3: column wall_s: -1"},
+		{"0,20,0.5,0.9,0.4,0.9,1,100", ":3: column epoch: 0"},
+		{"2,-20,0.5,0.9,0.4,0.9,1,100", ":3: column step: -20"},
+	} {
+		os.WriteFile(path, []byte(header+good+tc.row+"\n"), 0o644)
+		_, err := ReadMetrics(dir)
+		if err == nil || !strings.Contains(err.Error(), path+tc.want) {
+			t.Errorf("row %q: err %v, want it to contain %q", tc.row, err, path+tc.want)
+		}
+	}
+}
+
+func TestRunFileOf(t *testing.T) {
+	run := t.TempDir()
+	if err := WriteConfig(run, &RunConfig{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		rel  string
+		want bool
+	}{
+		{"metrics.csv", true}, {"config.json", true}, {"ics.csv", true}, {"run.lock", true},
+		{"taps/index.json", true}, {"taps/h1.act/epoch-0001.npy", true}, {"checkpoint/state.bin", true},
+		{"density.png", false}, {"drift.csv", false}, {"figs/a.png", false},
+	} {
+		dir, ok := RunFileOf(filepath.Join(run, tc.rel))
+		if ok != tc.want || (ok && dir != run) {
+			t.Errorf("%s: %q %v, want %v", tc.rel, dir, ok, tc.want)
+		}
+	}
+	if _, ok := RunFileOf(filepath.Join(t.TempDir(), "metrics.csv")); ok {
+		t.Error("metrics.csv outside a run counts as a run's file")
 	}
 }

@@ -3,8 +3,12 @@ package rundir
 import (
 	"bufio"
 	"cmp"
+	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -17,14 +21,14 @@ import (
 // TapEntry describes one tap: the activations of some columns of one node,
 // over a set of examples, at one point of training.
 type TapEntry struct {
-	Node     string `json:"node"`     // e.g. "h2.act"
-	Kind     string `json:"kind"`     // KindEpoch or KindStep
-	Epoch    int    `json:"epoch"`    // epoch number (1-based) for kind epoch; the epoch the step falls in for kind step
-	Step     int    `json:"step"`     // global training step (number of optimizer steps done so far)
-	File     string `json:"file"`     // path relative to the run dir, e.g. "taps/h2.act/epoch-0001.npy"
-	Mode     string `json:"mode"`     // ModeProbe or ModeBatch
-	Examples int    `json:"examples"` // rows of the npy file
-	Neurons  []int  `json:"neurons"`  // the node's column indices held by the npy columns, in order
+	Node     string  `json:"node"` // e.g. "h2.act"
+	Kind     TapKind `json:"kind"`
+	Epoch    int     `json:"epoch"` // epoch number (1-based) for kind epoch; the epoch the step falls in for kind step
+	Step     int     `json:"step"`  // global training step (number of optimizer steps done so far)
+	File     string  `json:"file"`  // path relative to the run dir, e.g. "taps/h2.act/epoch-0001.npy"
+	Mode     TapMode `json:"mode"`
+	Examples int     `json:"examples"` // rows of the npy file
+	Neurons  []int   `json:"neurons"`  // the node's column indices held by the npy columns, in order
 }
 
 // Index lists the taps of a run; it is taps/index.json.
@@ -61,7 +65,7 @@ func (ix *Index) Nodes() []string {
 }
 
 // Select returns node's taps of the given kind, ordered by epoch or step.
-func (ix *Index) Select(node, kind string) []TapEntry {
+func (ix *Index) Select(node string, kind TapKind) []TapEntry {
 	var out []TapEntry
 	for _, e := range ix.Entries {
 		if e.Node == node && e.Kind == kind {
@@ -178,18 +182,15 @@ func WriteTap(dir string, e TapEntry, data []float32) error {
 }
 
 // ReadTap reads the npy file of e: data is row-major [examples, neurons].
-// It checks the file against e (dtype, shape) and names the file when it
-// does not match.
+// It checks the file against e (dtype, shape, and its size against the
+// shape) before allocating, and names the file when it does not match.
 func ReadTap(dir string, e TapEntry) (data []float32, examples, neurons int, err error) {
 	path := filepath.Join(dir, filepath.FromSlash(e.File))
-	data, examples, neurons, err = readNpy(path)
+	data, err = readNpy(path, e.Examples, len(e.Neurons))
 	if err != nil {
 		return nil, 0, 0, err
 	}
-	if examples != e.Examples || neurons != len(e.Neurons) {
-		return nil, 0, 0, fmt.Errorf("read tap %s: shape (%d, %d), but the index says (%d, %d)", path, examples, neurons, e.Examples, len(e.Neurons))
-	}
-	return data, examples, neurons, nil
+	return data, e.Examples, len(e.Neurons), nil
 }
 
 func tapFile(e TapEntry) string {
@@ -204,10 +205,10 @@ func checkEntry(e TapEntry) error {
 	switch {
 	case e.Node == "" || e.Node == "." || e.Node == ".." || strings.ContainsAny(e.Node, `/\`):
 		return fmt.Errorf("bad node name %q", e.Node)
-	case e.Kind != KindEpoch && e.Kind != KindStep:
-		return fmt.Errorf("node %s: kind %q, want %q or %q", e.Node, e.Kind, KindEpoch, KindStep)
-	case e.Mode != ModeProbe && e.Mode != ModeBatch:
-		return fmt.Errorf("node %s: mode %q, want %q or %q", e.Node, e.Mode, ModeProbe, ModeBatch)
+	case !e.Kind.Valid():
+		return fmt.Errorf("node %s: no tap kind (want %s)", e.Node, tapKindNames.List())
+	case !e.Mode.Valid():
+		return fmt.Errorf("node %s: no tap mode (want %s)", e.Node, tapModeNames.List())
 	case e.Epoch < 0 || e.Step < 0 || (e.Kind == KindEpoch && e.Epoch < 1):
 		return fmt.Errorf("node %s: epoch %d, step %d", e.Node, e.Epoch, e.Step)
 	case e.Examples < 1 || len(e.Neurons) < 1:
@@ -238,27 +239,96 @@ func writeNpy(path string, data []float32, rows, cols int) error {
 	})
 }
 
-// readNpy reads a float32 [rows, cols] C-order npy file.
-func readNpy(path string) (data []float32, rows, cols int, err error) {
+// maxNpyHeader bounds an npy header's length: numpy writes well under
+// a kilobyte for a 2-D array.
+const maxNpyHeader = 1 << 16
+
+// readNpy reads a float32 [rows, cols] C-order npy file. The header is
+// checked (length, dtype, order, shape against rows and cols) and the
+// file's size against the shape before anything is allocated from it: a
+// corrupted header neither allocates more than the file holds nor panics.
+func readNpy(path string, rows, cols int) ([]float32, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, 0, 0, fmt.Errorf("read tap: %w", err)
+		return nil, fmt.Errorf("read tap: %w", err)
 	}
 	defer f.Close()
-	r, err := npy.NewReader(bufio.NewReaderSize(f, 1<<16))
+	fi, err := f.Stat()
 	if err != nil {
-		return nil, 0, 0, fmt.Errorf("read tap %s: %w", path, err)
+		return nil, fmt.Errorf("read tap: %w", err)
+	}
+	headerLen, err := npyHeaderLen(f, fi.Size())
+	if err != nil {
+		return nil, fmt.Errorf("read tap %s: %w", path, err)
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return nil, fmt.Errorf("read tap %s: %w", path, err)
+	}
+	r, err := newNpyReader(io.LimitReader(f, headerLen))
+	if err != nil {
+		return nil, fmt.Errorf("read tap %s: %w", path, err)
 	}
 	h := r.Header.Descr
 	if dtype := strings.Trim(h.Type, `'"`); dtype != "<f4" || h.Fortran || len(h.Shape) != 2 {
-		return nil, 0, 0, fmt.Errorf("read tap %s: dtype %s, fortran_order %v, shape %v; want '<f4', C order, 2-D", path, h.Type, h.Fortran, h.Shape)
+		return nil, fmt.Errorf("read tap %s: dtype %s, fortran_order %v, shape %v; want '<f4', C order, 2-D", path, h.Type, h.Fortran, h.Shape)
 	}
-	rows, cols = h.Shape[0], h.Shape[1]
-	data = make([]float32, rows*cols)
-	if rows*cols > 0 {
-		if err := r.Read(&data); err != nil {
-			return nil, 0, 0, fmt.Errorf("read tap %s: %w", path, err)
+	if h.Shape[0] != rows || h.Shape[1] != cols {
+		return nil, fmt.Errorf("read tap %s: shape (%d, %d), but the index says (%d, %d)", path, h.Shape[0], h.Shape[1], rows, cols)
+	}
+	if rows < 1 || cols < 1 {
+		return nil, fmt.Errorf("read tap %s: shape (%d, %d) is not a tap's", path, rows, cols)
+	}
+	// rows ≤ dataBytes/4/cols first, so that the product cannot overflow.
+	if dataBytes := fi.Size() - headerLen; int64(rows) > dataBytes/4/int64(cols) || int64(rows)*int64(cols)*4 != dataBytes {
+		return nil, fmt.Errorf("read tap %s: %d bytes of data after the header, want %d×%d×4 for shape (%d, %d) float32: the file is truncated or corrupted", path, dataBytes, rows, cols, rows, cols)
+	}
+	raw := make([]byte, int64(rows)*int64(cols)*4)
+	if _, err := io.ReadFull(f, raw); err != nil {
+		return nil, fmt.Errorf("read tap %s: %w", path, err)
+	}
+	data := make([]float32, rows*cols)
+	for i := range data {
+		data[i] = math.Float32frombits(binary.LittleEndian.Uint32(raw[4*i:]))
+	}
+	return data, nil
+}
+
+// npyHeaderLen reads an npy file's preamble (magic, version, header length)
+// and returns the offset where its data starts, checked against the file's
+// size.
+func npyHeaderLen(r io.Reader, size int64) (int64, error) {
+	var pre [12]byte
+	if _, err := io.ReadFull(r, pre[:10]); err != nil {
+		return 0, fmt.Errorf("not an npy file (%d bytes)", size)
+	}
+	if string(pre[:6]) != "\x93NUMPY" {
+		return 0, errors.New("not an npy file (no \\x93NUMPY magic)")
+	}
+	var start, n int64
+	switch pre[6] {
+	case 1:
+		start, n = 10, int64(binary.LittleEndian.Uint16(pre[8:10]))
+	case 2, 3:
+		if _, err := io.ReadFull(r, pre[10:12]); err != nil {
+			return 0, errors.New("npy header cut short")
 		}
+		start, n = 12, int64(binary.LittleEndian.Uint32(pre[8:12]))
+	default:
+		return 0, fmt.Errorf("npy version %d.%d, want 1.0 or 2.0", pre[6], pre[7])
 	}
-	return data, rows, cols, nil
+	if n > maxNpyHeader || start+n > size {
+		return 0, fmt.Errorf("npy header of %d bytes in a file of %d: corrupted", n, size)
+	}
+	return start + n, nil
+}
+
+// newNpyReader parses an npy header with npyio, turning the panics its
+// parser raises on some malformed headers into errors.
+func newNpyReader(r io.Reader) (nr *npy.Reader, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			nr, err = nil, fmt.Errorf("malformed npy header (%v)", p)
+		}
+	}()
+	return npy.NewReader(r)
 }

@@ -4,26 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"math"
 
 	"normtap/graph"
 	"normtap/rundir"
 )
-
-// MeasureConfig says what graph.Measure measures during training, and how
-// often: internal covariate shift (ics.csv) and the loss landscape along
-// the gradient (landscape.csv). A measured step t is measured just before
-// it is taken, on its own batch; the measurement never changes training
-// (see graph.Measure).
-type MeasureConfig struct {
-	ICSEvery       int `json:"ics_every"`       // every N steps (0: never)
-	LandscapeEvery int `json:"landscape_every"` // every N steps (0: never)
-	// LandscapeRange holds the smallest and largest step size of the
-	// landscape probe as multiples of the learning rate; LandscapePoints
-	// step sizes are spaced evenly between them, both ends included.
-	LandscapeRange  [2]float64 `json:"landscape_range"`
-	LandscapePoints int        `json:"landscape_points"`
-}
 
 // Landscape defaults: eight step sizes from half the learning rate to four
 // times it, the span over which Santurkar et al. compare the loss and
@@ -32,41 +16,6 @@ var (
 	DefaultLandscapeRange  = [2]float64{0.5, 4}
 	DefaultLandscapePoints = 8
 )
-
-// Validate names the flag at fault.
-func (m MeasureConfig) Validate() error {
-	if m.ICSEvery < 0 {
-		return fmt.Errorf("--ics-every %d: must be ≥ 0 (0: never)", m.ICSEvery)
-	}
-	if m.LandscapeEvery < 0 {
-		return fmt.Errorf("--landscape-every %d: must be ≥ 0 (0: never)", m.LandscapeEvery)
-	}
-	if m.LandscapeEvery == 0 {
-		return nil
-	}
-	lo, hi := m.LandscapeRange[0], m.LandscapeRange[1]
-	if !(lo >= 0) || !(hi >= lo) || math.IsInf(hi, 0) {
-		return fmt.Errorf("--landscape-range %g,%g: want two finite multiples of --lr with 0 ≤ low ≤ high", lo, hi)
-	}
-	if m.LandscapePoints < 1 || m.LandscapePoints > 1000 {
-		return fmt.Errorf("--landscape-points %d: must be between 1 and 1000", m.LandscapePoints)
-	}
-	return nil
-}
-
-// Etas are the landscape's step sizes for learning rate lr.
-func (m MeasureConfig) Etas(lr float64) []float64 {
-	lo, hi, n := m.LandscapeRange[0], m.LandscapeRange[1], m.LandscapePoints
-	etas := make([]float64, n)
-	for k := range etas {
-		f := lo
-		if n > 1 {
-			f = lo + (hi-lo)*float64(k)/float64(n-1)
-		}
-		etas[k] = f * lr
-	}
-	return etas
-}
 
 // measurer keeps the rows written so far, so that each measurement
 // rewrites its file atomically.

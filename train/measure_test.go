@@ -10,6 +10,7 @@ import (
 	"slices"
 	"testing"
 
+	"normtap/graph"
 	"normtap/layers"
 	"normtap/rundir"
 )
@@ -17,7 +18,7 @@ import (
 // measuredConfig is smallConfig, one short epoch, with ICS every 7 steps
 // and the landscape (3 step sizes) every 10.
 func measuredConfig(t *testing.T, noise bool) Config {
-	cfg := smallConfig(t, "batch")
+	cfg := smallConfig(t, graph.NormBatch)
 	cfg.Epochs, cfg.TrainLimit = 1, 1000
 	cfg.Spec.NormNoise, cfg.Spec.NoiseA, cfg.Spec.NoiseB = noise, layers.DefaultNoiseA, layers.DefaultNoiseB
 	cfg.Measure = MeasureConfig{ICSEvery: 7, LandscapeEvery: 10, LandscapeRange: [2]float64{0.5, 4}, LandscapePoints: 3}

@@ -1,10 +1,10 @@
 package train
 
 import (
-	"fmt"
 	"path/filepath"
 
 	"normtap/graph"
+	"normtap/rundir"
 )
 
 // BNPaperSteps is the length of Ioffe & Szegedy's MNIST experiment.
@@ -27,7 +27,7 @@ const BNPaperTap = "h3.norm"
 // a common choice for SGD on sigmoid MLPs.
 func BNPaper(dir string, steps int, seed uint64) []Config {
 	var out []Config
-	for _, norm := range []string{"none", "batch"} {
+	for _, norm := range []graph.Norm{graph.NormNone, graph.NormBatch} {
 		s := graph.DefaultSpec()
 		s.Hidden, s.Act, s.Norm, s.InitStd = []int{100, 100, 100}, "sigmoid", norm, 0.1
 		perEpoch := 60000 / 60
@@ -36,15 +36,10 @@ func BNPaper(dir string, steps int, seed uint64) []Config {
 			Opt:    graph.OptSpec{Kind: "sgd", LR: 0.5},
 			Batch:  60,
 			Epochs: (steps + perEpoch - 1) / perEpoch, MaxSteps: steps,
-			Seed: seed, Device: "cpu", Out: filepath.Join(dir, norm),
+			Seed: seed, Device: "cpu", Out: filepath.Join(dir, norm.String()),
 			Taps: TapConfig{Nodes: []string{BNPaperTap}, Neurons: []int{0}, AllEpochs: true,
-				EverySteps: 100, Examples: 1000, Mode: "probe"},
+				EverySteps: 100, Examples: 1000, Mode: rundir.ModeProbe},
 		})
 	}
 	return out
-}
-
-// Describe is a one-line summary of a config for logs.
-func (c Config) Describe() string {
-	return fmt.Sprintf("%s %s norm=%s act=%s batch=%d opt=%s lr=%g", c.Spec.Model, graph.JoinInts(c.Spec.Hidden), c.Spec.Norm, c.Spec.Act, c.Batch, c.Opt.Kind, c.Opt.LR)
 }

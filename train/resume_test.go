@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"normtap/graph"
 	"normtap/rundir"
 )
 
@@ -43,7 +44,7 @@ func TestMain(m *testing.M) {
 // middle of an epoch, resumes it, and expects exactly the metrics and taps
 // of an uninterrupted run with the same seed.
 func TestKillAndResumeIsExact(t *testing.T) {
-	cfg := smallConfig(t, "batch")
+	cfg := smallConfig(t, graph.NormBatch)
 	cfg.CheckpointEverySteps = 25
 	cfg.Taps.EverySteps = 30
 	js, _ := json.Marshal(cfg)
@@ -76,7 +77,7 @@ func TestKillAndResumeIsExact(t *testing.T) {
 	if _, err := Run(context.Background(), cfg, Options{}); err != nil {
 		t.Fatalf("resume: %v", err)
 	}
-	whole := smallConfig(t, "batch")
+	whole := smallConfig(t, graph.NormBatch)
 	whole.CheckpointEverySteps = 25
 	whole.Taps.EverySteps = 30
 	if _, err := Run(context.Background(), whole, Options{}); err != nil {
@@ -154,4 +155,22 @@ func TestDeadHoldersLockIsTakenOver(t *testing.T) {
 		t.Fatalf("lock left by a dead process was not taken over: %v", err)
 	}
 	l.release()
+}
+
+// TestResumeNamesDifferingFlags: --resume with other flags is refused with
+// each differing field and both of its values.
+func TestResumeNamesDifferingFlags(t *testing.T) {
+	cfg := smallConfig(t, graph.NormBatch)
+	cfg.Epochs, cfg.TrainLimit = 1, 500
+	if _, err := Run(context.Background(), cfg, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	cfg.Resume = true
+	cfg.Seed, cfg.Spec.Norm, cfg.Opt.LR = 6, graph.NormLayer, 1e-3
+	_, err := Run(context.Background(), cfg, Options{})
+	for _, want := range []string{"--norm: batch in the run, layer now", "optimizer.lr: 0.002 in the run, 0.001 now", "--seed: 5 in the run, 6 now"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("resume with other flags: %v; want it to say %q", err, want)
+		}
+	}
 }

@@ -48,7 +48,7 @@ func resolveTaps(m *graph.Model, t TapConfig) ([]resolvedTap, error) {
 }
 
 // tap writes every tapped node's columns in the run's tap mode.
-func (r *runner) tap(epoch int, kind string) error {
+func (r *runner) tap(epoch int, kind rundir.TapKind) error {
 	if len(r.taps) == 0 {
 		return nil
 	}
@@ -71,7 +71,7 @@ func (r *runner) sizeTapBuffers(n int) {
 // tapProbe runs the probe set (the first --tap-examples test examples)
 // through the model in eval mode (training mode is back on after it) and
 // writes each tapped node's columns.
-func (r *runner) tapProbe(epoch int, kind string) error {
+func (r *runner) tapProbe(epoch int, kind rundir.TapKind) error {
 	n := min(r.cfg.Taps.Examples, r.test.N)
 	r.sizeTapBuffers(n)
 	err := r.forEachEvalBatch(r.test, n, func(first, rows int, _ []float32) error {
@@ -91,7 +91,7 @@ func (r *runner) tapProbe(epoch int, kind string) error {
 }
 
 // tapBatch writes the tapped columns of the training batch just stepped.
-func (r *runner) tapBatch(epoch int, kind string) error {
+func (r *runner) tapBatch(epoch int, kind rundir.TapKind) error {
 	n := r.cfg.Batch
 	r.sizeTapBuffers(n)
 	for _, t := range r.taps {
@@ -102,7 +102,7 @@ func (r *runner) tapBatch(epoch int, kind string) error {
 	return r.writeTaps(epoch, kind, n, rundir.ModeBatch)
 }
 
-func (r *runner) writeTaps(epoch int, kind string, n int, mode string) error {
+func (r *runner) writeTaps(epoch int, kind rundir.TapKind, n int, mode rundir.TapMode) error {
 	for _, t := range r.taps {
 		e := rundir.TapEntry{Node: t.point.Name, Kind: kind, Epoch: epoch, Step: r.pr.Step, Mode: mode, Examples: n, Neurons: t.cols}
 		if kind == rundir.KindEpoch {

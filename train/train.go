@@ -9,11 +9,12 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"normtap/dataset"
 	"normtap/graph"
-	"normtap/layers"
+	"normtap/kernels"
 	"normtap/rundir"
 )
 
@@ -22,8 +23,8 @@ type Options struct {
 	Log        io.Writer // progress and notes; nil for none
 	Terminal   bool      // Log is a terminal: draw a progress bar
 	NewMachine func(*graph.Model, graph.OptSpec) (graph.Machine, error)
-	// Meta is written into config.json beside the config (device,
-	// versions).
+	// Meta is written into config.json as its build record (Go, BLAS,
+	// module versions).
 	Meta map[string]any
 	// AfterStep, if set, is called after each optimizer step with the
 	// number of steps done (for tests and tools that watch a run).
@@ -47,7 +48,7 @@ func Run(ctx context.Context, cfg Config, opts Options) (*Result, error) {
 	}
 	dataDir := cfg.Data
 	if dataDir == "" {
-		d, err := dataset.DefaultDir()
+		d, err := dataset.Dir(cfg.Dataset)
 		if err != nil {
 			return nil, err
 		}
@@ -129,10 +130,8 @@ func (r *runner) prepareDir() error {
 		}
 	}
 	if r.cfg.Resume {
-		var saved struct {
-			Config Config `json:"config"`
-		}
-		if err := rundir.ReadConfig(dir, &saved); err != nil {
+		saved, err := rundir.ReadConfig(dir)
+		if err != nil {
 			return fmt.Errorf("--resume: %w", err)
 		}
 		if err := sameJob(saved.Config, r.cfg); err != nil {
@@ -152,13 +151,9 @@ func (r *runner) prepareDir() error {
 	} else if busy {
 		return fmt.Errorf("--out %s already holds a run; pass --resume to continue it, or choose another --out", dir)
 	} else {
-		meta := map[string]any{"config": r.cfg, "norm": r.cfg.Spec.Norm, "model": r.cfg.Spec.Model,
-			"act": r.cfg.Spec.Act, "hidden": r.cfg.Spec.Hidden, "seed": r.cfg.Seed,
-			"device": r.mach.Device(), "params": r.model.ParamCount(), "taps": r.model.TapNames()}
-		for k, v := range r.opts.Meta {
-			meta[k] = v
-		}
-		if err := rundir.WriteConfig(dir, meta); err != nil {
+		rc := &rundir.RunConfig{Config: r.cfg, Device: r.mach.Device(), Params: r.model.ParamCount(),
+			Taps: r.model.TapNames(), Build: r.opts.Meta}
+		if err := rundir.WriteConfig(dir, rc); err != nil {
 			return err
 		}
 		if err := rundir.WriteMetrics(dir, nil); err != nil {
@@ -173,16 +168,18 @@ func (r *runner) prepareDir() error {
 	return r.openMeasure()
 }
 
-// sameJob refuses to resume a run with flags that change what it computes.
+// sameJob refuses to resume a run with flags that change what it computes,
+// naming each field that differs with both values.
 func sameJob(saved, now Config) error {
-	now.Resume, saved.Resume = false, false
-	now.Out, saved.Out = "", ""
-	now.Device, saved.Device = "", ""
-	a, b := fmt.Sprintf("%+v", saved), fmt.Sprintf("%+v", now)
-	if a != b {
-		return fmt.Errorf("the flags differ from those the run was started with (see its %s); pass the same flags", rundir.ConfigFile)
+	diffs := rundir.Diff(saved, now)
+	if len(diffs) == 0 {
+		return nil
 	}
-	return nil
+	parts := make([]string, len(diffs))
+	for i, d := range diffs {
+		parts[i] = d.String()
+	}
+	return fmt.Errorf("the flags differ from those the run was started with (%s); pass the same flags, or choose another --out", strings.Join(parts, "; "))
 }
 
 func (r *runner) batchesPerEpoch() int { return r.train.N / r.cfg.Batch }
@@ -197,7 +194,12 @@ func (r *runner) loop(ctx context.Context) error {
 	wallBase := r.pr.WallS
 	for r.pr.Epoch < cfg.Epochs {
 		epoch := r.pr.Epoch + 1
+		// beforeDraw is the shuffle state before this epoch's order: a
+		// checkpoint taken before the epoch's first step stores it, since a
+		// resume at position 0 draws the order again
+		var beforeDraw []byte
 		if r.pr.Pos == 0 {
+			beforeDraw, _ = r.shuffle.MarshalBinary()
 			r.perm = drawOrder(r.shuffle, r.train.N)
 			st, _ := r.shuffle.MarshalBinary()
 			r.pr.ShuffleRNG = st
@@ -216,6 +218,9 @@ func (r *runner) loop(ctx context.Context) error {
 		for r.pr.Pos < nb {
 			if err := ctx.Err(); err != nil {
 				r.bar.clear()
+				if r.pr.Pos == 0 && beforeDraw != nil {
+					r.pr.ShuffleRNG = beforeDraw
+				}
 				if err := saveMidEpoch(); err != nil {
 					return err
 				}
@@ -258,7 +263,7 @@ func (r *runner) loop(ctx context.Context) error {
 		trainTime := timeBase + time.Since(epochStart).Seconds()
 		// batch taps copy the last training batch: take them before the
 		// evaluation overwrites the graph's values
-		if cfg.Taps.Mode == rundir.ModeBatch && cfg.Taps.tapsEpoch(epoch) {
+		if cfg.Taps.Mode == rundir.ModeBatch && tapsEpoch(cfg.Taps, epoch) {
 			if err := r.tap(epoch, rundir.KindEpoch); err != nil {
 				return err
 			}
@@ -270,7 +275,7 @@ func (r *runner) loop(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		if cfg.Taps.Mode == rundir.ModeProbe && cfg.Taps.tapsEpoch(epoch) {
+		if cfg.Taps.Mode == rundir.ModeProbe && tapsEpoch(cfg.Taps, epoch) {
 			if err := r.tap(epoch, rundir.KindEpoch); err != nil {
 				return err
 			}
@@ -349,7 +354,7 @@ func (r *runner) evaluate() (loss, acc float64, err error) {
 		for i := 0; i < rows; i++ {
 			r.ybuf[i] = float32(r.test.Labels[first+i])
 		}
-		l := layers.SoftmaxCrossEntropyForward(logits, r.ybuf, rows, k, probs)
+		l := kernels.SoftmaxCrossEntropyForward(logits, r.ybuf, rows, k, probs)
 		total += float64(l) * float64(rows)
 		right += graph.CountCorrect(logits, r.ybuf, rows, k)
 		return nil

@@ -13,7 +13,7 @@ import (
 	"normtap/rundir"
 )
 
-func smallConfig(t *testing.T, norm string) Config {
+func smallConfig(t *testing.T, norm graph.Norm) Config {
 	t.Helper()
 	if _, err := dataset.DefaultDir(); err != nil {
 		t.Skipf("no bundled MNIST: %v", err)
@@ -22,14 +22,14 @@ func smallConfig(t *testing.T, norm string) Config {
 	s.Norm, s.Hidden = norm, []int{64}
 	return Config{Spec: s, Opt: graph.OptSpec{Kind: "adam", LR: 2e-3, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8},
 		Batch: 32, Epochs: 2, Seed: 5, TrainLimit: 3000, Device: "cpu", Out: filepath.Join(t.TempDir(), "run"),
-		Taps: TapConfig{Nodes: []string{"h1.act"}, Neurons: []int{0, 3}, AllEpochs: true, Examples: 200, Mode: "probe"}}
+		Taps: TapConfig{Nodes: []string{"h1.act"}, Neurons: []int{0, 3}, AllEpochs: true, Examples: 200, Mode: rundir.ModeProbe}}
 }
 
 // TestTrainsMNIST is the end-to-end check: a small MLP on 3000 real MNIST
 // examples for two epochs reaches a real test accuracy with each norm.
 func TestTrainsMNIST(t *testing.T) {
-	for _, norm := range []string{"none", "batch", "layer"} {
-		t.Run(norm, func(t *testing.T) {
+	for _, norm := range graph.Norms() {
+		t.Run(norm.String(), func(t *testing.T) {
 			cfg := smallConfig(t, norm)
 			res, err := Run(context.Background(), cfg, Options{})
 			if err != nil {
@@ -70,7 +70,7 @@ func TestTrainsMNIST(t *testing.T) {
 func TestDeterministic(t *testing.T) {
 	var runs [2]Config
 	for i := range runs {
-		runs[i] = smallConfig(t, "batch")
+		runs[i] = smallConfig(t, graph.NormBatch)
 		runs[i].Epochs = 1
 		if _, err := Run(context.Background(), runs[i], Options{}); err != nil {
 			t.Fatal(err)
@@ -94,13 +94,13 @@ func TestDeterministic(t *testing.T) {
 // TestUnknownTapListsNodes: an unknown node or neuron is an error listing
 // what exists.
 func TestUnknownTapListsNodes(t *testing.T) {
-	cfg := smallConfig(t, "none")
+	cfg := smallConfig(t, graph.NormNone)
 	cfg.Taps.Nodes = []string{"h7.act"}
 	_, err := Run(context.Background(), cfg, Options{})
 	if err == nil || !strings.Contains(err.Error(), "h1.linear") {
 		t.Fatalf("error %v does not list the nodes", err)
 	}
-	cfg = smallConfig(t, "none")
+	cfg = smallConfig(t, graph.NormNone)
 	cfg.Taps.Neurons = []int{64}
 	_, err = Run(context.Background(), cfg, Options{})
 	if err == nil || !strings.Contains(err.Error(), "0..63") {
@@ -111,9 +111,9 @@ func TestUnknownTapListsNodes(t *testing.T) {
 // TestBatchModeTaps: --tap-mode batch copies the training batch of the
 // step, in training mode, at epoch ends and every N steps.
 func TestBatchModeTaps(t *testing.T) {
-	cfg := smallConfig(t, "batch")
+	cfg := smallConfig(t, graph.NormBatch)
 	cfg.Epochs = 1
-	cfg.Taps.Mode, cfg.Taps.EverySteps = "batch", 40
+	cfg.Taps.Mode, cfg.Taps.EverySteps = rundir.ModeBatch, 40
 	if _, err := Run(context.Background(), cfg, Options{}); err != nil {
 		t.Fatal(err)
 	}
@@ -123,7 +123,7 @@ func TestBatchModeTaps(t *testing.T) {
 	}
 	var kinds []string
 	for _, e := range ix.Entries {
-		if e.Mode != "batch" || e.Examples != cfg.Batch {
+		if e.Mode != rundir.ModeBatch || e.Examples != cfg.Batch {
 			t.Fatalf("entry %+v: want mode batch with %d examples", e, cfg.Batch)
 		}
 		kinds = append(kinds, fmt.Sprintf("%s@%d", e.Kind, e.Step))

@@ -2,9 +2,11 @@ package main
 
 import (
 	"bytes"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -19,7 +21,7 @@ func TestMain(m *testing.M) {
 		panic(err)
 	}
 	binPath = filepath.Join(dir, "normtap")
-	build := exec.Command("go", "build", "-o", binPath, ".")
+	build := exec.Command("go", "build", "-tags", testBuildTags, "-o", binPath, ".")
 	build.Stderr = os.Stderr
 	if err := build.Run(); err != nil {
 		panic("build normtap: " + err.Error())
@@ -55,6 +57,53 @@ func writeBadIDX(t *testing.T) string {
 	return dir
 }
 
+// writeOneClassIDX makes a valid IDX dataset of 2x2 images whose labels are
+// all 3.
+func writeOneClassIDX(t *testing.T) string {
+	dir := t.TempDir()
+	idx := func(magic byte, dims []int, data []byte) []byte {
+		b := []byte{0, 0, 8, magic}
+		for _, d := range dims {
+			b = append(b, byte(d>>24), byte(d>>16), byte(d>>8), byte(d))
+		}
+		return append(b, data...)
+	}
+	os.WriteFile(filepath.Join(dir, "train-images-idx3-ubyte"), idx(3, []int{4, 2, 2}, make([]byte, 16)), 0o644)
+	os.WriteFile(filepath.Join(dir, "train-labels-idx1-ubyte"), idx(1, []int{4}, []byte{3, 3, 3, 3}), 0o644)
+	os.WriteFile(filepath.Join(dir, "t10k-images-idx3-ubyte"), idx(3, []int{2, 2, 2}, make([]byte, 8)), 0o644)
+	os.WriteFile(filepath.Join(dir, "t10k-labels-idx1-ubyte"), idx(1, []int{2}, []byte{3, 3}), 0o644)
+	return dir
+}
+
+// copyRun copies run's config.json and metrics.csv into a new folder.
+func copyRun(t *testing.T, run string) string {
+	dir := t.TempDir()
+	for _, f := range []string{"config.json", "metrics.csv"} {
+		data, err := os.ReadFile(filepath.Join(run, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(filepath.Join(dir, f), data, 0o644)
+	}
+	return dir
+}
+
+// writeHugeTap gives run one tap of 2 examples whose npy header claims
+// (100000000000, 64).
+func writeHugeTap(t *testing.T, run string) {
+	os.MkdirAll(filepath.Join(run, "taps", "h1.act"), 0o755)
+	os.WriteFile(filepath.Join(run, "taps", "index.json"), []byte(`{"entries": [{"node": "h1.act", "kind": "epoch", "epoch": 1, "step": 4,
+		"file": "taps/h1.act/epoch-0001.npy", "mode": "probe", "examples": 2, "neurons": [0]}]}`), 0o644)
+	dict := "{'descr': '<f4', 'fortran_order': False, 'shape': (100000000000, 64), }"
+	for (10+len(dict)+1)%16 != 0 {
+		dict += " "
+	}
+	dict += "\n"
+	npy := append([]byte("\x93NUMPY\x01\x00"), byte(len(dict)), 0)
+	npy = append(append(npy, dict...), make([]byte, 8)...)
+	os.WriteFile(filepath.Join(run, "taps", "h1.act", "epoch-0001.npy"), npy, 0o644)
+}
+
 // TestFailureModes: each bad input gives its exit code and one line that
 // says what is wrong; no panic trace ever.
 func TestFailureModes(t *testing.T) {
@@ -63,6 +112,12 @@ func TestFailureModes(t *testing.T) {
 	if code, _, errs := normtap(t, append([]string{"train", "--out", busy}, tiny...)...); code != 0 {
 		t.Fatalf("setup run failed: %s", errs)
 	}
+	nanRun := copyRun(t, busy)
+	os.WriteFile(filepath.Join(nanRun, "metrics.csv"), []byte("epoch,step,train_loss,train_acc,test_loss,test_acc,wall_s,examples_per_s\n1,4,0.5,0.9,0.4,NaN,1,100\n"), 0o644)
+	hugeTap := copyRun(t, busy)
+	writeHugeTap(t, hugeTap)
+	notFigure := filepath.Join(t.TempDir(), "notes.png")
+	os.WriteFile(notFigure, []byte("my notes"), 0o644)
 	cases := []struct {
 		name string
 		args []string
@@ -71,13 +126,15 @@ func TestFailureModes(t *testing.T) {
 	}{
 		{"unknown command", []string{"fly"}, 2, "unexpected argument fly"},
 		{"malformed list", []string{"train", "--hidden", "32,x"}, 2, `"x" is not an integer`},
-		{"unknown norm", []string{"train", "--norm", "group"}, 2, "--norm"},
+		{"unknown norm", []string{"train", "--norm", "weight"}, 2, `--norm: unknown norm "weight"`},
 		{"unknown device", []string{"train", "--device", "tpu"}, 2, "--device"},
 		{"zero batch", []string{"train", "--batch", "0"}, 2, "--batch 0"},
 		{"negative lr", []string{"train", "--lr=-1"}, 2, "--lr -1"},
 		{"negative lr unquoted", []string{"train", "--lr", "-1"}, 2, "--lr"},
 		{"bad tap neuron list", []string{"train", "--tap-neuron", "1,two"}, 2, "--tap-neuron"},
 		{"bad tap epochs", []string{"train", "--tap-epochs", "0"}, 2, "epochs count from 1"},
+		{"groups not dividing", []string{"nodes", "--norm", "group", "--hidden", "100,64", "--groups", "3"}, 2, "--groups 3 does not divide the 100 units of hidden layer 1"},
+		{"zero groups", []string{"bench", "--norm", "group", "--groups", "0"}, 2, "--groups 0"},
 		{"cnn width count", []string{"nodes", "--model", "cnn", "--hidden", "8"}, 2, "two conv channel counts"},
 		{"missing data", append([]string{"train", "--data", "/nonexistent/mnist"}, tiny...), 1, "/nonexistent/mnist"},
 		{"bad magic", append([]string{"train", "--data", writeBadIDX(t)}, tiny...), 1, "magic"},
@@ -94,6 +151,26 @@ func TestFailureModes(t *testing.T) {
 		{"plot unknown kind", []string{"plot", "--kind", "pie", busy, "--out", "fig.png"}, 2, "--kind"},
 		{"plot run without taps", []string{"plot", "--kind", "density", busy, "--out", filepath.Join(t.TempDir(), "d.png")}, 1, busy},
 		{"repro too few steps", []string{"repro", "bn-paper", "--out", t.TempDir(), "--steps", "5"}, 2, "--steps 5"},
+		// #15 class 1: a non-finite value that reaches a figure is refused with file, line and column
+		{"plot NaN test_acc", []string{"plot", "--kind", "curves", nanRun, "--out", filepath.Join(t.TempDir(), "c.png")}, 1, "metrics.csv:2: column test_acc: NaN is outside [0, 1]"},
+		// class 2: a hanging peer has a limit, and says so
+		{"bench peer timeout", []string{"bench", "--peer", "sh -c 'sleep 30'", "--peer-timeout", "1s", "--hidden", "16", "--steps", "1", "--warmup", "0", "--rounds", "1", "--no-micro", "--no-tap", "--quiet", "--device", "cpu", "--norm", "none"}, 1, "peer sh -c sleep 30 did not finish within 1s (--peer-timeout)"},
+		// class 5: sizes from a header or a flag are bounded
+		{"plot npy header beyond the file", []string{"plot", "--kind", "density", hugeTap, "--out", filepath.Join(t.TempDir(), "d.png")}, 1, "shape (100000000000, 64), but the index says (2, 1)"},
+		{"bench threads", []string{"bench", "--threads", "100000"}, 2, "--threads 100000: must be between 0 (every CPU) and 1024"},
+		{"bench batch", []string{"bench", "--batch", "10000000"}, 2, "--batch 10000000: must be between 1 and 65536"},
+		// class 6: never replace what normtap did not write; outputs checked before the work
+		{"plot drift table over metrics.csv", []string{"plot", "--kind", "drift", busy, "--out", filepath.Join(busy, "metrics.png")}, 1, "metrics.csv is run " + busy + "'s own file"},
+		{"plot over a non-figure", []string{"plot", "--kind", "curves", busy, "--out", notFigure}, 1, "is not a .png figure"},
+		{"bench json in a missing folder", []string{"bench", "--json", "/nonexistent/dir/b.json", "--device", "cpu"}, 1, "--json /nonexistent/dir/b.json: cannot write in /nonexistent/dir"},
+		{"bench json over a run file", []string{"bench", "--json", filepath.Join(busy, "metrics.csv"), "--device", "cpu"}, 2, "own file"},
+		// class 7: nothing silently wrong
+		{"plot width without unit", []string{"plot", "--kind", "curves", busy, "--width", "10", "--out", "f.png"}, 2, "with a unit"},
+		{"plot same run twice", []string{"plot", "--kind", "curves", busy, busy + "/", "--out", filepath.Join(t.TempDir(), "c.png")}, 1, "is given twice"},
+		{"dataset of one class", []string{"train", "--data", writeOneClassIDX(t), "--hidden", "4", "--epochs", "1", "--quiet", "--device", "cpu", "--out", t.TempDir()}, 1, "every label is 3: a classifier needs examples of at least two classes"},
+		// class 9: the peer command is split as a shell user expects
+		{"bench peer unbalanced quote", []string{"bench", "--peer", "python3 'bench/peer/peer.py"}, 2, "check its quotes"},
+		{"bench peer pipe", []string{"bench", "--peer", "python3 peer.py | tee log"}, 2, "shell operator"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -111,6 +188,50 @@ func TestFailureModes(t *testing.T) {
 				t.Errorf("%d lines on stderr, want 1:\n%s", lines, errs)
 			}
 		})
+	}
+}
+
+// TestOneSignalStopsAtOnce: plot, nodes and bench hold nothing a finished
+// step would save, so one SIGINT ends them (here bench, while its peer
+// hangs) with 130 and one line, not "finishing the current step".
+func TestOneSignalStopsAtOnce(t *testing.T) {
+	cmd := exec.Command(binPath, "bench", "--peer", "sh -c 'sleep 60'", "--hidden", "16", "--steps", "1", "--warmup", "0", "--rounds", "1",
+		"--no-micro", "--no-tap", "--device", "cpu", "--norm", "none")
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	defer close(done)
+	go func() { // a hang fails the test instead of stalling it
+		select {
+		case <-done:
+		case <-time.After(60 * time.Second):
+			cmd.Process.Kill()
+		}
+	}()
+	var log bytes.Buffer
+	buf := make([]byte, 4096)
+	for !strings.Contains(log.String(), "peer sh -c sleep 60") {
+		n, err := stderr.Read(buf)
+		log.Write(buf[:n])
+		if err != nil {
+			t.Fatalf("bench never reached its peer: %s", log.String())
+		}
+	}
+	cmd.Process.Signal(syscall.SIGINT)
+	rest, _ := io.ReadAll(stderr)
+	log.Write(rest)
+	err = cmd.Wait()
+	ee, ok := err.(*exec.ExitError)
+	if !ok || ee.ExitCode() != 130 {
+		t.Fatalf("exit %v after one SIGINT, want 130; stderr: %s", err, log.String())
+	}
+	if strings.Contains(log.String(), "finishing the current step") || !strings.Contains(log.String(), "interrupted") {
+		t.Errorf("stderr does not say bench was interrupted at once: %s", log.String())
 	}
 }
 
@@ -157,5 +278,29 @@ func TestInterruptSavesAndResumes(t *testing.T) {
 	}
 	if !strings.Contains(stdout, "after epoch 1 (600 steps)") {
 		t.Fatalf("resume did not finish: %s", stdout)
+	}
+}
+
+// TestSplitCommand: --peer splits as a shell would, without expanding.
+func TestSplitCommand(t *testing.T) {
+	for _, tc := range []struct {
+		line string
+		want []string
+	}{
+		{"python3 bench/peer/peer.py", []string{"python3", "bench/peer/peer.py"}},
+		{`python3 "/opt/my peer/peer.py" --x 'a b'`, []string{"python3", "/opt/my peer/peer.py", "--x", "a b"}},
+		{`sh -c 'cat "$HOME/x"'`, []string{"sh", "-c", `cat "$HOME/x"`}},
+		{`python3 my\ peer.py`, []string{"python3", "my peer.py"}},
+		{`env $HOME`, []string{"env", "$HOME"}},
+	} {
+		got, err := splitCommand(tc.line)
+		if err != nil || !slices.Equal(got, tc.want) {
+			t.Errorf("splitCommand(%q) = %q, %v; want %q", tc.line, got, err, tc.want)
+		}
+	}
+	for _, line := range []string{"", "  ", `python3 "peer.py`, "a; b", "a && b", "a > log"} {
+		if got, err := splitCommand(line); err == nil {
+			t.Errorf("splitCommand(%q) = %q, want an error", line, got)
+		}
 	}
 }

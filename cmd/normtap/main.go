@@ -13,10 +13,14 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strings"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/alecthomas/kong"
+
+	"normtap/graph"
 )
 
 // Globals are the flags every subcommand shares.
@@ -33,6 +37,7 @@ type CLI struct {
 	Plot  PlotCmd  `cmd:"" help:"Draw figures from one or more run directories."`
 	Bench BenchCmd `cmd:"" help:"Benchmark training throughput and the cost of normalization."`
 	Repro ReproCmd `cmd:"" help:"Reproduce a figure from the literature."`
+	Sweep SweepCmd `cmd:"" help:"Train a grid of runs (--vary flag=a|b …) under one root, a few at once, or print their commands for a scheduler."`
 }
 
 // UsageError is a mistake in the command line: it exits with status 2.
@@ -46,6 +51,10 @@ func usagef(format string, args ...any) error {
 }
 
 func main() {
+	if os.Getenv(envProbe) != "" {
+		os.Exit(blasProbe())
+	}
+	chooseBLASKernel(os.Args[1:]) // may re-execute normtap with a better OpenBLAS kernel
 	os.Exit(run(os.Args[1:]))
 }
 
@@ -62,7 +71,7 @@ func run(args []string) (code int) {
 		}
 	}()
 	var cli CLI
-	parser, err := kong.New(&cli,
+	parser, err := kong.New(&cli, helpVars,
 		kong.Name("normtap"),
 		kong.Description("Train networks with and without normalization, tap their activations, and see what normalization does."),
 		kong.ConfigureHelp(kong.HelpOptions{Compact: true}),
@@ -95,14 +104,37 @@ func run(args []string) (code int) {
 	if err := handOver(args); err != nil {
 		return exitCode(err)
 	}
-	ctx, stop := signalContext()
+	command, _, _ := strings.Cut(kctx.Command(), " ")
+	ctx, stop := signalContext(stopsAtOnce[command])
 	defer stop()
 	kctx.BindTo(ctx, (*context.Context)(nil))
 	err = kctx.Run(&cli.Globals)
+	var ie *InterruptedError
+	if errors.Is(err, context.Canceled) && !errors.As(err, &ie) && signalled(ctx) {
+		err = &InterruptedError{Msg: command + ": interrupted", Code: interruptCode(ctx)}
+	}
 	return exitCode(err)
 }
 
+// helpVars fill the ${…} in flag help from the tables of named values, so
+// that a new norm or model shows up in --help without editing it here.
+var helpVars = kong.Vars{"norms": graph.NormHelp(), "models": graph.ModelNames()}
+
 type exitSignal struct{}
+
+// signalCode is the exit status after signal s: 143 for SIGTERM, else 130.
+func signalCode(s os.Signal) int {
+	if s == syscall.SIGTERM {
+		return 143
+	}
+	return 130
+}
+
+// signalled reports whether ctx was cancelled by a signal.
+func signalled(ctx context.Context) bool {
+	s, ok := ctx.Value(signalKey{}).(*caughtSignal)
+	return ok && s.get() != nil
+}
 
 type signalKey struct{}
 
@@ -114,9 +146,22 @@ type caughtSignal struct {
 
 func (c *caughtSignal) get() os.Signal { c.mu.Lock(); defer c.mu.Unlock(); return c.sig }
 
-// signalContext is cancelled by the first SIGINT or SIGTERM, so that long
-// work can finish its step and save; a second one exits at once.
-func signalContext() (context.Context, func()) {
+// stopsAtOnce are the commands that one SIGINT or SIGTERM ends at once:
+// they have no step to finish and nothing to save (their files are
+// written atomically at the end). The others (train, repro, sweep) finish
+// the current step and save first.
+var stopsAtOnce = map[string]bool{"plot": true, "nodes": true, "bench": true}
+
+// stopGrace is how long a command that stops at once has, after the
+// signal, to notice the cancelled context and return before the process
+// exits anyway.
+const stopGrace = 500 * time.Millisecond
+
+// signalContext is cancelled by the first SIGINT or SIGTERM. With atOnce
+// the process then exits within stopGrace whatever the command is doing;
+// otherwise long work can finish its step and save, and a second signal
+// exits at once.
+func signalContext(atOnce bool) (context.Context, func()) {
 	caught := &caughtSignal{}
 	ctx, cancel := context.WithCancel(context.WithValue(context.Background(), signalKey{}, caught))
 	ch := make(chan os.Signal, 2)
@@ -129,14 +174,23 @@ func signalContext() (context.Context, func()) {
 		caught.mu.Lock()
 		caught.sig = s
 		caught.mu.Unlock()
+		if atOnce {
+			cancel()
+			select {
+			case <-time.After(stopGrace):
+			case s2, ok := <-ch:
+				if !ok {
+					return
+				}
+				s = s2
+			}
+			fmt.Fprintf(os.Stderr, "normtap: %v: interrupted, stopped at once\n", s)
+			os.Exit(signalCode(s))
+		}
 		fmt.Fprintf(os.Stderr, "\nnormtap: %v: finishing the current step and saving (again to stop at once)\n", s)
 		cancel()
 		if s, ok := <-ch; ok {
-			code := 130
-			if s == syscall.SIGTERM {
-				code = 143
-			}
-			os.Exit(code)
+			os.Exit(signalCode(s))
 		}
 	}()
 	return ctx, func() { signal.Stop(ch); close(ch); cancel() }

@@ -5,46 +5,51 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
 
 	"golang.org/x/term"
 
+	"normtap/dataset"
 	"normtap/graph"
+	"normtap/rundir"
 	"normtap/train"
 )
 
 // ModelFlags pick the model; shared by train, nodes and bench.
 type ModelFlags struct {
-	Model      string  `default:"mlp" enum:"mlp,cnn" help:"Model: mlp, or cnn (two conv3x3 blocks, each with norm, activation and 2x2 max-pool, then a linear layer)."`
-	Hidden     string  `default:"1024,1024" help:"Hidden layer widths of the MLP, or the two conv channel counts of the CNN (e.g. 16,32), comma-separated."`
-	Norm       string  `default:"batch" enum:"none,batch,layer" help:"Normalization: none, batch or layer."`
-	NormPos    string  `default:"pre" enum:"pre,post" help:"pre: norm before the activation (as in the BatchNorm paper); post: after it."`
-	Act        string  `default:"relu" enum:"relu,gelu,sigmoid,tanh" help:"Activation: relu, gelu, sigmoid or tanh."`
-	InitStd    float64 `default:"0" help:"Draw every weight from N(0, S^2) (the BatchNorm paper's small Gaussian init); 0 uses He init for relu/gelu hidden layers and Glorot otherwise. Biases start at 0, norm gains at 1."`
-	BNMomentum float64 `default:"0.1" name:"bn-momentum" help:"Weight of each batch in BatchNorm's running statistics (PyTorch's convention)."`
-	Eps        float64 `default:"1e-5" help:"Epsilon added to the variance by both norms."`
-	NormNoise  bool    `name:"norm-noise" help:"Santurkar et al.'s noisy BatchNorm: after each BatchNorm, per step and unit, a mean shift from U(-a, a) and a scale from U(1, b), with per-example jitter (training only; needs --norm batch)."`
-	NormNoiseA float64 `name:"norm-noise-a" default:"0.5" help:"Bound a of the noisy BatchNorm's mean shift U(-a, a)."`
-	NormNoiseB float64 `name:"norm-noise-b" default:"1.25" help:"Upper bound b of the noisy BatchNorm's scale U(1, b)."`
+	Model      graph.ModelKind `default:"mlp" help:"Model: ${models}; cnn is two conv3x3 blocks, each with norm, activation and 2x2 max-pool, then a linear layer."`
+	Hidden     string          `default:"1024,1024" help:"Hidden layer widths of the MLP, or the two conv channel counts of the CNN (e.g. 16,32), comma-separated."`
+	Norm       graph.Norm      `default:"batch" help:"Normalization: ${norms}."`
+	NormPos    graph.NormPos   `default:"pre" help:"pre: norm before the activation (as in the BatchNorm paper); post: after it."`
+	Act        string          `default:"relu" enum:"relu,gelu,sigmoid,tanh" help:"Activation: relu, gelu, sigmoid or tanh."`
+	InitStd    float64         `default:"0" help:"Draw every weight from N(0, S^2) (the BatchNorm paper's small Gaussian init); 0 uses He init for relu/gelu hidden layers and Glorot otherwise. Biases start at 0, norm gains at 1."`
+	BNMomentum float64         `default:"0.1" name:"bn-momentum" help:"Weight of each batch in BatchNorm's running statistics (PyTorch's convention)."`
+	Groups     int             `default:"32" help:"GroupNorm's groups per layer (--norm group): clipped to the layer's channel (unit) count, which it must then divide."`
+	Eps        float64         `default:"1e-5" help:"Epsilon added to the variance by the norms (to the mean square by rms)."`
+	NormNoise  bool            `name:"norm-noise" help:"Santurkar et al.'s noisy BatchNorm: after each BatchNorm, per step and unit, a mean shift from U(-a, a) and a scale from U(1, b), with per-example jitter (training only; needs --norm batch)."`
+	NormNoiseA float64         `name:"norm-noise-a" default:"0.5" help:"Bound a of the noisy BatchNorm's mean shift U(-a, a)."`
+	NormNoiseB float64         `name:"norm-noise-b" default:"1.25" help:"Upper bound b of the noisy BatchNorm's scale U(1, b)."`
 }
 
 // spec turns the flags into a graph.Spec (the input shape is filled in
 // from the data).
 func (f ModelFlags) spec() (graph.Spec, error) {
 	s := graph.DefaultSpec()
-	h, err := parseInts("--hidden", f.Hidden)
+	h, err := modelHidden(f.Model, f.Hidden)
 	if err != nil {
 		return s, err
 	}
 	s.Model, s.Hidden, s.Norm, s.NormPos, s.Act = f.Model, h, f.Norm, f.NormPos, f.Act
 	s.InitStd, s.BNMomentum, s.Eps = f.InitStd, f.BNMomentum, f.Eps
+	s.Groups = 0 // recorded for GroupNorm only: other runs' config.json stay as they were
+	if f.Norm == graph.NormGroup {
+		s.Groups = f.Groups
+	}
 	if f.NormNoise {
 		s.NormNoise, s.NoiseA, s.NoiseB = true, f.NormNoiseA, f.NormNoiseB
-	}
-	if f.Model == "cnn" && f.Hidden == "1024,1024" {
-		s.Hidden = []int{16, 32}
 	}
 	if err := s.Validate(); err != nil {
 		return s, usagef("%v", err)
@@ -107,13 +112,15 @@ type TrainCmd struct {
 	TrainLimit int    `default:"0" help:"Use only the first N training examples (0: all)."`
 	Device     string `default:"auto" enum:"auto,cpu,cuda" help:"auto: the GPU build beside this binary when a GPU is visible, else the CPU; cpu; cuda."`
 	Out        string `help:"Run directory (default runs/<norm>-<time>)." type:"path"`
+	Threads    int    `default:"0" help:"Threads (GOMAXPROCS) the training runs on; 0: every CPU (a sweep gives each run its share)."`
+	Dataset    string `placeholder:"NAME" help:"A dataset normtap finds by itself: mnist (the default: the real MNIST in the Go module cache) or fashion (Fashion-MNIST from Debian's dataset-fashion-mnist, /usr/share/datasets/fashion-mnist); --data DIR instead reads any IDX set."`
 
-	Tap           string `help:"Nodes to tap, comma-separated (normtap nodes lists them), e.g. h2.act."`
-	TapNeuron     string `default:"0" help:"Columns of each tapped node to keep: K[,K...] or all. Default: neuron 0."`
-	TapEpochs     string `default:"all" help:"Epochs at whose end to tap: a list such as 1,10,30, or all."`
-	TapEverySteps int    `default:"0" help:"Also tap every N training steps (0: never)."`
-	TapExamples   int    `default:"1000" help:"Size of the probe set: the first N test examples, run in eval mode (--tap-mode probe)."`
-	TapMode       string `default:"probe" enum:"probe,batch" help:"probe: a fixed probe set in eval mode; batch: the current training batch in training mode."`
+	Tap           string         `help:"Nodes to tap, comma-separated (normtap nodes lists them), e.g. h2.act."`
+	TapNeuron     string         `default:"0" help:"Columns of each tapped node to keep: K[,K...] or all. Default: neuron 0."`
+	TapEpochs     string         `default:"all" help:"Epochs at whose end to tap: a list such as 1,10,30, or all."`
+	TapEverySteps int            `default:"0" help:"Also tap every N training steps (0: never)."`
+	TapExamples   int            `default:"1000" help:"Size of the probe set: the first N test examples, run in eval mode (--tap-mode probe)."`
+	TapMode       rundir.TapMode `default:"probe" help:"probe: a fixed probe set in eval mode; batch: the current training batch in training mode."`
 
 	CheckpointEverySteps int  `default:"0" help:"Also checkpoint every N steps (a checkpoint is always written at each epoch's end)."`
 	Resume               bool `help:"Continue the run in --out from its checkpoint."`
@@ -126,6 +133,9 @@ type TrainCmd struct {
 }
 
 func (c *TrainCmd) config() (train.Config, error) {
+	if c.Threads < 0 {
+		return train.Config{}, usagef("--threads %d: must be ≥ 0 (0: every CPU)", c.Threads)
+	}
 	spec, err := c.spec()
 	if err != nil {
 		return train.Config{}, err
@@ -136,6 +146,9 @@ func (c *TrainCmd) config() (train.Config, error) {
 		Batch: c.Batch, Epochs: c.Epochs, Seed: c.Seed, Data: c.Data, TrainLimit: c.TrainLimit,
 		Device: c.Device, Out: c.Out, CheckpointEverySteps: c.CheckpointEverySteps, Resume: c.Resume, MaxSteps: c.MaxSteps,
 		Taps: train.TapConfig{EverySteps: c.TapEverySteps, Examples: c.TapExamples, Mode: c.TapMode},
+	}
+	if cfg.Dataset, err = datasetFlag(c.Dataset, c.Data); err != nil {
+		return cfg, err
 	}
 	cfg.Measure = train.MeasureConfig{ICSEvery: c.ICSEvery, LandscapeEvery: c.LandscapeEvery}
 	landscapeRange, err := parseRange("--landscape-range", c.LandscapeRange)
@@ -172,6 +185,9 @@ func (c *TrainCmd) Run(g *Globals, ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if c.Threads > 0 {
+		runtime.GOMAXPROCS(c.Threads)
+	}
 	dev, err := pickDevice(c.Device)
 	if err != nil {
 		return err
@@ -192,4 +208,23 @@ func (c *TrainCmd) Run(g *Globals, ctx context.Context) error {
 	last := res.Metrics[len(res.Metrics)-1]
 	fmt.Printf("test accuracy %.4f, test loss %.4f after epoch %d (%d steps); run directory %s\n", last.TestAcc, last.TestLoss, last.Epoch, last.Step, cfg.Out)
 	return nil
+}
+
+// datasetFlag resolves --dataset beside --data: the named dataset (MNIST
+// when neither is given), or none when --data names a directory.
+func datasetFlag(name, data string) (dataset.Name, error) {
+	if name == "" {
+		if data != "" {
+			return 0, nil
+		}
+		return dataset.MNIST, nil
+	}
+	if data != "" {
+		return 0, usagef("--dataset %s and --data %s: give one of them (--data reads any IDX set)", name, data)
+	}
+	n, err := dataset.ParseName(name)
+	if err != nil {
+		return 0, usagef("--dataset: %v", err)
+	}
+	return n, nil
 }

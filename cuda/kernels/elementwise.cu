@@ -2,7 +2,7 @@
 // float32 — bias add, column sums (the bias gradient), activations forward
 // and backward (identity, ReLU, exact-erf GELU, sigmoid, tanh), copy and add.
 //
-// Reference: layers/kernels.go (BiasAdd, ColSum, ActForward, ActBackward);
+// Reference: kernels/kernels.go (BiasAdd, ColSum, ActForward, ActBackward);
 // the checks in cuda/kernels_gpu_test.go compare every kernel with it.
 //
 // Build: `make ptx` runs `nvcc -ptx -arch=compute_70 -O3` on this file into
@@ -13,7 +13,7 @@
 // the Go side decides. Loops are grid-stride, so any grid size is correct.
 #include "common.cuh"
 
-// Activation codes: the values of layers.Act.
+// Activation codes: the values of kernels.Act.
 #define ACT_IDENTITY 0
 #define ACT_RELU 1
 #define ACT_GELU 2
@@ -38,7 +38,7 @@ __device__ __forceinline__ float actF(float x) {
     return x;
 }
 
-// dx = dy·act'(x), given x, y = act(x) and dy (as layers.ActBackward).
+// dx = dy·act'(x), given x, y = act(x) and dy (as kernels.ActBackward).
 template <int A>
 __device__ __forceinline__ float actB(float x, float y, float dy) {
     if (A == ACT_RELU) return y > 0.0f ? dy : 0.0f;

@@ -4,7 +4,7 @@
 // materialised: Linear's forward is NN, its dW = xᵀ·dy is TN and its
 // dx = dy·Wᵀ is NT. β = 0 means C is not read (it may hold NaNs).
 //
-// Reference: layers/gemm.go (Gemm, through gonum's blas32); the checks in
+// Reference: kernels/gemm.go (Gemm, through gonum's blas32); the checks in
 // cuda/kernels_gpu_test.go compare with it.
 //
 // Build: `make ptx` runs `nvcc -ptx -arch=compute_70 -O3` on this file.

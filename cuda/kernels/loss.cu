@@ -3,7 +3,7 @@
 // loss), backward (dlogits), and the per-batch sums that metrics need
 // (Σ loss and the count of rows whose argmax is the label).
 //
-// Reference: layers/kernels.go (SoftmaxCrossEntropyForward/Backward); the
+// Reference: kernels/kernels.go (SoftmaxCrossEntropyForward/Backward); the
 // checks in cuda/kernels_gpu_test.go compare with it.
 //
 // Build: `make ptx` runs `nvcc -ptx -arch=compute_70 -O3` on this file.

@@ -6,7 +6,7 @@
 // channel is N runs of S contiguous floats ("4d" kernels). LayerNorm
 // normalizes each row of an N×D matrix over its D features.
 //
-// Reference: layers/kernels.go (BatchNormTrainForward, BatchNormEvalForward,
+// Reference: kernels/kernels.go (BatchNormTrainForward, BatchNormEvalForward,
 // BatchNormUpdateRunning, BatchNormBackward, LayerNormForward,
 // LayerNormBackward); the checks in cuda/kernels_gpu_test.go compare every
 // kernel here with it on random inputs.

@@ -5,7 +5,7 @@
 //   adam:     m ← β₁m + (1−β₁)g;  v ← β₂v + (1−β₂)g²;
 //             w ← w − step·m / (√v·isq + ε),  step = lr/(1−β₁ᵗ), isq = 1/√(1−β₂ᵗ)
 // step and isq are computed on the host for step t (1-based), exactly as
-// graph/optim.go (AdamUpdate) does, which is the CPU reference.
+// kernels/optim.go (AdamUpdate) does, which is the CPU reference.
 //
 // Build: `make ptx` runs `nvcc -ptx -arch=compute_70 -O3` on this file.
 //

@@ -28,6 +28,16 @@ Cases:
   cross_entropy  mean softmax cross-entropy of logits (8x10, with rows
               shifted by +-1000 to exercise stability) against integer
               labels (stored as floats): loss and gradient wrt the logits.
+  groupnorm   torch.nn.GroupNorm on (8x12, 4 groups), (4x6x5x5, 3 groups)
+              and (4x6x5x5, 6 groups: InstanceNorm): per-channel γ/β
+              ("groups" says how many), output and gradients for "dy".
+  rmsnorm     RMSNorm (torch 1.13 has no module, so written out:
+              y = x·rsqrt(mean(x², over all but dim 0) + eps)·γ, no β) over
+              [F] (8x6) and [C,H,W] (4x3x5x5); γ is per feature (C·H·W
+              values for 4-D), output and gradients for "dy" by autograd.
+
+Cases are generated in this order from one generator: new cases go at the
+end of main(), so the values of the existing ones stay as they are.
 """
 
 import json
@@ -185,6 +195,51 @@ def cross_entropy_case(name, n, k):
     }
 
 
+def example_batch(shape):
+    """Random input whose examples (dim 0) and channels have their own
+    mean and spread."""
+    n, c = shape[0], shape[1]
+    x = channel_batch(shape, 2 * randn(c), 0.5 + torch.rand(c, generator=gen) * 2)
+    view = [n] + [1] * (len(shape) - 1)
+    return x * (0.5 + torch.rand(n, generator=gen)).reshape(view) + (2 * randn(n)).reshape(view)
+
+
+def groupnorm_case(name, shape, groups):
+    c = shape[1]
+    module = torch.nn.GroupNorm(groups, c, eps=EPS)
+    gamma = scale_param(c)
+    beta = 0.5 * randn(c)
+    with torch.no_grad():
+        module.weight.copy_(gamma)
+        module.bias.copy_(beta)
+    x0 = example_batch(shape)
+    dy = randn(*shape)
+    x = x0.clone().requires_grad_(True)
+    y = module(x)
+    y.backward(dy)
+    return {
+        "name": name, "shape": list(shape), "groups": groups, "gamma": flat(gamma), "beta": flat(beta),
+        "x": flat(x0), "dy": flat(dy), "y": flat(y), "dx": flat(x.grad),
+        "dgamma": flat(module.weight.grad), "dbeta": flat(module.bias.grad),
+    }
+
+
+def rmsnorm_case(name, shape):
+    normalized = list(shape[1:])
+    gamma0 = scale_param(*normalized)
+    x0 = example_batch(shape)
+    dy = randn(*shape)
+    x = x0.clone().requires_grad_(True)
+    gamma = gamma0.clone().requires_grad_(True)
+    dims = tuple(range(1, len(shape)))
+    y = x * torch.rsqrt(x.pow(2).mean(dim=dims, keepdim=True) + EPS) * gamma
+    y.backward(dy)
+    return {
+        "name": name, "shape": list(shape), "gamma": flat(gamma0),
+        "x": flat(x0), "dy": flat(dy), "y": flat(y), "dx": flat(x.grad), "dgamma": flat(gamma.grad),
+    }
+
+
 def main():
     torch.manual_seed(SEED)
     golden = {
@@ -210,6 +265,16 @@ def main():
     for name, fn in [("relu", F.relu), ("gelu", F.gelu), ("sigmoid", torch.sigmoid),
                      ("tanh", torch.tanh)]:
         golden["activation"].append(activation_case(name, fn, activation_input()))
+    # New cases from here on (see the docstring).
+    golden["groupnorm"] = [
+        groupnorm_case("GroupNorm/8x12/G4", (8, 12), 4),
+        groupnorm_case("GroupNorm/4x6x5x5/G3", (4, 6, 5, 5), 3),
+        groupnorm_case("GroupNorm/4x6x5x5/G6", (4, 6, 5, 5), 6),
+    ]
+    golden["rmsnorm"] = [
+        rmsnorm_case("RMSNorm/8x6", (8, 6)),
+        rmsnorm_case("RMSNorm/4x3x5x5", (4, 3, 5, 5)),
+    ]
 
     path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "golden.json")
     with open(path, "w") as f:

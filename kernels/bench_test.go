@@ -1,0 +1,132 @@
+package kernels_test
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+
+	"normtap/kernels"
+)
+
+// Kernel benchmarks, named by operation and size; the norms report MB/s
+// from kernels.NormBytes, the bytes each pass must move.
+
+var normShapes = [][2]int{{128, 1024}, {1024, 1024}, {4096, 1024}}
+
+func randSlice(rng *rand.Rand, n int, scale, off float32) []float32 {
+	v := make([]float32, n)
+	for i := range v {
+		v[i] = float32(rng.NormFloat64())*scale + off
+	}
+	return v
+}
+
+func setNormBytes(b *testing.B, kind, pass string, n, d int) {
+	bytes, err := kernels.NormBytes(kind, pass, n, d)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(bytes)
+}
+
+func BenchmarkBatchNormForward(b *testing.B) {
+	for _, s := range normShapes {
+		n, d := s[0], s[1]
+		b.Run(fmt.Sprintf("%dx%d", n, d), func(b *testing.B) {
+			rng := rand.New(rand.NewPCG(1, 2))
+			x, gamma, beta := randSlice(rng, n*d, 1, 0.5), randSlice(rng, d, 0.2, 1), randSlice(rng, d, 0.2, 0)
+			y, mean, variance, invstd, acc := make([]float32, n*d), make([]float32, d), make([]float32, d), make([]float32, d), make([]float64, 2*d)
+			setNormBytes(b, "batch", "forward", n, d)
+			for b.Loop() {
+				kernels.BatchNormTrainForward(x, gamma, beta, n, d, 1, 1e-5, y, mean, variance, invstd, acc)
+			}
+		})
+	}
+}
+
+func BenchmarkBatchNormBackward(b *testing.B) {
+	for _, s := range normShapes {
+		n, d := s[0], s[1]
+		b.Run(fmt.Sprintf("%dx%d", n, d), func(b *testing.B) {
+			rng := rand.New(rand.NewPCG(1, 2))
+			x, dy, gamma, beta := randSlice(rng, n*d, 1, 0.5), randSlice(rng, n*d, 1, 0), randSlice(rng, d, 0.2, 1), randSlice(rng, d, 0.2, 0)
+			y, dx, mean, variance, invstd, acc := make([]float32, n*d), make([]float32, n*d), make([]float32, d), make([]float32, d), make([]float32, d), make([]float64, 2*d)
+			dgamma, dbeta := make([]float32, d), make([]float32, d)
+			kernels.BatchNormTrainForward(x, gamma, beta, n, d, 1, 1e-5, y, mean, variance, invstd, acc)
+			setNormBytes(b, "batch", "backward", n, d)
+			for b.Loop() {
+				kernels.BatchNormBackward(true, x, dy, gamma, mean, invstd, n, d, 1, dx, dgamma, dbeta, acc)
+			}
+		})
+	}
+}
+
+func BenchmarkLayerNormForward(b *testing.B) {
+	for _, s := range normShapes {
+		n, d := s[0], s[1]
+		b.Run(fmt.Sprintf("%dx%d", n, d), func(b *testing.B) {
+			rng := rand.New(rand.NewPCG(1, 2))
+			x, gamma, beta := randSlice(rng, n*d, 1, 0.5), randSlice(rng, d, 0.2, 1), randSlice(rng, d, 0.2, 0)
+			y, mean, invstd := make([]float32, n*d), make([]float32, n), make([]float32, n)
+			setNormBytes(b, "layer", "forward", n, d)
+			for b.Loop() {
+				kernels.LayerNormForward(x, gamma, beta, n, d, 1e-5, y, mean, invstd)
+			}
+		})
+	}
+}
+
+func BenchmarkLayerNormBackward(b *testing.B) {
+	for _, s := range normShapes {
+		n, d := s[0], s[1]
+		b.Run(fmt.Sprintf("%dx%d", n, d), func(b *testing.B) {
+			rng := rand.New(rand.NewPCG(1, 2))
+			x, dy, gamma, beta := randSlice(rng, n*d, 1, 0.5), randSlice(rng, n*d, 1, 0), randSlice(rng, d, 0.2, 1), randSlice(rng, d, 0.2, 0)
+			y, dx, mean, invstd := make([]float32, n*d), make([]float32, n*d), make([]float32, n), make([]float32, n)
+			dgamma, dbeta := make([]float32, d), make([]float32, d)
+			kernels.LayerNormForward(x, gamma, beta, n, d, 1e-5, y, mean, invstd)
+			setNormBytes(b, "layer", "backward", n, d)
+			for b.Loop() {
+				kernels.LayerNormBackward(x, dy, gamma, mean, invstd, n, d, dx, dgamma, dbeta)
+			}
+		})
+	}
+}
+
+// BenchmarkGemm times the GEMMs of a 784-1024-1024-10 training step at
+// batch 128, one core (kernels.Gemm) and split over two parts (GemmPlan).
+func BenchmarkGemm(b *testing.B) {
+	cases := []struct {
+		name           string
+		transA, transB bool
+		m, n, k        int
+	}{
+		{"forward/128x1024x784", false, false, 128, 1024, 784},
+		{"forward/128x1024x1024", false, false, 128, 1024, 1024},
+		{"dx/128x1024x1024", false, true, 128, 1024, 1024},
+		{"dW/1024x1024x128", true, false, 1024, 1024, 128},
+		{"dW/784x1024x128", true, false, 784, 1024, 128},
+	}
+	for _, c := range cases {
+		for _, parts := range []int{1, 2} {
+			b.Run(fmt.Sprintf("%s/parts%d", c.name, parts), func(b *testing.B) {
+				rng := rand.New(rand.NewPCG(1, 2))
+				a, bb, cc := randSlice(rng, c.m*c.k, 1, 0), randSlice(rng, c.k*c.n, 1, 0), make([]float32, c.m*c.n)
+				lda, ldb := c.k, c.n
+				if c.transA {
+					lda = c.m
+				}
+				if c.transB {
+					ldb = c.k
+				}
+				w := kernels.NewWorkers(parts)
+				defer w.Close()
+				g := kernels.NewGemmPlan(c.transA, c.transB, c.m, c.n, c.k, 1, a, lda, bb, ldb, 0, cc, c.n)
+				for b.Loop() {
+					g.Run(w)
+				}
+				b.ReportMetric(2*float64(c.m*c.n*c.k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+			})
+		}
+	}
+}

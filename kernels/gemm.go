@@ -1,0 +1,100 @@
+package kernels
+
+import (
+	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/blas32"
+)
+
+// Gemm computes C = alpha·op(A)·op(B) + beta·C for row-major matrices,
+// where op(X) is X or Xᵀ. op(A) is m×k, op(B) is k×n, C is m×n. Transposes
+// are GEMM flags, never materialised. The implementation is whatever
+// blas32 uses: gonum's pure-Go BLAS, or OpenBLAS in the openblas build.
+func Gemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	ta, tb := blas.NoTrans, blas.NoTrans
+	if transA {
+		ta = blas.Trans
+	}
+	if transB {
+		tb = blas.Trans
+	}
+	blas32.Implementation().Sgemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+// gemmSerialMACs: below this many multiply-adds a GEMM runs on one core;
+// waking the pool would cost more than it saves.
+const gemmSerialMACs = 1 << 20
+
+// Tile sizes for the pure-Go BLAS: gonum's Sgemm runs a product of fewer
+// than four 64×64 blocks serially, without goroutines or allocation, so the
+// pool hands out tiles of 128×64.
+const pureGoTileRows, pureGoTileCols = 128, 64
+
+// GemmPlan is one Gemm on fixed buffers, prepared once and run every step
+// over a Workers pool: C is split into column (or row) ranges, one per
+// part, each computed by a single-threaded BLAS call, so the result does not
+// depend on timing. Run allocates nothing.
+type GemmPlan struct {
+	transA, transB bool
+	m, n, k        int
+	alpha, beta    float32
+	a, b, c        []float32
+	lda, ldb, ldc  int
+	part           func(part, parts int)
+}
+
+// NewGemmPlan prepares C = alpha·op(A)·op(B) + beta·C (see Gemm).
+func NewGemmPlan(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) *GemmPlan {
+	g := &GemmPlan{transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, beta: beta, a: a, b: b, c: c, lda: lda, ldb: ldb, ldc: ldc}
+	g.part = g.runPart
+	return g
+}
+
+// Run computes the product, split over w (serially for a nil pool or a
+// small product).
+func (g *GemmPlan) Run(w *Workers) {
+	switch {
+	case w.Parts() > 1 && (pureGoBLAS || g.m*g.n*g.k >= gemmSerialMACs):
+		w.Run(g.part)
+	case pureGoBLAS:
+		g.runPart(0, 1)
+	default:
+		g.sub(0, g.m, 0, g.n)
+	}
+}
+
+func (g *GemmPlan) runPart(part, parts int) {
+	if pureGoBLAS {
+		tr, tc := (g.m+pureGoTileRows-1)/pureGoTileRows, (g.n+pureGoTileCols-1)/pureGoTileCols
+		for t := part; t < tr*tc; t += parts {
+			i, j := t/tc*pureGoTileRows, t%tc*pureGoTileCols
+			g.sub(i, min(i+pureGoTileRows, g.m), j, min(j+pureGoTileCols, g.n))
+		}
+		return
+	}
+	if g.n >= g.m {
+		lo, hi := Span(g.n, part, parts, 16)
+		g.sub(0, g.m, lo, hi)
+	} else {
+		lo, hi := Span(g.m, part, parts, 16)
+		g.sub(lo, hi, 0, g.n)
+	}
+}
+
+// sub computes rows [i0, i1) and columns [j0, j1) of C.
+func (g *GemmPlan) sub(i0, i1, j0, j1 int) {
+	if i0 >= i1 || j0 >= j1 {
+		return
+	}
+	a, b := g.a, g.b
+	if g.transA { // A is k×m: rows of op(A) are columns of A
+		a = a[i0:]
+	} else {
+		a = a[i0*g.lda:]
+	}
+	if g.transB { // B is n×k
+		b = b[j0*g.ldb:]
+	} else {
+		b = b[j0:]
+	}
+	Gemm(g.transA, g.transB, i1-i0, j1-j0, g.k, g.alpha, a, g.lda, b, g.ldb, g.beta, g.c[i0*g.ldc+j0:], g.ldc)
+}

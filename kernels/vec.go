@@ -1,0 +1,148 @@
+package kernels
+
+import "unsafe"
+
+// The element-wise loops the norm and activation kernels spend their time
+// in, one row (or row segment) at a time. Each has this portable Go
+// version; vec_amd64.s has AVX2/FMA versions of the same arithmetic that
+// vec_amd64.go picks when the CPU has them (compared with these in
+// vec_test.go). The kernels pass nt (non-temporal stores) for outputs of
+// at least ntBytes. Vectors named after per-column quantities (mean, invstd,
+// gamma, beta, sums) are indexed like the row.
+
+// ntBytes: outputs at least this large are written with non-temporal
+// stores: they cannot stay in the caches for the next op anyway, and
+// bypassing them saves reading each line before writing it.
+const ntBytes = 8 << 20
+
+// aligned32 reports whether v starts on a 32-byte boundary, as the
+// non-temporal stores (VMOVNTPS) of the nt variants need.
+func aligned32(v []float32) bool { return uintptr(unsafe.Pointer(&v[0]))%32 == 0 }
+
+// addToGo: d[j] += x[j].
+func addToGo(d, x []float32) {
+	x = x[:len(d)]
+	for j, v := range x {
+		d[j] += v
+	}
+}
+
+// rowSumSqGo returns Σx and Σx² accumulated in float64.
+func rowSumSqGo(x []float32) (sum, sumsq float64) {
+	var s0, s1, q0, q1 float64
+	j := 0
+	for ; j+1 < len(x); j += 2 {
+		a, b := float64(x[j]), float64(x[j+1])
+		s0 += a
+		s1 += b
+		q0 += a * a
+		q1 += b * b
+	}
+	if j < len(x) {
+		a := float64(x[j])
+		s0 += a
+		q0 += a * a
+	}
+	return s0 + s1, q0 + q1
+}
+
+// bnAccumGo: sum[j] += x[j]; sumsq[j] += x[j]² (float64).
+func bnAccumGo(sum, sumsq []float64, x []float32) {
+	sum, sumsq = sum[:len(x)], sumsq[:len(x)]
+	for j, v := range x {
+		f := float64(v)
+		sum[j] += f
+		sumsq[j] += f * f
+	}
+}
+
+// bnApplyGo: y = γ·(x−mean)·invstd + β.
+func bnApplyGo(y, x, mean, invstd, gamma, beta []float32) {
+	y, mean, invstd, gamma, beta = y[:len(x)], mean[:len(x)], invstd[:len(x)], gamma[:len(x)], beta[:len(x)]
+	for j, v := range x {
+		y[j] = gamma[j]*(v-mean[j])*invstd[j] + beta[j]
+	}
+}
+
+// bnBackAccumGo: sdy[j] += dy[j]; sdyx[j] += dy[j]·x̂[j] with
+// x̂ = (x−mean)·invstd.
+func bnBackAccumGo(sdy, sdyx []float64, dy, x, mean, invstd []float32) {
+	n := len(dy)
+	sdy, sdyx, x, mean, invstd = sdy[:n], sdyx[:n], x[:n], mean[:n], invstd[:n]
+	for j, g := range dy {
+		sdy[j] += float64(g)
+		sdyx[j] += float64(g * (x[j] - mean[j]) * invstd[j])
+	}
+}
+
+// bnBackDxGo: dx = γ·invstd·(dy − a − x̂·q) with a = Σdy·inv and
+// q = Σdy·x̂·inv per column (inv = 1/count).
+func bnBackDxGo(dx, dy, x, mean, invstd, gamma []float32, sdy, sdyx []float64, inv float32) {
+	n := len(dy)
+	dx, x, mean, invstd, gamma, sdy, sdyx = dx[:n], x[:n], mean[:n], invstd[:n], gamma[:n], sdy[:n], sdyx[:n]
+	for j, g := range dy {
+		is := invstd[j]
+		a := float32(sdy[j]) * inv
+		q := float32(sdyx[j]) * inv
+		xh := (x[j] - mean[j]) * is
+		dx[j] = gamma[j] * is * (g - a - xh*q)
+	}
+}
+
+// lnApplyGo: y = γ·((x−m)·is) + β for one row with scalar m, is.
+func lnApplyGo(y, x, gamma, beta []float32, m, is float32) {
+	y, gamma, beta = y[:len(x)], gamma[:len(x)], beta[:len(x)]
+	for j, v := range x {
+		y[j] = gamma[j]*((v-m)*is) + beta[j]
+	}
+}
+
+// lnBackAccumGo adds dy to dβ and dy·x̂ to dγ, and returns Σγ·dy and
+// Σγ·dy·x̂ over the row (float64), with x̂ = (x−m)·is.
+func lnBackAccumGo(dgamma, dbeta, dy, x, gamma []float32, m, is float32) (sg, sgx float64) {
+	n := len(dy)
+	dgamma, dbeta, x, gamma = dgamma[:n], dbeta[:n], x[:n], gamma[:n]
+	for j, g := range dy {
+		xh := (x[j] - m) * is
+		dbeta[j] += g
+		dgamma[j] += g * xh
+		gg := g * gamma[j]
+		sg += float64(gg)
+		sgx += float64(gg * xh)
+	}
+	return sg, sgx
+}
+
+// lnBackDxGo: dx = is·(dy·γ − a − x̂·q) with x̂ = (x−m)·is.
+func lnBackDxGo(dx, dy, x, gamma []float32, m, is, a, q float32) {
+	n := len(dy)
+	dx, x, gamma = dx[:n], x[:n], gamma[:n]
+	for j, g := range dy {
+		xh := (x[j] - m) * is
+		dx[j] = is * (g*gamma[j] - a - xh*q)
+	}
+}
+
+// reluForwardGo: y = x where x > 0, else 0 (NaN gives 0).
+func reluForwardGo(y, x []float32) {
+	y = y[:len(x)]
+	for i, v := range x {
+		if v > 0 {
+			y[i] = v
+		} else {
+			y[i] = 0
+		}
+	}
+}
+
+// reluBackwardGo: dx = dy where y > 0, else 0.
+func reluBackwardGo(dx, y, dy []float32) {
+	dx, y = dx[:len(dy)], y[:len(dy)]
+	for i, g := range dy {
+		if y[i] > 0 {
+			dx[i] = g
+		} else {
+			dx[i] = 0
+		}
+	}
+}

@@ -1,0 +1,225 @@
+//go:build amd64 && !noasm
+
+package kernels
+
+import "golang.org/x/sys/cpu"
+
+// useAVX2: the CPU runs the AVX2/FMA loops of vec_amd64.s.
+var useAVX2 = cpu.X86.HasAVX2 && cpu.X86.HasFMA
+
+//go:noescape
+func addToAVX(d, x *float32, n int)
+
+//go:noescape
+func rowSumSqAVX(x *float32, n int) (sum, sumsq float64)
+
+//go:noescape
+func bnAccumAVX(sum, sumsq *float64, x *float32, n int)
+
+//go:noescape
+func bnAccum4AVX(sum, sumsq *float64, x *float32, stride, n int)
+
+//go:noescape
+func bnBackAccum4AVX(sdy, sdyx *float64, dy, x *float32, stride int, mean, invstd *float32, n int)
+
+//go:noescape
+func bnApplyAVX(y, x, mean, invstd, gamma, beta *float32, n int, nt bool)
+
+//go:noescape
+func bnBackAccumAVX(sdy, sdyx *float64, dy, x, mean, invstd *float32, n int)
+
+//go:noescape
+func bnBackDxAVX(dx, dy, x, mean, invstd, gamma *float32, sdy, sdyx *float64, inv float32, n int, nt bool)
+
+//go:noescape
+func lnApplyAVX(y, x, gamma, beta *float32, m, is float32, n int, nt bool)
+
+//go:noescape
+func lnBackAccumAVX(dgamma, dbeta, dy, x, gamma *float32, m, is float32, n int) (sg, sgx float64)
+
+//go:noescape
+func lnBackDxAVX(dx, dy, x, gamma *float32, m, is, a, q float32, n int, nt bool)
+
+//go:noescape
+func reluForwardAVX(y, x *float32, n int)
+
+//go:noescape
+func reluBackwardAVX(dx, y, dy *float32, n int)
+
+// The wrappers check lengths (the asm reads n elements of every operand),
+// run the AVX2 loop over the largest multiple of 8 (16) and the Go loop
+// over the rest. nt asks for non-temporal stores of the output (bypassing
+// the caches, as memmove does for large copies), for outputs too large to
+// be read again from cache; it is ignored where the output is not 32-byte
+// aligned.
+
+// AddTo adds x to d element-wise: d[j] += x[j].
+func AddTo(d, x []float32) {
+	n := len(d)
+	x = x[:n]
+	k := n &^ 7
+	if useAVX2 && k > 0 {
+		addToAVX(&d[0], &x[0], k)
+	} else {
+		k = 0
+	}
+	addToGo(d[k:], x[k:])
+}
+
+func rowSumSq(x []float32) (float64, float64) {
+	k := len(x) &^ 15
+	var s, q float64
+	if useAVX2 && k > 0 {
+		s, q = rowSumSqAVX(&x[0], k)
+	} else {
+		k = 0
+	}
+	s2, q2 := rowSumSqGo(x[k:])
+	return s + s2, q + q2
+}
+
+func bnAccum(sum, sumsq []float64, x []float32) {
+	n := len(x)
+	sum, sumsq = sum[:n], sumsq[:n]
+	k := n &^ 7
+	if useAVX2 && k > 0 {
+		bnAccumAVX(&sum[0], &sumsq[0], &x[0], k)
+	} else {
+		k = 0
+	}
+	bnAccumGo(sum[k:], sumsq[k:], x[k:])
+}
+
+func bnApply(y, x, mean, invstd, gamma, beta []float32, nt bool) {
+	n := len(x)
+	y, mean, invstd, gamma, beta = y[:n], mean[:n], invstd[:n], gamma[:n], beta[:n]
+	k := n &^ 7
+	if useAVX2 && k > 0 {
+		bnApplyAVX(&y[0], &x[0], &mean[0], &invstd[0], &gamma[0], &beta[0], k, nt && aligned32(y))
+	} else {
+		k = 0
+	}
+	bnApplyGo(y[k:], x[k:], mean[k:], invstd[k:], gamma[k:], beta[k:])
+}
+
+func bnBackAccum(sdy, sdyx []float64, dy, x, mean, invstd []float32) {
+	n := len(dy)
+	sdy, sdyx, x, mean, invstd = sdy[:n], sdyx[:n], x[:n], mean[:n], invstd[:n]
+	k := n &^ 7
+	if useAVX2 && k > 0 {
+		bnBackAccumAVX(&sdy[0], &sdyx[0], &dy[0], &x[0], &mean[0], &invstd[0], k)
+	} else {
+		k = 0
+	}
+	bnBackAccumGo(sdy[k:], sdyx[k:], dy[k:], x[k:], mean[k:], invstd[k:])
+}
+
+func bnBackDx(dx, dy, x, mean, invstd, gamma []float32, sdy, sdyx []float64, inv float32, nt bool) {
+	n := len(dy)
+	dx, x, mean, invstd, gamma, sdy, sdyx = dx[:n], x[:n], mean[:n], invstd[:n], gamma[:n], sdy[:n], sdyx[:n]
+	k := n &^ 7
+	if useAVX2 && k > 0 {
+		bnBackDxAVX(&dx[0], &dy[0], &x[0], &mean[0], &invstd[0], &gamma[0], &sdy[0], &sdyx[0], inv, k, nt && aligned32(dx))
+	} else {
+		k = 0
+	}
+	bnBackDxGo(dx[k:], dy[k:], x[k:], mean[k:], invstd[k:], gamma[k:], sdy[k:], sdyx[k:], inv)
+}
+
+func lnApply(y, x, gamma, beta []float32, m, is float32, nt bool) {
+	n := len(x)
+	y, gamma, beta = y[:n], gamma[:n], beta[:n]
+	k := n &^ 7
+	if useAVX2 && k > 0 {
+		lnApplyAVX(&y[0], &x[0], &gamma[0], &beta[0], m, is, k, nt && aligned32(y))
+	} else {
+		k = 0
+	}
+	lnApplyGo(y[k:], x[k:], gamma[k:], beta[k:], m, is)
+}
+
+func lnBackAccum(dgamma, dbeta, dy, x, gamma []float32, m, is float32) (float64, float64) {
+	n := len(dy)
+	dgamma, dbeta, x, gamma = dgamma[:n], dbeta[:n], x[:n], gamma[:n]
+	k := n &^ 7
+	var sg, sgx float64
+	if useAVX2 && k > 0 {
+		sg, sgx = lnBackAccumAVX(&dgamma[0], &dbeta[0], &dy[0], &x[0], &gamma[0], m, is, k)
+	} else {
+		k = 0
+	}
+	sg2, sgx2 := lnBackAccumGo(dgamma[k:], dbeta[k:], dy[k:], x[k:], gamma[k:], m, is)
+	return sg + sg2, sgx + sgx2
+}
+
+func lnBackDx(dx, dy, x, gamma []float32, m, is, a, q float32, nt bool) {
+	n := len(dy)
+	dx, x, gamma = dx[:n], x[:n], gamma[:n]
+	k := n &^ 7
+	if useAVX2 && k > 0 {
+		lnBackDxAVX(&dx[0], &dy[0], &x[0], &gamma[0], m, is, a, q, k, nt && aligned32(dx))
+	} else {
+		k = 0
+	}
+	lnBackDxGo(dx[k:], dy[k:], x[k:], gamma[k:], m, is, a, q)
+}
+
+func reluForward(y, x []float32) {
+	n := len(x)
+	y = y[:n]
+	k := n &^ 7
+	if useAVX2 && k > 0 {
+		reluForwardAVX(&y[0], &x[0], k)
+	} else {
+		k = 0
+	}
+	reluForwardGo(y[k:], x[k:])
+}
+
+func reluBackward(dx, y, dy []float32) {
+	n := len(dy)
+	dx, y = dx[:n], y[:n]
+	k := n &^ 7
+	if useAVX2 && k > 0 {
+		reluBackwardAVX(&dx[0], &y[0], &dy[0], k)
+	} else {
+		k = 0
+	}
+	reluBackwardGo(dx[k:], y[k:], dy[k:])
+}
+
+// bnAccum4 is bnAccum of four rows of x, stride apart, each of n columns.
+func bnAccum4(sum, sumsq []float64, x []float32, stride, n int) {
+	if n == 0 {
+		return
+	}
+	_ = x[3*stride+n-1]
+	sum, sumsq = sum[:n], sumsq[:n]
+	k := n &^ 7
+	if useAVX2 && k > 0 {
+		bnAccum4AVX(&sum[0], &sumsq[0], &x[0], stride, k)
+	} else {
+		k = 0
+	}
+	for r := 0; r < 4; r++ {
+		bnAccumGo(sum[k:], sumsq[k:], x[r*stride+k:r*stride+n])
+	}
+}
+
+// bnBackAccum4 is bnBackAccum of four rows of dy and x, stride apart.
+func bnBackAccum4(sdy, sdyx []float64, dy, x []float32, stride int, mean, invstd []float32, n int) {
+	if n == 0 {
+		return
+	}
+	_, _ = dy[3*stride+n-1], x[3*stride+n-1]
+	sdy, sdyx, mean, invstd = sdy[:n], sdyx[:n], mean[:n], invstd[:n]
+	k := n &^ 7
+	if useAVX2 && k > 0 {
+		bnBackAccum4AVX(&sdy[0], &sdyx[0], &dy[0], &x[0], stride, &mean[0], &invstd[0], k)
+	} else {
+		k = 0
+	}
+	for r := 0; r < 4; r++ {
+		bnBackAccumGo(sdy[k:], sdyx[k:], dy[r*stride+k:r*stride+n], x[r*stride+k:r*stride+n], mean[k:], invstd[k:])
+	}
+}

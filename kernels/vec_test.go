@@ -1,0 +1,187 @@
+package kernels
+
+import (
+	"math"
+	"math/rand/v2"
+	"slices"
+	"testing"
+)
+
+// TestVecMatchesGo checks each element-wise loop as the kernels call it (the
+// AVX2 version with its Go tail on amd64) against its portable Go version on
+// random, non-zero inputs of every length up to 70 and a few long rows.
+// Tolerance: 1e-6 relative to the largest magnitude (the loops differ only
+// in summation order and FMA rounding); ReLU must match exactly.
+func TestVecMatchesGo(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	f32 := func(n int, lo, hi float64) []float32 {
+		v := make([]float32, n)
+		for i := range v {
+			v[i] = float32(lo + (hi-lo)*rng.Float64())
+		}
+		return v
+	}
+	f64 := func(n int) []float64 {
+		v := make([]float64, n)
+		for i := range v {
+			v[i] = rng.NormFloat64()
+		}
+		return v
+	}
+	lengths := []int{}
+	for n := 0; n <= 70; n++ {
+		lengths = append(lengths, n)
+	}
+	lengths = append(lengths, 1024, 1031, 4099)
+	for _, n := range lengths {
+		x, dy := f32(n, -3, 3), f32(n, -2, 2)
+		mean, invstd, gamma, beta := f32(n, -1, 1), f32(n, 0.5, 2), f32(n, 0.5, 1.5), f32(n, -1, 1)
+		sum, sumsq := f64(n), f64(n)
+
+		d1, d2 := slices.Clone(dy), slices.Clone(dy)
+		AddTo(d1, x)
+		addToGo(d2, x)
+		near32(t, "AddTo", n, d1, d2)
+
+		s1, q1 := rowSumSq(x)
+		s2, q2 := rowSumSqGo(x)
+		near64(t, "rowSumSq", n, []float64{s1, q1}, []float64{s2, q2})
+
+		a1, b1, a2, b2 := slices.Clone(sum), slices.Clone(sumsq), slices.Clone(sum), slices.Clone(sumsq)
+		bnAccum(a1, b1, x)
+		bnAccumGo(a2, b2, x)
+		near64(t, "bnAccum", n, append(a1, b1...), append(a2, b2...))
+
+		stride := n + 5
+		rows := f32(3*stride+n, -3, 3)
+		a1, b1, a2, b2 = slices.Clone(sum), slices.Clone(sumsq), slices.Clone(sum), slices.Clone(sumsq)
+		bnAccum4(a1, b1, rows, stride, n)
+		for r := range 4 {
+			bnAccumGo(a2, b2, rows[r*stride:r*stride+n])
+		}
+		near64(t, "bnAccum4", n, append(a1, b1...), append(a2, b2...))
+		drows := f32(3*stride+n, -2, 2)
+		a1, b1, a2, b2 = slices.Clone(sum), slices.Clone(sumsq), slices.Clone(sum), slices.Clone(sumsq)
+		bnBackAccum4(a1, b1, drows, rows, stride, mean, invstd, n)
+		for r := range 4 {
+			bnBackAccumGo(a2, b2, drows[r*stride:r*stride+n], rows[r*stride:r*stride+n], mean, invstd)
+		}
+		near64(t, "bnBackAccum4", n, append(a1, b1...), append(a2, b2...))
+
+		y1, y2 := make([]float32, n), make([]float32, n)
+		bnApply(y1, x, mean, invstd, gamma, beta, n%2 == 0)
+		bnApplyGo(y2, x, mean, invstd, gamma, beta)
+		near32(t, "bnApply", n, y1, y2)
+
+		a1, b1, a2, b2 = slices.Clone(sum), slices.Clone(sumsq), slices.Clone(sum), slices.Clone(sumsq)
+		bnBackAccum(a1, b1, dy, x, mean, invstd)
+		bnBackAccumGo(a2, b2, dy, x, mean, invstd)
+		near64(t, "bnBackAccum", n, append(a1, b1...), append(a2, b2...))
+
+		bnBackDx(y1, dy, x, mean, invstd, gamma, sum, sumsq, 1.0/128, n%2 == 0)
+		bnBackDxGo(y2, dy, x, mean, invstd, gamma, sum, sumsq, 1.0/128)
+		near32(t, "bnBackDx", n, y1, y2)
+
+		lnApply(y1, x, gamma, beta, 0.3, 1.7, n%2 == 0)
+		lnApplyGo(y2, x, gamma, beta, 0.3, 1.7)
+		near32(t, "lnApply", n, y1, y2)
+
+		g1, e1, g2, e2 := slices.Clone(mean), slices.Clone(beta), slices.Clone(mean), slices.Clone(beta)
+		sg1, sgx1 := lnBackAccum(g1, e1, dy, x, gamma, 0.3, 1.7)
+		sg2, sgx2 := lnBackAccumGo(g2, e2, dy, x, gamma, 0.3, 1.7)
+		near32(t, "lnBackAccum dγ dβ", n, append(g1, e1...), append(g2, e2...))
+		near64(t, "lnBackAccum sums", n, []float64{sg1, sgx1}, []float64{sg2, sgx2})
+
+		lnBackDx(y1, dy, x, gamma, 0.3, 1.7, 0.2, -0.4, n%2 == 0)
+		lnBackDxGo(y2, dy, x, gamma, 0.3, 1.7, 0.2, -0.4)
+		near32(t, "lnBackDx", n, y1, y2)
+
+		xs := slices.Clone(x)
+		if n > 3 {
+			xs[1], xs[2], xs[3] = float32(math.NaN()), float32(math.Copysign(0, -1)), 0
+		}
+		reluForward(y1, xs)
+		reluForwardGo(y2, xs)
+		same32(t, "reluForward", n, y1, y2)
+		reluBackward(y1, xs, dy)
+		reluBackwardGo(y2, xs, dy)
+		same32(t, "reluBackward", n, y1, y2)
+	}
+}
+
+func near32(t *testing.T, what string, n int, got, want []float32) {
+	t.Helper()
+	scale := 0.0
+	for _, v := range want {
+		scale = math.Max(scale, math.Abs(float64(v)))
+	}
+	for i := range want {
+		if d := math.Abs(float64(got[i] - want[i])); d > 1e-6*math.Max(scale, 1) {
+			t.Fatalf("%s, n=%d: element %d is %g, Go gives %g", what, n, i, got[i], want[i])
+		}
+	}
+}
+
+func near64(t *testing.T, what string, n int, got, want []float64) {
+	t.Helper()
+	scale := 0.0
+	for _, v := range want {
+		scale = math.Max(scale, math.Abs(v))
+	}
+	for i := range want {
+		if d := math.Abs(got[i] - want[i]); d > 1e-6*math.Max(scale, 1) {
+			t.Fatalf("%s, n=%d: element %d is %g, Go gives %g", what, n, i, got[i], want[i])
+		}
+	}
+}
+
+func same32(t *testing.T, what string, n int, got, want []float32) {
+	t.Helper()
+	for i := range want {
+		if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+			t.Fatalf("%s, n=%d: element %d is %g, Go gives %g", what, n, i, got[i], want[i])
+		}
+	}
+}
+
+// TestNonTemporalStores runs the nt variants on 32-byte-aligned outputs
+// (where they really use non-temporal stores) against the Go loops.
+func TestNonTemporalStores(t *testing.T) {
+	aligned := func(n int) []float32 {
+		buf := make([]float32, n+8)
+		for i := range 8 {
+			if s := buf[i:]; aligned32(s) {
+				return s[:n]
+			}
+		}
+		t.Fatal("no 32-byte-aligned start in 8 floats")
+		return nil
+	}
+	rng := rand.New(rand.NewPCG(9, 9))
+	n := 1000
+	v := func(lo, hi float64) []float32 {
+		s := make([]float32, n)
+		for i := range s {
+			s[i] = float32(lo + (hi-lo)*rng.Float64())
+		}
+		return s
+	}
+	x, dy, mean, invstd, gamma, beta := v(-3, 3), v(-2, 2), v(-1, 1), v(0.5, 2), v(0.5, 1.5), v(-1, 1)
+	sdy, sdyx := make([]float64, n), make([]float64, n)
+	for i := range sdy {
+		sdy[i], sdyx[i] = rng.NormFloat64(), rng.NormFloat64()
+	}
+	y1, y2 := aligned(n), make([]float32, n)
+	bnApply(y1, x, mean, invstd, gamma, beta, true)
+	bnApplyGo(y2, x, mean, invstd, gamma, beta)
+	near32(t, "bnApply nt", n, y1, y2)
+	bnBackDx(y1, dy, x, mean, invstd, gamma, sdy, sdyx, 1.0/64, true)
+	bnBackDxGo(y2, dy, x, mean, invstd, gamma, sdy, sdyx, 1.0/64)
+	near32(t, "bnBackDx nt", n, y1, y2)
+	lnApply(y1, x, gamma, beta, 0.1, 1.3, true)
+	lnApplyGo(y2, x, gamma, beta, 0.1, 1.3)
+	near32(t, "lnApply nt", n, y1, y2)
+	lnBackDx(y1, dy, x, gamma, 0.1, 1.3, 0.05, 0.2, true)
+	lnBackDxGo(y2, dy, x, gamma, 0.1, 1.3, 0.05, 0.2)
+	near32(t, "lnBackDx nt", n, y1, y2)
+}

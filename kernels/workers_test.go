@@ -1,0 +1,60 @@
+package kernels
+
+import (
+	"sync/atomic"
+	"testing"
+)
+
+// TestWorkersRunEveryPart: each part runs once per Run, on every pool size,
+// and Span covers [0, n) with aligned, disjoint ranges.
+func TestWorkersRunEveryPart(t *testing.T) {
+	for _, n := range []int{1, 2, 3, 8} {
+		w := NewWorkers(n)
+		var seen [8]atomic.Int32
+		fn := func(p, parts int) {
+			if parts != n {
+				t.Errorf("parts %d, want %d", parts, n)
+			}
+			seen[p].Add(1)
+		}
+		for range 100 {
+			w.Run(fn)
+		}
+		for p := range n {
+			if got := seen[p].Load(); got != 100 {
+				t.Errorf("pool of %d: part %d ran %d times, want 100", n, p, got)
+			}
+		}
+		if a := testing.AllocsPerRun(50, func() { w.Run(fn) }); a != 0 {
+			t.Errorf("pool of %d: Run allocates %v times", n, a)
+		}
+		w.Close()
+		w.Run(func(p, parts int) { // after Close: serial, one part
+			if p != 0 || parts != 1 {
+				t.Errorf("closed pool ran part %d of %d", p, parts)
+			}
+		})
+	}
+	for _, c := range []struct{ n, parts, align int }{{1000, 2, 16}, {17, 4, 16}, {3, 8, 1}, {0, 2, 16}, {1024, 3, 16}} {
+		next := 0
+		for p := range c.parts {
+			lo, hi := Span(c.n, p, c.parts, c.align)
+			if lo != next || hi < lo || (hi != c.n && hi%c.align != 0) {
+				t.Fatalf("Span(%d, %d, %d, %d) = [%d, %d), want to start at %d, aligned", c.n, p, c.parts, c.align, lo, hi, next)
+			}
+			next = hi
+		}
+		if next != c.n {
+			t.Fatalf("Span(%d, …, %d parts) ends at %d", c.n, c.parts, next)
+		}
+	}
+}
+
+func BenchmarkWorkersRun(b *testing.B) {
+	w := NewWorkers(2)
+	defer w.Close()
+	fn := func(p, parts int) {}
+	for b.Loop() {
+		w.Run(fn)
+	}
+}
