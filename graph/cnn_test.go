@@ -38,7 +38,7 @@ func cnnPinRun(t *testing.T, norm Norm) ([]float64, []string) {
 	rng := rand.New(rand.NewPCG(11, 12))
 	m.Init(rng)
 	x, y := randomBatch(m, rng)
-	cm, err := NewCPUMachine(m, OptSpec{Kind: "momentum", LR: 0.01, Momentum: 0.9})
+	cm, err := NewCPUMachine(m, OptSpec{Kind: OptMomentum, LR: 0.01, Momentum: 0.9})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,7 +96,7 @@ func TestConvModelsStepAllocateNothing(t *testing.T) {
 				rng := rand.New(rand.NewPCG(5, 6))
 				m.Init(rng)
 				x, y := randomBatch(m, rng)
-				cm, err := NewCPUMachine(m, OptSpec{Kind: "adam", LR: 1e-3, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8})
+				cm, err := NewCPUMachine(m, OptSpec{Kind: OptAdam, LR: 1e-3, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8})
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -87,7 +87,7 @@ func TestResNetTrainsWithoutNorm(t *testing.T) {
 					protos[c][j] = pattern[r%3*3+col%3]
 				}
 			}
-			cm, err := NewCPUMachine(m, OptSpec{Kind: "adam", LR: 3e-3, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8})
+			cm, err := NewCPUMachine(m, OptSpec{Kind: OptAdam, LR: 3e-3, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8})
 			if err != nil {
 				t.Fatal(err)
 			}
