@@ -2,6 +2,7 @@ package train
 
 import (
 	"fmt"
+	"time"
 
 	"normtap/graph"
 	"normtap/rundir"
@@ -51,6 +52,9 @@ func resolveTaps(m *graph.Model, t TapConfig) ([]resolvedTap, error) {
 func (r *runner) tap(epoch int, kind rundir.TapKind) error {
 	if len(r.taps) == 0 {
 		return nil
+	}
+	if err := r.checkDir(); err != nil {
+		return err
 	}
 	if r.cfg.Taps.Mode == rundir.ModeBatch {
 		return r.tapBatch(epoch, kind)
@@ -110,9 +114,20 @@ func (r *runner) writeTaps(epoch int, kind rundir.TapKind, n int, mode rundir.Ta
 		} else {
 			e.File = rundir.StepTapFile(t.point.Name, r.st.Step)
 		}
-		if err := r.tw.Write(e, t.buf[:n*len(t.cols)]); err != nil {
+		if err := r.tw.Add(e, t.buf[:n*len(t.cols)]); err != nil {
 			return err
 		}
 	}
+	// The index is rewritten at each checkpoint (save) and at most every
+	// indexEvery in between: tapping every step does not rewrite (and
+	// fsync) it every step. A run killed in between resumes from its
+	// checkpoint and writes those taps again.
+	if time.Since(r.lastFlush) >= indexEvery {
+		r.lastFlush = time.Now()
+		return r.tw.Flush()
+	}
 	return nil
 }
+
+// indexEvery is how stale taps/index.json may get between checkpoints.
+const indexEvery = 5 * time.Second

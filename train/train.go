@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -86,10 +87,7 @@ func Run(ctx context.Context, cfg Config, opts Options) (*Result, error) {
 	r := &runner{cfg: cfg, opts: opts, model: model, mach: mach, train: trainSet, test: testSet, taps: taps,
 		shuffle: rand.NewPCG(cfg.Seed, 2)}
 	r.st.Config = cfg
-	if err := os.MkdirAll(cfg.Out, 0o755); err != nil {
-		return nil, fmt.Errorf("--out %s: %w", cfg.Out, err)
-	}
-	lock, err := lockRunDir(cfg.Out)
+	lock, err := r.openDir()
 	if err != nil {
 		return nil, err
 	}
@@ -97,10 +95,15 @@ func Run(ctx context.Context, cfg Config, opts Options) (*Result, error) {
 	if err := r.prepareDir(); err != nil {
 		return nil, err
 	}
-	if err := r.loop(ctx); err != nil {
-		return &Result{Metrics: r.st.Metrics, Device: mach.Device()}, err
+	err = r.loop(ctx)
+	if r.checkDir() == nil {
+		if ferr := r.tw.Flush(); err == nil { // the taps since the last checkpoint
+			err = ferr
+		}
+	} else if err != nil && !errors.Is(err, ErrInterrupted) {
+		err = r.checkDir() // what failed the write: the directory went away
 	}
-	return &Result{Metrics: r.st.Metrics, Device: mach.Device()}, nil
+	return &Result{Metrics: r.st.Metrics, Device: mach.Device()}, err
 }
 
 type runner struct {
@@ -118,6 +121,9 @@ type runner struct {
 	// beforeDraw is the shuffle state before this session drew the
 	// current epoch's order (nil when the order came from a checkpoint)
 	beforeDraw []byte
+	dirInfo    os.FileInfo // the run directory as opened (checkDir)
+	savedStep  int         // the step of the last checkpoint
+	lastFlush  time.Time   // when the tap index was last written
 	perm       []int32
 	xbuf       []float32
 	ybuf       []float32
@@ -125,16 +131,73 @@ type runner struct {
 	meas       *measurer
 }
 
-// prepareDir makes the run directory, or reopens it to resume.
-func (r *runner) prepareDir() error {
+// openDir makes the run directory (or, to resume, finds it: a missing one
+// is not made), refuses a folder that holds files normtap did not write,
+// takes the directory's lock and removes the temporary files a killed run
+// left. It notes the directory's identity for checkDir.
+func (r *runner) openDir() (*runLock, error) {
 	dir := r.cfg.Out
-	busy := false
-	for _, f := range []string{rundir.ConfigFile, rundir.MetricsFile, rundir.CheckpointDir} {
-		if _, err := os.Stat(filepath.Join(dir, f)); err == nil {
-			busy = true
+	if dir == "" {
+		return nil, errors.New("--out: no run directory given")
+	}
+	fi, err := os.Stat(dir)
+	switch {
+	case err == nil && !fi.IsDir():
+		return nil, fmt.Errorf("--out %s is a file, not a directory", dir)
+	case errors.Is(err, fs.ErrNotExist) && r.cfg.Resume:
+		return nil, fmt.Errorf("--resume: %s does not exist: there is no run to continue (drop --resume to start one there)", dir)
+	case err != nil && !errors.Is(err, fs.ErrNotExist):
+		return nil, fmt.Errorf("--out %s: %w", dir, err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, rundir.ConfigFile)); errors.Is(err, fs.ErrNotExist) {
+		// not (yet) a run: only an empty folder, or one holding what an
+		// aborted start of a run left, may become one
+		name, err := rundir.Foreign(dir)
+		if err != nil {
+			return nil, fmt.Errorf("--out: %w", err)
+		}
+		if name != "" {
+			return nil, fmt.Errorf("--out %s is not empty and not a normtap run (it holds %s): choose a new or empty folder", dir, name)
 		}
 	}
-	if r.cfg.Resume {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("--out %s: %w", dir, err)
+	}
+	lock, err := lockRunDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	if r.dirInfo, err = os.Stat(dir); err == nil {
+		err = rundir.RemoveTemps(dir)
+	}
+	if err != nil {
+		lock.release()
+		return nil, fmt.Errorf("--out %s: %w", dir, err)
+	}
+	return lock, nil
+}
+
+// checkDir stops the run when its directory was removed or renamed while
+// it ran: writing on would make a new, half-empty one at the old path.
+func (r *runner) checkDir() error {
+	fi, err := os.Stat(r.cfg.Out)
+	if err != nil || !os.SameFile(fi, r.dirInfo) {
+		return fmt.Errorf("the run directory %s was removed or renamed while the run was writing it: stopped (it ends at its last checkpoint, step %d; to go on, move it back and add --resume)", r.cfg.Out, r.savedStep)
+	}
+	return nil
+}
+
+// prepareDir starts the run in its directory, or reopens it to resume: a
+// run with a checkpoint continues from it; one stopped before its first
+// checkpoint starts again from step 0, as the same run.
+func (r *runner) prepareDir() error {
+	dir := r.cfg.Out
+	has := func(f string) bool { _, err := os.Stat(filepath.Join(dir, f)); return err == nil }
+	started := has(rundir.ConfigFile) || has(rundir.MetricsFile) || has(rundir.CheckpointDir)
+	switch {
+	case !r.cfg.Resume && started:
+		return fmt.Errorf("--out %s already holds a run; pass --resume to continue it, or choose another --out", dir)
+	case r.cfg.Resume && has(rundir.ConfigFile):
 		saved, err := rundir.ReadConfig(dir)
 		if err != nil {
 			return fmt.Errorf("--resume: %w", err)
@@ -142,36 +205,80 @@ func (r *runner) prepareDir() error {
 		if err := sameJob(saved.Config, r.cfg); err != nil {
 			return fmt.Errorf("--resume %s: %w", dir, err)
 		}
-		st, perm, err := r.loadCheckpoint()
-		if err != nil {
+		if has(rundir.CheckpointFile) {
+			return r.resume()
+		}
+		r.logf("normtap: %s has no checkpoint yet (stopped before its first one): starting the run again from step 0", dir)
+		if err := rundir.ClearUnstarted(dir); err != nil {
 			return err
 		}
-		if err := r.shuffle.UnmarshalBinary(st.ShuffleRNG); err != nil {
-			return fmt.Errorf("resume: shuffle state: %w", err)
-		}
-		r.st, r.perm = st, perm
-		r.st.Config = r.cfg // this session's --out and --device
-		if err := rundir.WriteMetrics(dir, st.Metrics); err != nil {
-			return err
-		}
-	} else if busy {
-		return fmt.Errorf("--out %s already holds a run; pass --resume to continue it, or choose another --out", dir)
-	} else {
-		rc := &rundir.RunConfig{Config: r.cfg, Device: r.mach.Device(), Params: r.model.ParamCount(),
-			Taps: r.model.TapNames(), Build: r.opts.Meta}
-		if err := rundir.WriteConfig(dir, rc); err != nil {
-			return err
-		}
-		if err := rundir.WriteMetrics(dir, nil); err != nil {
+	case r.cfg.Resume:
+		r.logf("normtap: %s holds no run yet: starting it from step 0", dir)
+		if err := rundir.ClearUnstarted(dir); err != nil {
 			return err
 		}
 	}
-	tw, err := rundir.OpenTapWriter(dir)
+	rc := &rundir.RunConfig{Config: r.cfg, Device: r.mach.Device(), Params: r.model.ParamCount(),
+		Taps: r.model.TapNames(), Build: r.opts.Meta}
+	if err := rundir.WriteConfig(dir, rc); err != nil {
+		return err
+	}
+	if err := rundir.WriteMetrics(dir, nil); err != nil {
+		return err
+	}
+	return r.openOutputs()
+}
+
+// resume continues the run from its checkpoint.
+func (r *runner) resume() error {
+	st, perm, err := r.loadCheckpoint()
+	if err != nil {
+		return err
+	}
+	if err := r.shuffle.UnmarshalBinary(st.ShuffleRNG); err != nil {
+		return fmt.Errorf("resume: shuffle state: %w", err)
+	}
+	r.st, r.perm = st, perm
+	r.st.Config = r.cfg // this session's --out and --device
+	r.savedStep = st.Step
+	if err := rundir.WriteMetrics(r.cfg.Out, st.Metrics); err != nil {
+		return err
+	}
+	return r.openOutputs()
+}
+
+// openOutputs opens the tap index and the measurement files.
+func (r *runner) openOutputs() error {
+	tw, err := rundir.OpenTapWriter(r.cfg.Out)
 	if err != nil {
 		return err
 	}
 	r.tw = tw
 	return r.openMeasure()
+}
+
+// logf writes a note line to the run's log, if it has one.
+func (r *runner) logf(format string, args ...any) {
+	if r.opts.Log != nil {
+		fmt.Fprintf(r.opts.Log, format+"\n", args...)
+	}
+}
+
+// save checkpoints the run: the tap index first, so that it lists every tap
+// up to the checkpoint's step.
+func (r *runner) save() error {
+	if err := r.checkDir(); err != nil {
+		return err
+	}
+	if err := r.tw.Flush(); err != nil {
+		return err
+	}
+	r.lastFlush = time.Now()
+	if err := saveCheckpoint(r.cfg.Out, r.st, r.perm, r.mach); err != nil {
+		return err
+	}
+	r.savedStep = r.st.Step
+	return nil
 }
 
 // sameJob refuses to resume a run with flags that change what it computes,
@@ -260,7 +367,7 @@ func (r *runner) startEpoch() {
 func (r *runner) saveMidEpoch() error {
 	r.st.EpochTimeS = r.epochTimeS()
 	r.st.WallS = r.wallS()
-	return saveCheckpoint(r.cfg.Out, r.st, r.perm, r.mach)
+	return r.save()
 }
 
 // step takes the epoch's next training step, with the measurements, taps
@@ -332,10 +439,13 @@ func (r *runner) endEpoch(epoch int) error {
 	r.st.Metrics = append(r.st.Metrics, row)
 	r.st.Epoch, r.st.Pos = epoch, 0
 	r.st.WallS = row.WallS
+	if err := r.checkDir(); err != nil {
+		return err
+	}
 	if err := rundir.WriteMetrics(cfg.Out, r.st.Metrics); err != nil {
 		return err
 	}
-	if err := saveCheckpoint(cfg.Out, r.st, r.perm, r.mach); err != nil {
+	if err := r.save(); err != nil {
 		return err
 	}
 	r.bar.endEpoch(row)
