@@ -1,6 +1,7 @@
 package train
 
 import (
+	"context"
 	"fmt"
 	"time"
 
@@ -49,7 +50,7 @@ func resolveTaps(m *graph.Model, t TapConfig) ([]resolvedTap, error) {
 }
 
 // tap writes every tapped node's columns in the run's tap mode.
-func (r *runner) tap(epoch int, kind rundir.TapKind) error {
+func (r *runner) tap(ctx context.Context, epoch int, kind rundir.TapKind) error {
 	if len(r.taps) == 0 {
 		return nil
 	}
@@ -59,7 +60,7 @@ func (r *runner) tap(epoch int, kind rundir.TapKind) error {
 	if r.cfg.Taps.Mode == rundir.ModeBatch {
 		return r.tapBatch(epoch, kind)
 	}
-	return r.tapProbe(epoch, kind)
+	return r.tapProbe(ctx, epoch, kind)
 }
 
 // sizeTapBuffers makes each tap's buffer hold n examples of its columns.
@@ -75,10 +76,10 @@ func (r *runner) sizeTapBuffers(n int) {
 // tapProbe runs the probe set (the first --tap-examples test examples)
 // through the model in eval mode (training mode is back on after it) and
 // writes each tapped node's columns.
-func (r *runner) tapProbe(epoch int, kind rundir.TapKind) error {
+func (r *runner) tapProbe(ctx context.Context, epoch int, kind rundir.TapKind) error {
 	n := min(r.cfg.Taps.Examples, r.test.N)
 	r.sizeTapBuffers(n)
-	err := r.forEachEvalBatch(r.test, n, func(first, rows int, _ []float32) error {
+	err := r.forEachEvalBatch(ctx, r.test, n, func(first, rows int, _ []float32) error {
 		for i := range r.taps {
 			t := &r.taps[i]
 			w := len(t.cols)

@@ -30,6 +30,9 @@ type Options struct {
 	// AfterStep, if set, is called after each optimizer step with the
 	// number of steps done (for tests and tools that watch a run).
 	AfterStep func(step int)
+	// AfterEpoch, if set, is called after each epoch's end is written
+	// (metrics row and checkpoint) with the epoch's number.
+	AfterEpoch func(epoch int)
 }
 
 // ErrInterrupted is returned, wrapped, when ctx was cancelled and the run
@@ -306,15 +309,18 @@ func (r *runner) loop(ctx context.Context) error {
 	r.ybuf = make([]float32, cfg.Batch)
 	r.bar = newProgress(r.opts.Log, r.opts.Terminal)
 	r.clk.runStart, r.clk.wallBase = time.Now(), r.st.WallS
-	for r.st.Epoch < cfg.Epochs && !r.reachedMaxSteps() {
+	for r.st.EndPending || r.st.Epoch < cfg.Epochs && !r.reachedMaxSteps() {
 		epoch := r.st.Epoch + 1
-		if r.st.Pos == 0 {
+		// a checkpoint taken inside an epoch's end (EndPending) has its
+		// steps and batch-mode taps done: a resume goes straight to the end
+		ending := r.st.EndPending
+		if r.st.Pos == 0 && !ending {
 			r.startEpoch()
 		}
 		r.mach.SetTraining(true)
 		r.bar.startEpoch(epoch, cfg.Epochs, nb*cfg.Batch, r.st.Pos*cfg.Batch)
 		r.clk.epochStart, r.clk.epochBase = time.Now(), r.st.EpochTimeS
-		for r.st.Pos < nb && !r.reachedMaxSteps() {
+		for !ending && r.st.Pos < nb && !r.reachedMaxSteps() {
 			if err := ctx.Err(); err != nil {
 				r.bar.clear()
 				if r.st.Pos == 0 && r.beforeDraw != nil {
@@ -330,7 +336,7 @@ func (r *runner) loop(ctx context.Context) error {
 				return err
 			}
 		}
-		if err := r.endEpoch(epoch); err != nil {
+		if err := r.endEpoch(ctx, epoch, ending); err != nil {
 			return err
 		}
 	}
@@ -391,7 +397,9 @@ func (r *runner) step(epoch int) error {
 	r.st.EpochLoss += float64(loss)
 	r.st.EpochRight += right
 	if cfg.Taps.EverySteps > 0 && r.st.Step%cfg.Taps.EverySteps == 0 {
-		if err := r.tap(epoch, rundir.KindStep); err != nil {
+		// not interruptible: a resume continues after this step, so its
+		// tap must be whole before the run may stop
+		if err := r.tap(context.Background(), epoch, rundir.KindStep); err != nil {
 			return err
 		}
 	}
@@ -410,25 +418,40 @@ func (r *runner) step(epoch int) error {
 // endEpoch ends epoch after its last step: batch-mode taps (of the last
 // training batch, before the evaluation overwrites the graph's values),
 // the parameter check, the test-set evaluation, probe taps, the metrics
-// row and the checkpoint.
-func (r *runner) endEpoch(epoch int) error {
+// row and the checkpoint. The evaluation and the probe taps stop within a
+// batch when ctx is cancelled: the run then checkpoints with the epoch's
+// steps all done and its end still to do (EndPending), which a resume
+// does first. tapped says the batch-mode taps are already
+// written (the resume of such a checkpoint: that batch is gone).
+func (r *runner) endEpoch(ctx context.Context, epoch int, tapped bool) error {
 	cfg := r.cfg
 	trainTime := r.epochTimeS()
-	if cfg.Taps.Mode == rundir.ModeBatch && tapsEpoch(cfg.Taps, epoch) {
-		if err := r.tap(epoch, rundir.KindEpoch); err != nil {
+	if cfg.Taps.Mode == rundir.ModeBatch && tapsEpoch(cfg.Taps, epoch) && !tapped {
+		if err := r.tap(ctx, epoch, rundir.KindEpoch); err != nil {
 			return err
 		}
 	}
 	if err := r.checkParams(epoch); err != nil {
 		return err
 	}
-	testLoss, testAcc, err := r.evaluate()
+	interrupted := func(err error) error {
+		if ctx.Err() == nil || !errors.Is(err, ctx.Err()) {
+			return err
+		}
+		r.bar.clear()
+		r.st.EpochTimeS, r.st.WallS, r.st.EndPending = trainTime, r.wallS(), true
+		if err := r.save(); err != nil {
+			return err
+		}
+		return fmt.Errorf("%w at the end of epoch %d (step %d), before its evaluation was done; checkpoint written: add --resume to the same command to finish it", ErrInterrupted, epoch, r.st.Step)
+	}
+	testLoss, testAcc, err := r.evaluate(ctx)
 	if err != nil {
-		return err
+		return interrupted(err)
 	}
 	if cfg.Taps.Mode == rundir.ModeProbe && tapsEpoch(cfg.Taps, epoch) {
-		if err := r.tap(epoch, rundir.KindEpoch); err != nil {
-			return err
+		if err := r.tap(ctx, epoch, rundir.KindEpoch); err != nil {
+			return interrupted(err)
 		}
 	}
 	done := r.st.Pos
@@ -437,7 +460,7 @@ func (r *runner) endEpoch(epoch int) error {
 		TestLoss: testLoss, TestAcc: testAcc,
 		WallS: r.wallS(), ExamplesPerS: float64(done*cfg.Batch) / trainTime}
 	r.st.Metrics = append(r.st.Metrics, row)
-	r.st.Epoch, r.st.Pos = epoch, 0
+	r.st.Epoch, r.st.Pos, r.st.EndPending = epoch, 0, false
 	r.st.WallS = row.WallS
 	if err := r.checkDir(); err != nil {
 		return err
@@ -449,6 +472,9 @@ func (r *runner) endEpoch(epoch int) error {
 		return err
 	}
 	r.bar.endEpoch(row)
+	if r.opts.AfterEpoch != nil {
+		r.opts.AfterEpoch(epoch)
+	}
 	return nil
 }
 
@@ -474,12 +500,16 @@ func (r *runner) fillBatch(b int) {
 
 // forEachEvalBatch runs the model in eval mode over the first n examples of
 // set, batch by batch (the last one padded with zeros), calling fn after
-// each forward pass with the number of real rows and the logits.
-func (r *runner) forEachEvalBatch(set *dataset.Set, n int, fn func(first, rows int, logits []float32) error) error {
+// each forward pass with the number of real rows and the logits. It stops
+// with ctx's error between two batches once ctx is cancelled.
+func (r *runner) forEachEvalBatch(ctx context.Context, set *dataset.Set, n int, fn func(first, rows int, logits []float32) error) error {
 	r.mach.SetTraining(false)
 	defer r.mach.SetTraining(true)
 	f, b := set.Features(), r.cfg.Batch
 	for first := 0; first < n; first += b {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		rows := min(b, n-first)
 		copy(r.xbuf, set.Images[first*f:(first+rows)*f])
 		clear(r.xbuf[rows*f:])
@@ -495,12 +525,12 @@ func (r *runner) forEachEvalBatch(set *dataset.Set, n int, fn func(first, rows i
 }
 
 // evaluate returns the test set's mean loss and accuracy in eval mode.
-func (r *runner) evaluate() (loss, acc float64, err error) {
+func (r *runner) evaluate(ctx context.Context) (loss, acc float64, err error) {
 	k := r.model.Spec.Classes
 	probs := make([]float32, r.cfg.Batch*k)
 	var total float64
 	right := 0
-	err = r.forEachEvalBatch(r.test, r.test.N, func(first, rows int, logits []float32) error {
+	err = r.forEachEvalBatch(ctx, r.test, r.test.N, func(first, rows int, logits []float32) error {
 		for i := 0; i < rows; i++ {
 			r.ybuf[i] = float32(r.test.Labels[first+i])
 		}
