@@ -105,7 +105,8 @@ func TestEveryRunFolderContinues(t *testing.T) {
 }
 
 // TestResumeNeverCreatesTheFolder: --resume of a missing folder is an
-// error and makes nothing; of an empty one it starts the run.
+// error and makes nothing; of an empty one it is an error that says to
+// start the run without --resume, which then works.
 func TestResumeNeverCreatesTheFolder(t *testing.T) {
 	cfg := quickConfig(t)
 	cfg.Epochs, cfg.Resume = 1, true
@@ -117,8 +118,12 @@ func TestResumeNeverCreatesTheFolder(t *testing.T) {
 		t.Fatalf("--resume made %s", cfg.Out)
 	}
 	os.Mkdir(cfg.Out, 0o755)
-	if _, err := Run(context.Background(), cfg, Options{}); err != nil {
+	if _, err := Run(context.Background(), cfg, Options{}); err == nil || !strings.Contains(err.Error(), "without --resume") {
 		t.Fatalf("--resume of an empty folder: %v", err)
+	}
+	cfg.Resume = false
+	if _, err := Run(context.Background(), cfg, Options{}); err != nil {
+		t.Fatalf("a run in the folder --resume refused: %v", err)
 	}
 }
 

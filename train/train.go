@@ -30,6 +30,9 @@ type Options struct {
 	// AfterStep, if set, is called after each optimizer step with the
 	// number of steps done (for tests and tools that watch a run).
 	AfterStep func(step int)
+	// Warn, if set, is given one line for each setting that is valid but
+	// does not do what it seems to, and for taps that will cost much.
+	Warn func(msg string)
 	// AfterEpoch, if set, is called after each epoch's end is written
 	// (metrics row and checkpoint) with the epoch's number.
 	AfterEpoch func(epoch int)
@@ -90,6 +93,7 @@ func Run(ctx context.Context, cfg Config, opts Options) (*Result, error) {
 	r := &runner{cfg: cfg, opts: opts, model: model, mach: mach, train: trainSet, test: testSet, taps: taps,
 		shuffle: rand.NewPCG(cfg.Seed, 2)}
 	r.st.Config = cfg
+	r.warnSettings()
 	lock, err := r.openDir()
 	if err != nil {
 		return nil, err
@@ -132,6 +136,28 @@ type runner struct {
 	ybuf       []float32
 	bar        *progressReporter
 	meas       *measurer
+}
+
+// warn passes msg to Options.Warn.
+func (r *runner) warn(format string, args ...any) {
+	if r.opts.Warn != nil {
+		r.opts.Warn(fmt.Sprintf(format, args...))
+	}
+}
+
+// warnSettings warns about settings that do not do what they seem to, and
+// about taps that will cost much, before the run starts.
+func (r *runner) warnSettings() {
+	for _, w := range r.cfg.Warnings() {
+		r.warn("%s", w)
+	}
+	t := r.cfg.Taps
+	if len(r.taps) > 0 && t.Mode == rundir.ModeProbe && t.Examples > r.test.N {
+		r.warn("--tap-examples %d: the test set has %d examples; the probe set is all %d of them", t.Examples, r.test.N, r.test.N)
+	}
+	if c := r.tapCost(); c.bytes > warnTapBytes || c.slowdown > warnTapSlowdown {
+		r.warn("the taps will write about %s and make an epoch about %.1fx as long as without them (%s; an estimate): fewer --tap-neuron, --tap-examples, --tap-epochs or a larger --tap-every-steps cost less", formatBytes(c.bytes), c.slowdown, c.what)
+	}
 }
 
 // openDir makes the run directory (or, to resume, finds it: a missing one
@@ -216,10 +242,7 @@ func (r *runner) prepareDir() error {
 			return err
 		}
 	case r.cfg.Resume:
-		r.logf("normtap: %s holds no run yet: starting it from step 0", dir)
-		if err := rundir.ClearUnstarted(dir); err != nil {
-			return err
-		}
+		return fmt.Errorf("--resume: %s holds no run yet (no %s): start the run without --resume", dir, rundir.ConfigFile)
 	}
 	rc := &rundir.RunConfig{Config: r.cfg, Device: r.mach.Device(), Params: r.model.ParamCount(),
 		Taps: r.model.TapNames(), Build: r.opts.Meta}
