@@ -55,7 +55,7 @@ func Run(ctx context.Context, cfg Config, opts Options) (*Result, error) {
 	}
 	dataDir := cfg.Data
 	if dataDir == "" {
-		d, err := dataset.DefaultDir()
+		d, err := dataset.Dir(cfg.Dataset)
 		if err != nil {
 			return nil, err
 		}
