@@ -21,7 +21,7 @@ func TestProbeTapperTapsWhatTheModelComputes(t *testing.T) {
 		t.Fatal(err)
 	}
 	m.Init(rand.New(rand.NewPCG(3, 1)))
-	mach, err := graph.NewCPUMachine(m, graph.OptSpec{Kind: "sgd", LR: 0.1})
+	mach, err := graph.NewCPUMachine(m, graph.OptSpec{Kind: graph.OptSGD, LR: 0.1})
 	if err != nil {
 		t.Fatal(err)
 	}
