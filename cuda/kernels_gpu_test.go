@@ -951,3 +951,25 @@ func TestConv3x3Batched(t *testing.T) {
 	}
 	t.Logf("launches for forward + both gradients: %v (by batch size)", launches)
 }
+
+// TestTimeFlushesL2: Time writes twice the L2 size between runs, so that
+// the timed kernels read device memory, not the previous run's cache.
+func TestTimeFlushesL2(t *testing.T) {
+	d := dev(t)
+	x := put(t, d, []float32{1, 2, 3, 4}, 0)
+	runs := 0
+	if _, err := d.Time(3, func() error { runs++; return d.Fill(x, float32(runs)) }); err != nil {
+		t.Fatal(err)
+	}
+	if runs != 4 {
+		t.Errorf("launch ran %d times, want 4 (a warm-up and 3 timed)", runs)
+	}
+	if got, want := d.flush.Len()*4, 2*d.info.L2Bytes; got < want {
+		t.Fatalf("flush buffer %d bytes, want ≥ %d (2 × L2)", got, want)
+	}
+	for i, v := range get(t, d, d.flush) {
+		if v != 0 {
+			t.Fatalf("flush buffer [%d] = %g: not written", i, v)
+		}
+	}
+}
