@@ -26,10 +26,14 @@ func GNPaperLR(b int) float64 { return GNPaperLRPer256 * float64(b) / 256 }
 // GNPaperOptions size the study.
 type GNPaperOptions struct {
 	Root       string
-	Seeds      int      // seeds 1..Seeds
-	TrainLimit int      // examples per epoch
-	Epochs     int      // the same for every batch size: the same examples seen
-	Fixed      []string // more train flags (--device, --dataset)
+	Seeds      int // seeds 1..Seeds
+	TrainLimit int // examples per epoch
+	Epochs     int // the same for every batch size: the same examples seen
+	// Model is "cnn" (the paper's setting: statistics over the batch and
+	// the feature map) or "mlp" (784-256-256-10: BatchNorm's statistics
+	// over the batch alone).
+	Model string
+	Fixed []string // more train flags (--device, --dataset)
 }
 
 // GNPaperQuick and GNPaperFull are the sizes of --quick and of the full run.
@@ -69,9 +73,14 @@ func GNPaperSpec(o GNPaperOptions, norms []string) Spec {
 	for i := range seeds {
 		seeds[i] = strconv.Itoa(i + 1)
 	}
-	fixed := append([]string{"--model", "cnn", "--opt", "momentum", "--momentum", "0.9",
+	model := []string{"--model", "cnn"}
+	if o.Model == "mlp" {
+		model = []string{"--model", "mlp", "--hidden", "256,256"}
+	}
+	fixed := append(model, "--opt", "momentum", "--momentum", "0.9",
 		"--epochs", strconv.Itoa(o.Epochs), "--train-limit", strconv.Itoa(o.TrainLimit),
-		"--checkpoint-every-steps", "500"}, o.Fixed...)
+		"--checkpoint-every-steps", "500")
+	fixed = append(fixed, o.Fixed...)
 	return Spec{
 		Root:  o.Root,
 		Axes:  []Axis{{Flag: "norm", Values: norms}, {Flag: "batch", Values: batches}, {Flag: "seed", Values: seeds}},
@@ -85,6 +94,10 @@ func GNPaperSpec(o GNPaperOptions, norms []string) Spec {
 
 // GNPaperRule states the study's rule in one line, for logs and captions.
 func GNPaperRule(o GNPaperOptions) string {
-	return fmt.Sprintf("CNN, SGD momentum 0.9, lr = %g × batch/256 (%g at 64), %d examples × %d epochs at every batch size, seeds 1..%d",
-		GNPaperLRPer256, GNPaperLR(64), o.TrainLimit, o.Epochs, o.Seeds)
+	model := "CNN"
+	if o.Model == "mlp" {
+		model = "MLP 784-256-256-10"
+	}
+	return fmt.Sprintf("%s, SGD momentum 0.9, lr = %g × batch/256 (%g at 64), %d examples × %d epochs at every batch size, seeds 1..%d",
+		model, GNPaperLRPer256, GNPaperLR(64), o.TrainLimit, o.Epochs, o.Seeds)
 }

@@ -104,6 +104,18 @@ def build_cnn(channels, norm, in_channels=1, rows=28, cols=28, classes=10, group
     return torch.nn.Sequential(*layers)
 
 
+def blas_info():
+    """The OpenBLAS kernel and thread count of the BLAS this PyTorch loaded
+    (Debian's links libblas.so.3, OpenBLAS by default), or {}."""
+    import ctypes
+    try:
+        lib = ctypes.CDLL("libblas.so.3")
+        lib.openblas_get_corename.restype = ctypes.c_char_p
+        return {"kernel": lib.openblas_get_corename().decode(), "threads": lib.openblas_get_num_threads()}
+    except (OSError, AttributeError):
+        return {}
+
+
 def percentile(sorted_vals, p):
     """Linear interpolation between closest ranks, as numpy's default."""
     if len(sorted_vals) == 1:
@@ -225,6 +237,7 @@ def main():
         "tool": "pytorch",
         "version": torch.__version__,
         "threads": torch.get_num_threads(),
+        "blas": blas_info(),
         "machine": {"nproc": len(__import__("os").sched_getaffinity(0)), "cpu": platform.processor() or platform.machine()},
         "results": results,
     }

@@ -22,6 +22,7 @@ type ReproGNPaperCmd struct {
 	TrainLimit int    `default:"0" help:"Examples per epoch (0: 2048 with --quick, else 12000)."`
 	Epochs     int    `default:"0" help:"Epochs of every run (0: 1 with --quick, else 2)."`
 	Jobs       int    `short:"j" default:"0" help:"Trainings at once (0: one per core, each on one thread)."`
+	Model      string `default:"cnn" enum:"cnn,mlp" help:"cnn (the paper's setting: BatchNorm's statistics over the batch and each feature map) or mlp (784-256-256-10: over the batch alone)."`
 	Device     string `default:"auto" enum:"auto,cpu,cuda" help:"auto, cpu or cuda."`
 	Dataset    string `default:"mnist" placeholder:"NAME" help:"mnist or fashion."`
 	Print      bool   `help:"Write the trainings' commands (for GNU parallel or a Slurm array) and sweep.json, and run nothing."`
@@ -32,7 +33,7 @@ func (c *ReproGNPaperCmd) Run(g *Globals, ctx context.Context) error {
 	if c.Quick {
 		o = sweep.GNPaperQuick
 	}
-	o.Root, o.Seeds = c.Out, c.Seeds
+	o.Root, o.Seeds, o.Model = c.Out, c.Seeds, c.Model
 	if c.TrainLimit != 0 {
 		o.TrainLimit = c.TrainLimit
 	}

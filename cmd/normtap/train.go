@@ -101,12 +101,12 @@ func parseIntsOrAll(flag, v string) (list []int, all bool, err error) {
 type TrainCmd struct {
 	ModelFlags `embed:""`
 
-	Opt      string  `default:"adam" enum:"sgd,momentum,adam" help:"Optimizer: sgd, momentum or adam (PyTorch's semantics)."`
-	LR       float64 `default:"0.001" name:"lr" help:"Learning rate."`
-	Momentum float64 `default:"0.9" help:"Momentum of --opt momentum."`
-	Batch    int     `default:"128" help:"Examples per training step."`
-	Epochs   int     `default:"10" help:"Passes over the training set."`
-	Seed     uint64  `default:"1" help:"Seed of the weight init and the data order: the same flags and seed give the same metrics."`
+	Opt      graph.OptKind `default:"adam" help:"Optimizer: sgd, momentum or adam (PyTorch's semantics)."`
+	LR       float64       `default:"0.001" name:"lr" help:"Learning rate."`
+	Momentum float64       `default:"0.9" help:"Momentum of --opt momentum."`
+	Batch    int           `default:"128" help:"Examples per training step."`
+	Epochs   int           `default:"10" help:"Passes over the training set."`
+	Seed     uint64        `default:"1" help:"Seed of the weight init and the data order: the same flags and seed give the same metrics."`
 
 	Data       string `help:"Directory holding the four IDX files of an MNIST-format dataset (gzip or raw); default: the real MNIST bundled in the Go module cache." type:"path"`
 	TrainLimit int    `default:"0" help:"Use only the first N training examples (0: all)."`
