@@ -628,11 +628,17 @@ func (d *Device) xentRows(logits, labels Buffer, n, k int, probs Buffer) (Buffer
 // softmax(logits)[label] into loss[0] and the probabilities (n×k) into
 // probs, as kernels.SoftmaxCrossEntropyForward (which returns the loss).
 // labels holds class indices as float32; a row whose label is not an
-// integer in [0, k) makes the loss NaN.
-func (d *Device) SoftmaxCrossEntropyForward(logits, labels Buffer, n, k int, probs, loss Buffer) error {
+// integer in [0, k) makes the loss NaN. When sums is not the zero Buffer,
+// the same pass also accumulates into it as SoftmaxCrossEntropyMetrics
+// does (sums[0] += Σ loss_i, sums[1] += right answers), so a training step
+// needs no second pass over the logits for its metrics.
+func (d *Device) SoftmaxCrossEntropyForward(logits, labels Buffer, n, k int, probs, loss, sums Buffer) error {
 	sz := xentSizes("SoftmaxCrossEntropyForward", logits, labels, n, k)
 	sz.need("probs", probs, n*k)
 	sz.need("loss", loss, 1)
+	if !sums.IsZero() {
+		sz.need("sums", sums, 2)
+	}
 	if sz.err != nil {
 		return sz.err
 	}
@@ -641,7 +647,7 @@ func (d *Device) SoftmaxCrossEntropyForward(logits, labels Buffer, n, k int, pro
 		return err
 	}
 	var p args
-	p.buf(rowLoss).buf(rowCorrect).i32(n).buf(loss).buf(Buffer{})
+	p.buf(rowLoss).buf(rowCorrect).i32(n).buf(loss).buf(sums)
 	return d.launch(kXentReduce, d1(1), d1(1024), &p)
 }
 

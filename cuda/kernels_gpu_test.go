@@ -557,7 +557,7 @@ func TestSoftmaxCrossEntropy(t *testing.T) {
 
 			gl, glab := put(t, d, logits, 0), put(t, d, labels, 0)
 			gp, gloss := zeros(t, d, n*k, 0), zeros(t, d, 1, 0)
-			must(t, d.SoftmaxCrossEntropyForward(gl, glab, n, k, gp, gloss))
+			must(t, d.SoftmaxCrossEntropyForward(gl, glab, n, k, gp, gloss, Buffer{}))
 			check(t, "probs", get(t, d, gp), probs)
 			check(t, "loss", get(t, d, gloss), []float32{loss})
 
@@ -591,6 +591,14 @@ func TestSoftmaxCrossEntropy(t *testing.T) {
 			if got[1] != float32(2*correct) {
 				t.Errorf("correct: got %g, want %d", got[1], 2*correct)
 			}
+			// the forward pass accumulates the same sums when given them
+			must(t, d.SoftmaxCrossEntropyForward(gl, glab, n, k, gp, gloss, sums))
+			got = get(t, d, sums)
+			check(t, "Σloss after forward", got[:1], []float32{3 * loss * float32(n)})
+			check(t, "loss with sums", get(t, d, gloss), []float32{loss})
+			if got[1] != float32(3*correct) {
+				t.Errorf("correct after forward: got %g, want %d", got[1], 3*correct)
+			}
 		})
 	}
 	t.Run("ties", func(t *testing.T) {
@@ -612,7 +620,7 @@ func TestSoftmaxCrossEntropy(t *testing.T) {
 	t.Run("bad label", func(t *testing.T) {
 		gl, glab := put(t, d, []float32{1, 2, 3, 4}, 0), put(t, d, []float32{1, 2}, 0) // 2 is out of [0, 2)
 		gp, gloss := zeros(t, d, 4, 0), zeros(t, d, 1, 0)
-		must(t, d.SoftmaxCrossEntropyForward(gl, glab, 2, 2, gp, gloss))
+		must(t, d.SoftmaxCrossEntropyForward(gl, glab, 2, 2, gp, gloss, Buffer{}))
 		if v := get(t, d, gloss)[0]; !math.IsNaN(float64(v)) {
 			t.Errorf("loss with label 2 of 2 classes: %g, want NaN", v)
 		}

@@ -229,7 +229,8 @@ func (op *NormParamGradOp) BindGPU(s *GPUState, out cuda.Buffer, in []cuda.Buffe
 	return func() error { return d.Copy(out, src) }, nil
 }
 
-// The loss keeps the softmax for its gradient.
+// The loss keeps the softmax for its gradient, and accumulates the batch's
+// loss sum and right answers into s.Metrics when the executor gave one.
 
 func (op *SoftmaxCrossEntropyOp) BindGPU(s *GPUState, out cuda.Buffer, in []cuda.Buffer) (func() error, error) {
 	d, logits, labels := s.Dev, in[0], in[1]
@@ -237,7 +238,8 @@ func (op *SoftmaxCrossEntropyOp) BindGPU(s *GPUState, out cuda.Buffer, in []cuda
 	if err != nil {
 		return nil, err
 	}
-	return func() error { return d.SoftmaxCrossEntropyForward(logits, labels, op.N, op.K, probs, out) }, nil
+	sums := s.Metrics
+	return func() error { return d.SoftmaxCrossEntropyForward(logits, labels, op.N, op.K, probs, out, sums) }, nil
 }
 
 func (op *SoftmaxCrossEntropyGradOp) BindGPU(s *GPUState, out cuda.Buffer, in []cuda.Buffer) (func() error, error) {
