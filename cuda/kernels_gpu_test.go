@@ -981,3 +981,33 @@ func TestTimeFlushesL2(t *testing.T) {
 		}
 	}
 }
+
+// TestCapture: work captured into a graph does not run while captured, and
+// runs once per replay.
+func TestCapture(t *testing.T) {
+	d := dev(t)
+	x := put(t, d, []float32{1, 2, 3, 4, 5}, 0)
+	y := put(t, d, []float32{10, 20, 30, 40, 50}, 0)
+	tmp := zeros(t, d, 5, 0)
+	g, err := d.Capture(func() error {
+		if err := d.Fill(tmp, 2); err != nil {
+			return err
+		}
+		if err := d.Add(tmp, tmp, x); err != nil { // tmp = x + 2
+			return err
+		}
+		return d.Add(y, y, tmp) // y += x + 2
+	})
+	must(t, err)
+	defer g.Close()
+	check(t, "y after capture", get(t, d, y), []float32{10, 20, 30, 40, 50})
+	for range 3 {
+		must(t, g.Launch())
+	}
+	check(t, "y after 3 replays", get(t, d, y), []float32{19, 32, 45, 58, 71})
+	// host copies cannot be captured
+	if _, err := d.Capture(func() error { return d.Upload(x, []float32{1, 1, 1, 1, 1}) }); err == nil {
+		t.Error("an upload from pageable memory was captured without error")
+	}
+	check(t, "x after the refused capture", get(t, d, x), []float32{1, 2, 3, 4, 5})
+}
