@@ -80,6 +80,14 @@ var gemmKernels = map[int][2][2]kernel{
 // op(X) is X or Xᵀ, op(A) is m×k, op(B) is k×n and C is m×n (as
 // kernels.Gemm). beta = 0 means C is not read.
 func (d *Device) Gemm(transA, transB bool, m, n, k int, alpha float32, a Buffer, lda int, b Buffer, ldb int, beta float32, c Buffer, ldc int) error {
+	return d.GemmBias(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, Buffer{})
+}
+
+// GemmBias is Gemm with bias (n floats, or the zero Buffer for none) added
+// to every row of C in the GEMM's own epilogue: C = α·op(A)·op(B) + β·C +
+// 1·biasᵀ, one launch where Gemm then BiasAdd take two (a Linear layer's
+// forward pass).
+func (d *Device) GemmBias(transA, transB bool, m, n, k int, alpha float32, a Buffer, lda int, b Buffer, ldb int, beta float32, c Buffer, ldc int, bias Buffer) error {
 	s := sizes{op: "Gemm"}
 	if m < 0 || n < 0 || k < 0 {
 		s.failf("m, n, k = %d, %d, %d: must be ≥ 0", m, n, k)
@@ -95,6 +103,9 @@ func (d *Device) Gemm(transA, transB bool, m, n, k int, alpha float32, a Buffer,
 		s.matrix("B", b, k, n, ldb)
 	}
 	s.matrix("C", c, m, n, ldc)
+	if !bias.IsZero() {
+		s.need("bias", bias, n)
+	}
 	if s.err != nil {
 		return s.err
 	}
@@ -125,12 +136,12 @@ func (d *Device) Gemm(transA, transB bool, m, n, k int, alpha float32, a Buffer,
 		}
 	}
 	var p args
-	p.i32(m).i32(n).i32(k).f32(alpha).buf(a).i32(lda).buf(b).i32(ldb).f32(beta).buf(c).i32(ldc).i32(kChunk).buf(partial)
+	p.i32(m).i32(n).i32(k).f32(alpha).buf(a).i32(lda).buf(b).i32(ldb).f32(beta).buf(c).i32(ldc).i32(kChunk).buf(partial).buf(bias)
 	if err := d.launch(gemmKernels[tile][ta][tb], grid, d1(threads), &p); err != nil || splits == 1 {
 		return err
 	}
 	p = args{}
-	p.buf(partial).i32(splits).i32(m).i32(n).f32(alpha).f32(beta).buf(c).i32(ldc)
+	p.buf(partial).i32(splits).i32(m).i32(n).f32(alpha).f32(beta).buf(c).i32(ldc).buf(bias)
 	return d.launch(kGemmSplitkReduce, d.grid1D(m*n), d1(256), &p)
 }
 

@@ -1011,3 +1011,31 @@ func TestCapture(t *testing.T) {
 	}
 	check(t, "x after the refused capture", get(t, d, x), []float32{1, 2, 3, 4, 5})
 }
+
+// TestGemmBias: the bias added in the GEMM's epilogue, with and without
+// split-k, against the CPU's GEMM then bias (relErr ≤ 1e-4).
+func TestGemmBias(t *testing.T) {
+	d := dev(t)
+	rng := rand.New(rand.NewPCG(41, 42))
+	for _, plan := range []struct{ tile, splits int }{{0, 0}, {128, 1}, {64, 3}, {32, 5}} {
+		for _, sh := range []struct{ m, n, k int }{{7, 13, 5}, {128, 100, 200}, {33, 10, 300}} {
+			for _, beta := range []float32{0, 0.5} {
+				t.Run(fmt.Sprintf("tile%d/split%d/%dx%dx%d/beta=%g", plan.tile, plan.splits, sh.m, sh.n, sh.k, beta), func(t *testing.T) {
+					d.gemmTileFixed, d.gemmSplitFixed = plan.tile, plan.splits
+					defer func() { d.gemmTileFixed, d.gemmSplitFixed = 0, 0 }()
+					m, n, k := sh.m, sh.n, sh.k
+					a, b := randSlice(rng, m*k, -1, 1), randSlice(rng, k*n, -1, 1)
+					c0, bias := randSlice(rng, m*n, -1, 1), randSlice(rng, n, -1, 1)
+					want := append([]float32(nil), c0...)
+					kernels.Gemm(false, false, m, n, k, 1.5, a, k, b, n, beta, want, n)
+					for i := range want {
+						want[i] += bias[i%n]
+					}
+					gc := put(t, d, c0, 0)
+					must(t, d.GemmBias(false, false, m, n, k, 1.5, put(t, d, a, 0), k, put(t, d, b, 0), n, beta, gc, n, put(t, d, bias, 0)))
+					check(t, "C", get(t, d, gc), want)
+				})
+			}
+		}
+	}
+}

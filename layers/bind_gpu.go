@@ -14,11 +14,9 @@ import (
 
 func (op *LinearOp) BindGPU(s *GPUState, out cuda.Buffer, in []cuda.Buffer) (func() error, error) {
 	d, x, w, b := s.Dev, in[0], in[1], in[2]
+	// the bias is added in the GEMM's epilogue: one launch (two with split-k)
 	return func() error {
-		if err := d.Gemm(false, false, op.N, op.Out, op.In, 1, x, op.In, w, op.Out, 0, out, op.Out); err != nil {
-			return err
-		}
-		return d.BiasAdd(out, b, op.N, op.Out)
+		return d.GemmBias(false, false, op.N, op.Out, op.In, 1, x, op.In, w, op.Out, 0, out, op.Out, b)
 	}, nil
 }
 
