@@ -17,7 +17,7 @@ import (
 // 3 steps so that a stop lands mid-epoch.
 func sweepArgs(root string) []string {
 	return []string{"sweep", "--vary", "seed=1|2", "--out", root, "-j", "1",
-		"--hidden", "256,256", "--batch", "64", "--epochs", "3", "--train-limit", "768",
+		"--hidden", "256,256", "--batch", "64", "--epochs", "2", "--train-limit", "768",
 		"--checkpoint-every-steps", "3", "--device", "cpu"}
 }
 
