@@ -50,7 +50,11 @@ func (r *Report) WriteTable(w io.Writer) error {
 		return err
 	}
 	if p := r.Peer; p != nil {
-		fmt.Fprintf(w, "\npeer: %s %s, %d thread(s) (%s); medians over rounds\n\n", p.Tool, p.Version, p.Threads, p.Command)
+		blas := ""
+		if p.BLAS.Kernel != "" {
+			blas = fmt.Sprintf(", OpenBLAS %s with %d thread(s)", p.BLAS.Kernel, p.BLAS.Threads)
+		}
+		fmt.Fprintf(w, "\npeer: %s %s, %d thread(s)%s (%s); medians over rounds\n\n", p.Tool, p.Version, p.Threads, blas, p.Command)
 		tw = tabwriter.NewWriter(w, 0, 2, 2, ' ', tabwriter.AlignRight)
 		fmt.Fprintln(tw, "norm\tpeer median ms\tpeer examples/s\tpeer R\tnormtap ms\tpeer ms\tnormtap/peer examples/s\tper round\t")
 		for _, x := range p.Results {

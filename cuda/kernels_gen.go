@@ -8,6 +8,9 @@ package cuda
 const (
 	kIm2col3x3         kernel = iota // conv.ptx im2col3x3(ppiii)
 	kCol2im3x3                       // conv.ptx col2im3x3(ppiii)
+	kIm2col3x3Batch                  // conv.ptx im2col3x3_batch(ppiiii)
+	kCol2im3x3Batch                  // conv.ptx col2im3x3_batch(ppiiii)
+	kSwap01F32                       // conv.ptx swap01_f32(pppiii)
 	kChannelBiasAdd                  // conv.ptx channel_bias_add(ppiii)
 	kChannelSum                      // conv.ptx channel_sum(ppiii)
 	kMaxpool2Forward                 // conv.ptx maxpool2_forward(pppiii)
@@ -74,6 +77,9 @@ const (
 var kernelTable = [numKernels]kernelInfo{
 	kIm2col3x3:         {name: "im2col3x3", file: "conv.ptx", params: "ppiii", maxThreads: 0},
 	kCol2im3x3:         {name: "col2im3x3", file: "conv.ptx", params: "ppiii", maxThreads: 0},
+	kIm2col3x3Batch:    {name: "im2col3x3_batch", file: "conv.ptx", params: "ppiiii", maxThreads: 0},
+	kCol2im3x3Batch:    {name: "col2im3x3_batch", file: "conv.ptx", params: "ppiiii", maxThreads: 0},
+	kSwap01F32:         {name: "swap01_f32", file: "conv.ptx", params: "pppiii", maxThreads: 0},
 	kChannelBiasAdd:    {name: "channel_bias_add", file: "conv.ptx", params: "ppiii", maxThreads: 0},
 	kChannelSum:        {name: "channel_sum", file: "conv.ptx", params: "ppiii", maxThreads: 0},
 	kMaxpool2Forward:   {name: "maxpool2_forward", file: "conv.ptx", params: "pppiii", maxThreads: 0},

@@ -898,3 +898,56 @@ func TestH200Plans(t *testing.T) {
 		})
 	}
 }
+
+// TestConv3x3Batched checks the batched convolution, forward and both
+// gradients, against the CPU's per-example im2col + GEMM (kernels package),
+// and that its launches do not depend on the batch size.
+func TestConv3x3Batched(t *testing.T) {
+	d := dev(t)
+	rng := rand.New(rand.NewPCG(31, 32))
+	launches := map[int]int64{}
+	for _, sh := range []struct{ n, c, h, w, k int }{{1, 1, 28, 28, 4}, {3, 2, 5, 7, 3}, {5, 4, 14, 14, 8}, {2, 3, 1, 1, 2}, {8, 4, 14, 14, 8}} {
+		n, c, h, w, k := sh.n, sh.c, sh.h, sh.w, sh.k
+		hw, ck := h*w, c*9
+		t.Run(fmt.Sprintf("%dx%dx%dx%d->%d", n, c, h, w, k), func(t *testing.T) {
+			x := randSlice(rng, n*c*hw, -1, 1)
+			wt := randSlice(rng, k*ck, -1, 1)
+			bias := randSlice(rng, k, -1, 1)
+			dy := randSlice(rng, n*k*hw, -1, 1)
+			// CPU: per example, as layers.Conv2dOp and its gradient ops
+			y := make([]float32, n*k*hw)
+			dx := make([]float32, n*c*hw)
+			dw := make([]float32, k*ck)
+			col, dcol := make([]float32, ck*hw), make([]float32, ck*hw)
+			for i := range n {
+				kernels.Im2Col3x3(x[i*c*hw:(i+1)*c*hw], c, h, w, col)
+				yi := y[i*k*hw : (i+1)*k*hw]
+				for j := range yi {
+					yi[j] = bias[j/hw]
+				}
+				kernels.Gemm(false, false, k, hw, ck, 1, wt, ck, col, hw, 1, yi, hw)
+				kernels.Gemm(false, true, k, ck, hw, 1, dy[i*k*hw:(i+1)*k*hw], hw, col, hw, 1, dw, ck)
+				kernels.Gemm(true, false, ck, hw, k, 1, wt, ck, dy[i*k*hw:(i+1)*k*hw], hw, 0, dcol, hw)
+				kernels.Col2Im3x3(dcol, c, h, w, dx[i*c*hw:(i+1)*c*hw])
+			}
+			ncols, nswap := Conv3x3Sizes(n, c, h, w, k)
+			gx, gw, gb, gdy := put(t, d, x, 0), put(t, d, wt, 0), put(t, d, bias, 0), put(t, d, dy, 0)
+			cols, tmp, gy := zeros(t, d, ncols, 0), zeros(t, d, nswap, 0), zeros(t, d, nswap, 0)
+			dcols, gdx, gdw := zeros(t, d, ncols, 0), zeros(t, d, n*c*hw, 0), zeros(t, d, k*ck, 0)
+			before := d.Launches()
+			must(t, d.Conv3x3Forward(gx, gw, gb, n, c, h, w, k, cols, tmp, gy))
+			must(t, d.Conv3x3BackwardData(gdy, gw, n, c, h, w, k, tmp, dcols, gdx))
+			must(t, d.Conv3x3BackwardFilter(gdy, cols, n, c, h, w, k, tmp, gdw))
+			launches[n] = d.Launches() - before
+			check(t, "y", get(t, d, gy), y)
+			check(t, "dx", get(t, d, gdx), dx)
+			check(t, "dw", get(t, d, gdw), dw)
+		})
+	}
+	// the same shape at batch 5 and 8: the same launches (GEMM plans aside,
+	// which depend on N·H·W; here both take one tile plan)
+	if launches[5] != launches[8] {
+		t.Errorf("launches per conv step: %d at batch 5, %d at batch 8; want equal", launches[5], launches[8])
+	}
+	t.Logf("launches for forward + both gradients: %v (by batch size)", launches)
+}

@@ -9,13 +9,15 @@ import (
 
 // trainingGemmShapes are the (m, n, k) of the products a training step of
 // the benchmark models runs: the 784-1024-1024-10 MLP at batch 128 (forward
-// N×In·In×Out, input gradient, weight gradient) and the CNN 16,32 im2col
-// products per example.
+// N×In·In×Out, input gradient, weight gradient) and the CNN 16,32's
+// products per block of examples (ConvBlock: 20 examples at 28×28, 9 at
+// 14×14).
 var trainingGemmShapes = [][3]int{
 	{128, 1024, 784}, {128, 1024, 1024}, {128, 10, 1024}, // forward
 	{128, 784, 1024}, {128, 1024, 10}, // input gradients
 	{784, 1024, 128}, {1024, 10, 128}, // weight gradients
-	{16, 784, 9}, {32, 196, 144}, {144, 196, 32}, // CNN
+	{16, 15680, 9}, {16, 9, 15680}, // CNN conv1: forward, weight gradient
+	{32, 1764, 144}, {144, 1764, 32}, {32, 144, 1764}, // conv2: forward, input and weight gradients
 }
 
 // TestGemmChosenKernel: the OpenBLAS kernel normtap runs with (the one it

@@ -21,16 +21,37 @@ func (op *LinearGradWeightOp) Gemms() []kernels.GemmShape {
 	return []kernels.GemmShape{{TransA: true, M: op.In, N: op.Out, K: op.N, Count: 1}}
 }
 
+// convGemms are a convolution's products, one per block of examples
+// (kernels.Conv3x3Shape.Block): shape(columns) for a block of that many
+// output pixels.
+func convGemms(s kernels.Conv3x3Shape, shape func(cols int) kernels.GemmShape) []kernels.GemmShape {
+	b, hw := s.Block(), s.H*s.W
+	full := shape(b * hw)
+	full.Count = s.N / b
+	out := []kernels.GemmShape{full}
+	if r := s.N % b; r > 0 {
+		last := shape(r * hw)
+		last.Count = 1
+		out = append(out, last)
+	}
+	return out
+}
+
 func (op *Conv2dOp) Gemms() []kernels.GemmShape {
-	return []kernels.GemmShape{{M: op.K, N: op.H * op.Wd, K: op.C * 9, Count: op.N}}
+	s := op.shape()
+	return convGemms(s, func(cols int) kernels.GemmShape { return kernels.GemmShape{M: s.K, N: cols, K: 9 * s.C} })
 }
 
 func (op *Conv2dGradInputOp) Gemms() []kernels.GemmShape {
-	f := op.Fwd
-	return []kernels.GemmShape{{TransA: true, M: f.C * 9, N: f.H * f.Wd, K: f.K, Count: f.N}}
+	s := op.Fwd.shape()
+	return convGemms(s, func(cols int) kernels.GemmShape {
+		return kernels.GemmShape{TransA: true, M: 9 * s.C, N: cols, K: s.K}
+	})
 }
 
 func (op *Conv2dGradWeightOp) Gemms() []kernels.GemmShape {
-	f := op.Fwd
-	return []kernels.GemmShape{{TransB: true, M: f.K, N: f.C * 9, K: f.H * f.Wd, Count: f.N}}
+	s := op.Fwd.shape()
+	return convGemms(s, func(cols int) kernels.GemmShape {
+		return kernels.GemmShape{TransB: true, M: s.K, N: 9 * s.C, K: cols}
+	})
 }

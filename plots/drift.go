@@ -225,7 +225,7 @@ func DriftFigure(runs []*Run, sel Selection) (*Figure, []DriftRow, error) {
 	}
 	what := fmt.Sprintf("neuron %d", sel.Neuron)
 	if sel.AllNeurons {
-		what = fmt.Sprintf("median and 25-75%% band over every tapped neuron (%d) of each configuration's runs", len(neurons))
+		what = fmt.Sprintf("median and 25-75%% band over the %d tapped neurons (of every seed)", len(neurons))
 	}
 	fig.Caption = fmt.Sprintf("%s · %s · distributions over %d %s · reference: %s", sel.Node, what, examples, modeNote(modes), reference)
 	if !sel.AllNeurons {
@@ -238,14 +238,7 @@ func DriftFigure(runs []*Run, sel Selection) (*Figure, []DriftRow, error) {
 
 // addQuartiles draws a median line over its shaded 25-75% band.
 func addQuartiles(p *plot.Plot, q NeuronQuartiles, c color.NRGBA) {
-	if poly := bandPolygon(q.Epochs, q.Q25, q.Q75, c); poly != nil {
-		poly.Color = withAlpha(c, 0.22)
-		p.Add(poly)
-	}
-	p.Add(xyLine(q.Epochs, q.Median, lineStyle(c, 2)))
-	if len(q.Epochs) <= markerLimit {
-		p.Add(markers(q.Epochs, q.Median, c))
-	}
+	addBand(p, q.Epochs, q.Median, q.Q25, q.Q75, c)
 }
 
 // PrintDriftSummary writes, per run label and epoch, the median and

@@ -54,12 +54,7 @@ func GroupBySeed(runs []*Run) []*Group {
 	}
 	for _, g := range groups {
 		first := g.Runs[0]
-		if len(g.Runs) == 1 {
-			g.Label = first.Label
-			continue
-		}
 		norm := first.Config.Config.Spec.Norm
-		g.Label = norm.String()
 		var apart []string
 		for _, other := range groups {
 			if other != g && other.Runs[0].Config.Config.Spec.Norm == norm {
@@ -73,10 +68,17 @@ func GroupBySeed(runs []*Run) []*Group {
 		if len(apart) > 3 {
 			apart = append(apart[:3], "…")
 		}
-		if len(apart) > 0 {
-			g.Label += " (" + strings.Join(apart, ", ") + ")"
+		switch {
+		case !norm.Valid() || (len(apart) == 0 && len(g.Runs) == 1):
+			g.Label = first.Label
+		case len(apart) > 0:
+			g.Label = norm.String() + " (" + strings.Join(apart, ", ") + ")"
+		default:
+			g.Label = norm.String()
 		}
-		g.Label += fmt.Sprintf(", %d seeds", len(g.Runs))
+		if len(g.Runs) > 1 {
+			g.Label += fmt.Sprintf(", %d seeds", len(g.Runs))
+		}
 	}
 	return groups
 }
@@ -160,13 +162,18 @@ func addSeries(p *plot.Plot, xs, ys [][]float64, c color.NRGBA) {
 		return
 	}
 	b := MeanBand(xs, ys)
-	if poly := bandPolygon(b.X, b.Lo, b.Hi, c); poly != nil {
+	addBand(p, b.X, b.Mean, b.Lo, b.Hi, c)
+}
+
+// addBand draws the line (x, mid) over the band shaded from lo to hi.
+func addBand(p *plot.Plot, x, mid, lo, hi []float64, c color.NRGBA) {
+	if poly := bandPolygon(x, lo, hi, c); poly != nil {
 		poly.Color = withAlpha(c, 0.22)
 		p.Add(poly)
 	}
-	p.Add(xyLine(b.X, b.Mean, lineStyle(c, 2)))
-	if len(b.X) <= markerLimit {
-		p.Add(markers(b.X, b.Mean, c))
+	p.Add(xyLine(x, mid, lineStyle(c, 2)))
+	if len(x) <= markerLimit {
+		p.Add(markers(x, mid, c))
 	}
 }
 

@@ -96,6 +96,9 @@ func (c *PlotCmd) unusedFlags() []string {
 	if c.Bands != plots.BandsDefault && c.Kind != plots.KindPercentiles {
 		out = append(out, fmt.Sprintf("--bands applies to --kind percentiles only; ignored for --kind %s", c.Kind))
 	}
+	if c.Bands != plots.BandsDefault && c.Kind == plots.KindPercentiles && c.Neuron == "all" {
+		out = append(out, "--bands draws one neuron's percentiles; --neuron all draws the median over neurons with its 25-75% band, so it is ignored")
+	}
 	switch c.Kind {
 	case plots.KindCurves, plots.KindICS, plots.KindLandscape:
 		for _, f := range []struct {

@@ -11,6 +11,9 @@
 static emu::Registrar registered{
     EMU_KERNEL(im2col3x3),
     EMU_KERNEL(col2im3x3),
+    EMU_KERNEL(im2col3x3_batch),
+    EMU_KERNEL(col2im3x3_batch),
+    EMU_KERNEL(swap01_f32),
     EMU_KERNEL(channel_bias_add),
     EMU_KERNEL(channel_sum),
     EMU_KERNEL(maxpool2_forward),
