@@ -119,6 +119,9 @@ func (o *Options) Validate() error {
 	case o.PeerTimeout < 0:
 		return fmt.Errorf("--peer-timeout %v: must be ≥ 0 (0: %v)", o.PeerTimeout, DefaultPeerTimeout)
 	}
+	if err := CheckModelSize(o.Spec, o.Batch); err != nil {
+		return err
+	}
 	return o.Opt.Validate()
 }
 

@@ -7,7 +7,7 @@ import (
 )
 
 // adamSpec is the optimizer the benchmarks and the peer script use.
-var adamSpec = OptSpec{Kind: "adam", LR: 1e-3, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8}
+var adamSpec = OptSpec{Kind: OptAdam, LR: 1e-3, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8}
 
 // newMLPMachine builds an MNIST-shaped MLP with the given norm on a CPU
 // machine, initialised from seed, and one random batch for it.

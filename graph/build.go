@@ -15,11 +15,16 @@ import (
 
 // Param is one learnable tensor, its gradient node and its storage.
 type Param struct {
-	Name  string // e.g. "h1.W", "h2.gamma"
-	Node  *G.Node
-	Grad  *G.Node
-	Value []float32 // the node's storage: writing here changes the graph's input
-	Shape tensor.Shape
+	Name string // e.g. "h1.W", "h2.gamma": its Layer, a dot, its field
+	// Layer is the layer it belongs to ("h2" of "h2.gamma"), and Weight
+	// marks the layer's weight W (not its bias or norm gains): what
+	// Measure groups and measures by.
+	Layer  string
+	Weight bool
+	Node   *G.Node
+	Grad   *G.Node
+	Value  []float32 // the node's storage: writing here changes the graph's input
+	Shape  tensor.Shape
 	// init: the standard deviation of its N(0, σ²) initial values; 0 means
 	// a constant InitConst (biases 0, γ 1, β 0).
 	InitStd   float64
@@ -120,7 +125,9 @@ func (b *builder) param(name string, rows, cols int, std float64, c float32) *G.
 	v := make([]float32, rows*cols)
 	t := tensor.New(tensor.WithShape(rows, cols), tensor.WithBacking(v))
 	n := G.NewMatrix(b.m.G, tensor.Float32, G.WithShape(rows, cols), G.WithName(name), G.WithValue(t))
-	b.m.Params = append(b.m.Params, &Param{Name: name, Node: n, Value: v, Shape: tensor.Shape{rows, cols}, InitStd: std, InitConst: c})
+	layer, field, _ := strings.Cut(name, ".") // the builder names every parameter layer.field
+	b.m.Params = append(b.m.Params, &Param{Name: name, Layer: layer, Weight: field == "W", Node: n, Value: v,
+		Shape: tensor.Shape{rows, cols}, InitStd: std, InitConst: c})
 	return n
 }
 
@@ -143,6 +150,21 @@ func (b *builder) weightStd(fanIn, fanOut int, hidden bool) float64 {
 // norm adds layer prefix's normalization of x (the identity for NormNone).
 func (b *builder) norm(prefix string, x *G.Node) (*G.Node, error) {
 	return normTable[b.m.Spec.Norm].add(b, prefix, x)
+}
+
+// normGamma is norm with the gains γ (the parameter prefix.gamma, where
+// the norm has one) starting at gamma0 instead of 1.
+func (b *builder) normGamma(prefix string, x *G.Node, gamma0 float32) (*G.Node, error) {
+	y, err := b.norm(prefix, x)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range b.m.Params {
+		if p.Name == prefix+".gamma" {
+			p.InitConst = gamma0
+		}
+	}
+	return y, nil
 }
 
 // identityNorm is NormNone: an identity node, so that the .norm tap exists.
@@ -170,6 +192,21 @@ func (b *builder) batchNorm(prefix string, x *G.Node) (*G.Node, error) {
 func (b *builder) layerNorm(prefix string, x *G.Node) (*G.Node, error) {
 	d := prod(x.Shape()[1:])
 	return layers.LayerNorm(x, b.param(prefix+".gamma", 1, d, 0, 1), b.param(prefix+".beta", 1, d, 0, 0), float32(b.m.Spec.Eps))
+}
+
+// groupNorm is NormGroup: per example over each group of channels (units
+// of a Linear, channels of a conv), γ/β per channel.
+func (b *builder) groupNorm(prefix string, x *G.Node) (*G.Node, error) {
+	c := x.Shape()[1]
+	return layers.GroupNorm(x, b.param(prefix+".gamma", 1, c, 0, 1), b.param(prefix+".beta", 1, c, 0, 0),
+		LayerGroups(b.m.Spec.Groups, c), float32(b.m.Spec.Eps))
+}
+
+// rmsNorm is NormRMS: per example over every unit (C·H·W for 4-D x), γ per
+// unit as LayerNorm's, no β.
+func (b *builder) rmsNorm(prefix string, x *G.Node) (*G.Node, error) {
+	d := prod(x.Shape()[1:])
+	return layers.RMSNorm(x, b.param(prefix+".gamma", 1, d, 0, 1), float32(b.m.Spec.Eps))
 }
 
 // normAct adds norm and activation in the spec's order, tapping both.

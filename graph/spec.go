@@ -19,7 +19,13 @@ const (
 	NormNone Norm = iota + 1
 	NormBatch
 	NormLayer
+	NormGroup
+	NormRMS
 )
+
+// DefaultGroups is GroupNorm's group count unless --groups says otherwise
+// (Wu & He's default); a layer with fewer channels has one group per channel.
+const DefaultGroups = 32
 
 // normTable is, per Norm, its name, a line for --help, the smallest batch
 // it works on, and the builder method that adds it after a layer.
@@ -31,6 +37,8 @@ var normTable = [...]struct {
 	NormNone:  {"none", "none (the .norm node is the identity)", 1, (*builder).identityNorm},
 	NormBatch: {"batch", "batch (BatchNorm: per unit over the batch)", 2, (*builder).batchNorm},
 	NormLayer: {"layer", "layer (LayerNorm: per example over the units)", 1, (*builder).layerNorm},
+	NormGroup: {"group", "group (GroupNorm: per example over each of --groups groups of channels)", 1, (*builder).groupNorm},
+	NormRMS:   {"rms", "rms (RMSNorm: per example by the root mean square of the units, no re-centring, no β)", 1, (*builder).rmsNorm},
 }
 
 var normNames = enum.Names[Norm]{What: "norm", Names: namesOf(normTable[:], func(i int) string { return normTable[i].name })}
@@ -56,14 +64,16 @@ type ModelKind uint8
 const (
 	ModelMLP ModelKind = iota + 1
 	ModelCNN
+	ModelResNet
 )
 
 var modelTable = [...]struct {
 	name  string
 	build func(*builder) error
 }{
-	ModelMLP: {"mlp", (*builder).mlp},
-	ModelCNN: {"cnn", (*builder).cnn},
+	ModelMLP:    {"mlp", (*builder).mlp},
+	ModelCNN:    {"cnn", (*builder).cnn},
+	ModelResNet: {"resnet", (*builder).resnet},
 }
 
 var modelNames = enum.Names[ModelKind]{What: "model", Names: namesOf(modelTable[:], func(i int) string { return modelTable[i].name })}
@@ -103,16 +113,23 @@ func namesOf[E any](table []E, name func(int) string) []string {
 
 // Spec describes a model. The zero value is not valid; start from DefaultSpec.
 type Spec struct {
-	Model   ModelKind `json:"model" flag:"--model"`
-	Hidden  []int     `json:"hidden" flag:"--hidden"` // MLP hidden widths; CNN conv channels
-	Norm    Norm      `json:"norm" flag:"--norm"`
-	NormPos NormPos   `json:"norm_pos" flag:"--norm-pos"`
-	Act     string    `json:"act" flag:"--act"`           // relu, gelu, sigmoid, tanh
-	InitStd float64   `json:"init_std" flag:"--init-std"` // >0: every weight from N(0, InitStd²); 0: He (relu, gelu) or Glorot (sigmoid, tanh)
+	Model  ModelKind `json:"model" flag:"--model"`
+	Hidden []int     `json:"hidden" flag:"--hidden"` // MLP hidden widths; CNN conv channels; ResNet stage widths
+	// Blocks is the number of residual blocks per stage of the resnet (0
+	// for the other models).
+	Blocks  int     `json:"blocks,omitempty" flag:"--blocks"`
+	Norm    Norm    `json:"norm" flag:"--norm"`
+	NormPos NormPos `json:"norm_pos" flag:"--norm-pos"`
+	Act     string  `json:"act" flag:"--act"`           // relu, gelu, sigmoid, tanh
+	InitStd float64 `json:"init_std" flag:"--init-std"` // >0: every weight from N(0, InitStd²); 0: He (relu, gelu) or Glorot (sigmoid, tanh)
 	// BNMomentum is the weight of a new batch in BatchNorm's running
 	// statistics (PyTorch's convention).
 	BNMomentum float64 `json:"bn_momentum" flag:"--bn-momentum"`
-	Eps        float64 `json:"eps" flag:"--eps"` // added to the variance in both norms
+	Eps        float64 `json:"eps" flag:"--eps"` // added to the variance (the mean square in RMSNorm)
+	// Groups is GroupNorm's group count G (NormGroup only; 0 otherwise, so
+	// that other runs' config.json stay as they were): each layer with C
+	// channels (units) uses min(G, C) groups, which must divide C.
+	Groups int `json:"groups,omitempty" flag:"--groups"`
 	// NormNoise adds Santurkar et al.'s "noisy BatchNorm" noise after every
 	// BatchNorm (layers.NormNoise): per step and unit a mean shift from
 	// U(−NoiseA, NoiseA) and a scale from U(1, NoiseB), with per-example
@@ -130,7 +147,7 @@ type Spec struct {
 // DefaultSpec is an MNIST MLP with BatchNorm.
 func DefaultSpec() Spec {
 	return Spec{Model: ModelMLP, Hidden: []int{1024, 1024}, Norm: NormBatch, NormPos: NormPre, Act: "relu",
-		BNMomentum: 0.1, Eps: 1e-5, InChannels: 1, InRows: 28, InCols: 28, Classes: 10}
+		BNMomentum: 0.1, Eps: 1e-5, Groups: DefaultGroups, InChannels: 1, InRows: 28, InCols: 28, Classes: 10}
 }
 
 // Validate reports the first thing wrong with s, naming the flag that sets it.
@@ -150,8 +167,19 @@ func (s Spec) Validate() error {
 	if len(s.Hidden) == 0 {
 		return fmt.Errorf("--hidden: at least one layer width is needed")
 	}
-	if s.Model == ModelCNN && len(s.Hidden) != 2 {
-		return fmt.Errorf("--hidden %s: the cnn takes two conv channel counts, e.g. 16,32", JoinInts(s.Hidden))
+	if s.Model == ModelCNN && len(s.Hidden) > MaxCNNBlocks {
+		return fmt.Errorf("--hidden %s: the cnn takes 1 to %d conv channel counts, e.g. 16,32,64", JoinInts(s.Hidden), MaxCNNBlocks)
+	}
+	if s.Model == ModelResNet {
+		if len(s.Hidden) > MaxResNetStages {
+			return fmt.Errorf("--hidden %s: the resnet takes 1 to %d stage widths, e.g. 16,32,64", JoinInts(s.Hidden), MaxResNetStages)
+		}
+		if s.Blocks < 1 || s.Blocks > MaxResNetBlocks {
+			return fmt.Errorf("--blocks %d: the resnet takes 1 to %d residual blocks per stage", s.Blocks, MaxResNetBlocks)
+		}
+		if s.NormPos != NormPre {
+			return fmt.Errorf("--norm-pos %s: the resnet puts each norm before its activation (and the second before the sum); use --norm-pos pre", s.NormPos)
+		}
 	}
 	for _, h := range s.Hidden {
 		if h < 1 || h > 1<<16 {
@@ -167,6 +195,21 @@ func (s Spec) Validate() error {
 	if s.Eps <= 0 {
 		return fmt.Errorf("--eps %g: must be > 0", s.Eps)
 	}
+	if s.Norm == NormGroup {
+		if s.Groups < 1 {
+			return fmt.Errorf("--groups %d: GroupNorm needs at least 1 group", s.Groups)
+		}
+		what := "units of hidden layer"
+		if s.Model == ModelCNN {
+			what = "channels of conv layer"
+		}
+		for i, c := range s.Hidden {
+			if g := LayerGroups(s.Groups, c); c%g != 0 {
+				return fmt.Errorf("--groups %d does not divide the %d %s %d: GroupNorm needs groups of equal size; use a divisor of %d such as %s",
+					s.Groups, c, what, i+1, c, nearDivisors(c, s.Groups))
+			}
+		}
+	}
 	if s.NormNoise {
 		if s.Norm != NormBatch {
 			return fmt.Errorf("--norm-noise adds noise after each BatchNorm: it needs --norm batch, not %s", s.Norm)
@@ -181,10 +224,35 @@ func (s Spec) Validate() error {
 	if s.InChannels < 1 || s.InRows < 1 || s.InCols < 1 || s.Classes < 2 {
 		return fmt.Errorf("input shape %dx%dx%d with %d classes is not usable", s.InChannels, s.InRows, s.InCols, s.Classes)
 	}
-	if s.Model == ModelCNN && (s.InRows < 4 || s.InCols < 4) {
-		return fmt.Errorf("the cnn needs images of at least 4x4, got %dx%d", s.InRows, s.InCols)
+	if (s.Model == ModelCNN || s.Model == ModelResNet) && (s.InRows < 4 || s.InCols < 4) {
+		return fmt.Errorf("the %s needs images of at least 4x4, got %dx%d", s.Model, s.InRows, s.InCols)
 	}
 	return nil
+}
+
+// LayerGroups is the number of groups a GroupNorm over c channels uses
+// when asked for g: g clipped to c.
+func LayerGroups(g, c int) int { return min(g, c) }
+
+// nearDivisors names the divisors of c nearest below and above g.
+func nearDivisors(c, g int) string {
+	lo, hi := 1, c
+	for d := g - 1; d >= 1; d-- {
+		if c%d == 0 {
+			lo = d
+			break
+		}
+	}
+	for d := g + 1; d <= c; d++ {
+		if c%d == 0 {
+			hi = d
+			break
+		}
+	}
+	if lo == hi {
+		return fmt.Sprint(lo)
+	}
+	return fmt.Sprintf("%d or %d", lo, hi)
 }
 
 // InFeatures is the number of values in one example.

@@ -36,6 +36,24 @@ type goldenFile struct {
 	Linear       []goldenLinear `json:"linear"`
 	Activation   []goldenAct    `json:"activation"`
 	CrossEntropy []goldenCE     `json:"cross_entropy"`
+	GroupNorm    []goldenGN     `json:"groupnorm"`
+	RMSNorm      []goldenRMS    `json:"rmsnorm"`
+}
+
+type goldenGN struct {
+	goldenLN
+	Groups int `json:"groups"`
+}
+
+type goldenRMS struct {
+	Name   string    `json:"name"`
+	Shape  []int     `json:"shape"`
+	Gamma  []float32 `json:"gamma"`
+	X      []float32 `json:"x"`
+	Dy     []float32 `json:"dy"`
+	Y      []float32 `json:"y"`
+	Dx     []float32 `json:"dx"`
+	Dgamma []float32 `json:"dgamma"`
 }
 
 type goldenBN struct {
@@ -114,7 +132,8 @@ func loadGolden(t *testing.T) *goldenFile {
 	if err := json.Unmarshal(b, &gf); err != nil {
 		t.Fatalf("parse %s: %v", path, err)
 	}
-	if len(gf.BatchNorm) != 2 || len(gf.LayerNorm) != 2 || len(gf.Linear) != 2 || len(gf.Activation) != 4 || len(gf.CrossEntropy) != 1 {
+	if len(gf.BatchNorm) != 2 || len(gf.LayerNorm) != 2 || len(gf.Linear) != 2 || len(gf.Activation) != 4 || len(gf.CrossEntropy) != 1 ||
+		len(gf.GroupNorm) != 3 || len(gf.RMSNorm) != 2 {
 		t.Fatalf("%s: unexpected case counts; regenerate with testdata/gen_golden.py", path)
 	}
 	return &gf
@@ -248,6 +267,44 @@ func TestGoldenCrossEntropy(t *testing.T) {
 			run(t, m)
 			expectFwd(t, "loss", valueOf(t, loss), []float32{c.Loss})
 			expectGrad(t, "dlogits", valueOf(t, grads[0]), c.Dlogits)
+		})
+	}
+}
+
+func TestGoldenGroupNorm(t *testing.T) {
+	gf := loadGolden(t)
+	for _, c := range gf.GroupNorm {
+		t.Run(c.Name, func(t *testing.T) {
+			ch := c.Shape[1]
+			g := G.NewGraph()
+			x := tensorNode(g, "x", c.Shape, c.X)
+			gamma := tensorNode(g, "gamma", []int{1, ch}, c.Gamma)
+			beta := tensorNode(g, "beta", []int{1, ch}, c.Beta)
+			y := mustNode(t)(GroupNorm(x, gamma, beta, c.Groups, gf.Eps))
+			xg := newXcheckGraph(t, g, x, y, c.Dy, x, gamma, beta)
+			xg.step(t, c.X)
+			expectFwd(t, "y", valueOf(t, y), c.Y)
+			expectGrad(t, "dx", valueOf(t, xg.grads[0]), c.Dx)
+			expectGrad(t, "dgamma", valueOf(t, xg.grads[1]), c.Dgamma)
+			expectGrad(t, "dbeta", valueOf(t, xg.grads[2]), c.Dbeta)
+		})
+	}
+}
+
+func TestGoldenRMSNorm(t *testing.T) {
+	gf := loadGolden(t)
+	for _, c := range gf.RMSNorm {
+		t.Run(c.Name, func(t *testing.T) {
+			d := prod(c.Shape[1:])
+			g := G.NewGraph()
+			x := tensorNode(g, "x", c.Shape, c.X)
+			gamma := tensorNode(g, "gamma", []int{1, d}, c.Gamma)
+			y := mustNode(t)(RMSNorm(x, gamma, gf.Eps))
+			xg := newXcheckGraph(t, g, x, y, c.Dy, x, gamma)
+			xg.step(t, c.X)
+			expectFwd(t, "y", valueOf(t, y), c.Y)
+			expectGrad(t, "dx", valueOf(t, xg.grads[0]), c.Dx)
+			expectGrad(t, "dgamma", valueOf(t, xg.grads[1]), c.Dgamma)
 		})
 	}
 }

@@ -479,6 +479,59 @@ func TestGradCheck(t *testing.T) {
 		})
 	}
 
+	// GroupNorm, 2-D and 4-D, with 1 < groups < C (and the two ends); γ/β
+	// are per channel, (1, C). Inputs: each example its own mean and spread,
+	// each channel its own too (channelData).
+	for _, gc := range []struct {
+		shape  []int
+		groups int
+	}{{[]int{5, 12}, 3}, {[]int{3, 4, 3, 3}, 2}, {[]int{3, 4, 2, 3}, 1}, {[]int{2, 3, 3, 2}, 3}} {
+		shape, groups, c := gc.shape, gc.groups, gc.shape[1]
+		cases = append(cases, gradCase{
+			name: fmt.Sprintf("GroupNorm/G%d/%s", groups, shapeName(shape)),
+			inputs: func(rng *rand.Rand) []input {
+				x := channelData(rng, shape)
+				d := prod(shape[1:])
+				for i := range shape[0] {
+					shift, scale := float32(2*rng.NormFloat64()), float32(0.5+rng.Float64())
+					for j := range d {
+						x[i*d+j] = x[i*d+j]*scale + shift
+					}
+				}
+				return []input{
+					{"x", shape, x, true},
+					{"gamma", []int{1, c}, randScale(rng, c), true},
+					{"beta", []int{1, c}, randNormal(rng, c, 0, 0.5), true},
+				}
+			},
+			build: func(t *testing.T, g *G.ExprGraph, n []*G.Node) *G.Node {
+				return mustNode(t)(GroupNorm(n[0], n[1], n[2], groups, 1e-5))
+			},
+		})
+	}
+
+	// RMSNorm, 2-D and 4-D; γ is per feature, (1, D); inputs off-centre,
+	// so that missing re-centring matters.
+	for _, shape := range [][]int{{6, 5}, {3, 2, 3, 3}} {
+		d := prod(shape[1:])
+		cases = append(cases, gradCase{
+			name: "RMSNorm/" + shapeName(shape),
+			inputs: func(rng *rand.Rand) []input {
+				x := make([]float32, 0, prod(shape))
+				for range shape[0] {
+					x = append(x, randNormal(rng, d, rng.NormFloat64(), 0.5+2*rng.Float64())...)
+				}
+				return []input{
+					{"x", shape, x, true},
+					{"gamma", []int{1, d}, randScale(rng, d), true},
+				}
+			},
+			build: func(t *testing.T, g *G.ExprGraph, n []*G.Node) *G.Node {
+				return mustNode(t)(RMSNorm(n[0], n[1], 1e-5))
+			},
+		})
+	}
+
 	// Activations, 2-D and 4-D (element-wise: the shape only tests plumbing).
 	for _, a := range []kernels.Act{kernels.ReLU, kernels.GELU, kernels.Sigmoid, kernels.Tanh} {
 		for _, shape := range [][]int{{6, 5}, {2, 2, 3, 3}} {

@@ -3,10 +3,12 @@
 timed the same way, printed as JSON with the same result keys.
 
 Model --model mlp: per hidden layer Linear -> norm (none | BatchNorm1d |
-LayerNorm) -> ReLU, then a Linear to the classes. --model cnn (--hidden
+LayerNorm | GroupNorm(min(--groups, width)) | RMSNorm, written out: torch
+1.13 has none) -> ReLU, then a Linear to the classes. --model cnn (--hidden
 gives the channel counts, e.g. 16,32): per block Conv2d 3x3 padding 1 ->
 norm (none | BatchNorm2d | GroupNorm(1, C): LayerNorm's statistics over
-C, H, W with per-channel gamma/beta, where normtap's are per value) -> ReLU
+C, H, W with per-channel gamma/beta, where normtap's are per value |
+GroupNorm(min(--groups, C), C) | RMSNorm over C, H, W) -> ReLU
 -> MaxPool2d(2), then a Linear from the flattened features to the classes.
 Hidden (and conv) weights ~ N(0, 2/fan_in) (He), the output weights
 ~ N(0, 2/(fan_in+fan_out)) (Glorot), biases 0, gamma 1, beta 0. Adam (lr 1e-3, betas (0.9, 0.999), eps 1e-8). float32. Random data
@@ -34,7 +36,24 @@ import torch
 
 POOL_EXAMPLES = 8192  # as normtap bench's bench.PoolExamples
 
-def build(hidden, norm, in_features=784, classes=10):
+class RMSNorm(torch.nn.Module):
+    """x / sqrt(mean(x^2) + eps) * gamma per example over every dim but the
+    first (the features; C, H, W for 4-D), gamma per value, as normtap's."""
+
+    def __init__(self, shape, eps=1e-5):
+        super().__init__()
+        self.eps = eps
+        self.weight = torch.nn.Parameter(torch.ones(shape))
+
+    def forward(self, x):
+        dims = tuple(range(1, x.dim()))
+        return x * torch.rsqrt(x.pow(2).mean(dim=dims, keepdim=True) + self.eps) * self.weight
+
+
+NORMS = ("none", "batch", "layer", "group", "rms")
+
+
+def build(hidden, norm, in_features=784, classes=10, groups=32):
     layers = []
     fan_in = in_features
     for h in hidden:
@@ -46,6 +65,10 @@ def build(hidden, norm, in_features=784, classes=10):
             layers.append(torch.nn.BatchNorm1d(h, eps=1e-5, momentum=0.1))
         elif norm == "layer":
             layers.append(torch.nn.LayerNorm(h, eps=1e-5))
+        elif norm == "group":
+            layers.append(torch.nn.GroupNorm(min(groups, h), h, eps=1e-5))
+        elif norm == "rms":
+            layers.append(RMSNorm(h, eps=1e-5))
         layers.append(torch.nn.ReLU())
         fan_in = h
     out = torch.nn.Linear(fan_in, classes)
@@ -55,7 +78,7 @@ def build(hidden, norm, in_features=784, classes=10):
     return torch.nn.Sequential(*layers)
 
 
-def build_cnn(channels, norm, in_channels=1, rows=28, cols=28, classes=10):
+def build_cnn(channels, norm, in_channels=1, rows=28, cols=28, classes=10, groups=32):
     layers = []
     c = in_channels
     for k in channels:
@@ -67,6 +90,10 @@ def build_cnn(channels, norm, in_channels=1, rows=28, cols=28, classes=10):
             layers.append(torch.nn.BatchNorm2d(k, eps=1e-5, momentum=0.1))
         elif norm == "layer":
             layers.append(torch.nn.GroupNorm(1, k, eps=1e-5))
+        elif norm == "group":
+            layers.append(torch.nn.GroupNorm(min(groups, k), k, eps=1e-5))
+        elif norm == "rms":
+            layers.append(RMSNorm((k, rows, cols), eps=1e-5))
         layers += [torch.nn.ReLU(), torch.nn.MaxPool2d(2)]
         c, rows, cols = k, rows // 2, cols // 2
     fan_in = c * rows * cols
@@ -99,13 +126,13 @@ def percentile(sorted_vals, p):
     return sorted_vals[lo] + (sorted_vals[hi] - sorted_vals[lo]) * (k - lo)
 
 
-def bench_one(model_kind, norm, hidden, batch, steps, warmup, device, seed):
+def bench_one(model_kind, norm, hidden, batch, steps, warmup, device, seed, groups=32):
     torch.manual_seed(seed)
     if model_kind == "cnn":
-        model = build_cnn(hidden, norm).to(device)
+        model = build_cnn(hidden, norm, groups=groups).to(device)
         shape = (batch, 1, 28, 28)
     else:
-        model = build(hidden, norm).to(device)
+        model = build(hidden, norm, groups=groups).to(device)
         shape = (batch, 784)
     model.train()
     opt = torch.optim.Adam(model.parameters(), lr=1e-3, betas=(0.9, 0.999), eps=1e-8)
@@ -185,6 +212,7 @@ def main():
     ap.add_argument("--hidden", default="", help="hidden widths (mlp, default 1024,1024) or channel counts (cnn, default 16,32)")
     ap.add_argument("--batch", type=int, default=128)
     ap.add_argument("--norm", default="none,batch,layer")
+    ap.add_argument("--groups", type=int, default=32, help="GroupNorm's groups (clipped to each width)")
     ap.add_argument("--steps", type=int, default=50)
     ap.add_argument("--warmup", type=int, default=10)
     ap.add_argument("--seed", type=int, default=1)
@@ -198,10 +226,10 @@ def main():
     hidden = [int(h) for h in (a.hidden or ("16,32" if a.model == "cnn" else "1024,1024")).split(",")]
     norms = [n.strip() for n in a.norm.split(",") if n.strip()]
     for n in norms:
-        if n not in ("none", "batch", "layer"):
-            print(f"peer.py: --norm {n!r}: want none, batch or layer", file=sys.stderr)
+        if n not in NORMS:
+            print(f"peer.py: --norm {n!r}: want one of {', '.join(NORMS)}", file=sys.stderr)
             sys.exit(2)
-    results = [bench_one(a.model, n, hidden, a.batch, a.steps, a.warmup, a.device, a.seed) for n in norms]
+    results = [bench_one(a.model, n, hidden, a.batch, a.steps, a.warmup, a.device, a.seed, a.groups) for n in norms]
     base = {r["norm"]: r for r in results}.get("none")
     for r in results:
         r["norm_overhead"] = r["ms_per_step_median"] / base["ms_per_step_median"] if base else None

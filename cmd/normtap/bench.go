@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -15,6 +17,7 @@ import (
 	"normtap/bench"
 	"normtap/graph"
 	"normtap/kernels"
+	"normtap/plots"
 	"normtap/rundir"
 )
 
@@ -22,9 +25,11 @@ import (
 type BenchCmd struct {
 	Device      string          `default:"auto" enum:"auto,cpu,cuda" help:"auto: the GPU build beside this binary when a GPU is visible, else the CPU; cpu; cuda."`
 	Model       graph.ModelKind `default:"mlp" help:"Model: ${models}."`
-	Hidden      string          `default:"1024,1024" help:"Hidden layer widths of the MLP (or the CNN's two channel counts), comma-separated."`
+	Hidden      string          `default:"1024,1024" help:"Hidden layer widths of the MLP (or the channel counts of the CNN's 1 to 6 conv blocks, or the resnet's stage widths), comma-separated."`
+	Blocks      int             `default:"1" help:"Residual blocks per stage of --model resnet."`
 	Batch       int             `default:"128" help:"Examples per training step."`
-	Norm        string          `default:"none,batch,layer" help:"Normalizations to compare, comma-separated; R is relative to none."`
+	Norm        string          `default:"none,batch,layer,group,rms" help:"Normalizations to compare, comma-separated (${norms}); R is relative to none."`
+	Groups      int             `default:"32" help:"GroupNorm's groups per layer (clipped to the layer's width, which it must divide)."`
 	Steps       int             `default:"50" help:"Timed training steps per configuration and round."`
 	Warmup      int             `default:"10" help:"Untimed steps per configuration before each round."`
 	Rounds      int             `default:"3" help:"Rounds over all configurations (and the peer), alternating, so that load changes hit every configuration alike."`
@@ -45,9 +50,12 @@ func (c *BenchCmd) options() (bench.Options, error) {
 	if err != nil {
 		return bench.Options{}, err
 	}
-	s.Model, s.Hidden = c.Model, h
+	s.Model, s.Hidden, s.Groups = c.Model, h, c.Groups
+	if c.Model == graph.ModelResNet {
+		s.Blocks = c.Blocks
+	}
 	o := bench.Options{Spec: s, Batch: c.Batch, Steps: c.Steps, Warmup: c.Warmup, Rounds: c.Rounds, Seed: c.Seed,
-		Opt:   graph.OptSpec{Kind: "adam", LR: 1e-3, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8},
+		Opt:   graph.OptSpec{Kind: graph.OptAdam, LR: 1e-3, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8},
 		Micro: c.Micro, Tap: c.Tap, Command: "normtap " + strings.Join(os.Args[1:], " ")}
 	for _, n := range strings.Split(c.Norm, ",") {
 		norm, err := graph.ParseNorm(strings.TrimSpace(n))
@@ -100,6 +108,23 @@ func splitCommand(line string) ([]string, error) {
 	return argv, nil
 }
 
+// checkReportFile refuses to replace a file that is not a report bench
+// wrote (a JSON object with "results").
+func checkReportFile(path string) error {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("--json %s: %w", path, err)
+	}
+	var report map[string]json.RawMessage
+	if json.Unmarshal(data, &report) != nil || report["results"] == nil {
+		return fmt.Errorf("--json %s exists and is not a report normtap bench wrote; normtap replaces only its own files: move it or choose another path", path)
+	}
+	return nil
+}
+
 // checkWritable refuses, before any work, an output file that cannot be
 // written: a folder, a missing or read-only folder, or a run's own file.
 func checkWritable(flag, path string) error {
@@ -129,6 +154,16 @@ func (c *BenchCmd) Run(g *Globals, ctx context.Context) error {
 			if err := checkWritable(out.flag, out.path); err != nil {
 				return err
 			}
+		}
+	}
+	if c.Plot != "" {
+		if err := plots.CheckOutput(c.Plot, nil); err != nil {
+			return fmt.Errorf("--plot: %w", err)
+		}
+	}
+	if c.JSON != "" {
+		if err := checkReportFile(c.JSON); err != nil {
+			return err
 		}
 	}
 	dev, err := pickDevice(c.Device)

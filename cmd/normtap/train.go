@@ -12,6 +12,7 @@ import (
 
 	"golang.org/x/term"
 
+	"normtap/dataset"
 	"normtap/graph"
 	"normtap/rundir"
 	"normtap/train"
@@ -19,14 +20,16 @@ import (
 
 // ModelFlags pick the model; shared by train, nodes and bench.
 type ModelFlags struct {
-	Model      graph.ModelKind `default:"mlp" help:"Model: ${models}; cnn is two conv3x3 blocks, each with norm, activation and 2x2 max-pool, then a linear layer."`
-	Hidden     string          `default:"1024,1024" help:"Hidden layer widths of the MLP, or the two conv channel counts of the CNN (e.g. 16,32), comma-separated."`
+	Model      graph.ModelKind `default:"mlp" help:"Model: ${models}. cnn: 1 to 6 conv3x3 blocks, each with norm and activation; a 2x2 max-pool follows a block while its feature map is at least 8x8 (on 28x28 MNIST the first two blocks pool, deeper ones keep 7x7); then a linear layer. resnet: a conv3x3 stem, then per --hidden width a stage of --blocks residual blocks (conv3x3-norm-act-conv3x3-norm plus the skip, then act); each stage after the first starts with a 2x2 max-pool by the cnn's rule; a 1x1 projection with its norm joins the skip where the width changes; global average pool, linear."`
+	Hidden     string          `default:"1024,1024" help:"Hidden layer widths of the MLP, or the channel counts of the CNN's 1 to 6 conv blocks (default 16,32), or the resnet's stage widths (default 16,32,64), comma-separated."`
+	Blocks     int             `default:"1" help:"Residual blocks per stage of --model resnet. Init: with a norm, each block's second norm starts with gains 0 (Goyal et al.), so each block starts as its skip; with --norm none, each block's second conv starts at 0 and its first is He-initialised and scaled by L^-1/2 for L blocks in all (Fixup, Zhang et al. 2019): without a norm the variance of the residual sum grows with every block, and a zero branch keeps each block the identity at the start while its convs still learn."`
 	Norm       graph.Norm      `default:"batch" help:"Normalization: ${norms}."`
 	NormPos    graph.NormPos   `default:"pre" help:"pre: norm before the activation (as in the BatchNorm paper); post: after it."`
 	Act        string          `default:"relu" enum:"relu,gelu,sigmoid,tanh" help:"Activation: relu, gelu, sigmoid or tanh."`
 	InitStd    float64         `default:"0" help:"Draw every weight from N(0, S^2) (the BatchNorm paper's small Gaussian init); 0 uses He init for relu/gelu hidden layers and Glorot otherwise. Biases start at 0, norm gains at 1."`
 	BNMomentum float64         `default:"0.1" name:"bn-momentum" help:"Weight of each batch in BatchNorm's running statistics (PyTorch's convention)."`
-	Eps        float64         `default:"1e-5" help:"Epsilon added to the variance by both norms."`
+	Groups     int             `default:"32" help:"GroupNorm's groups per layer (--norm group): clipped to the layer's channel (unit) count, which it must then divide."`
+	Eps        float64         `default:"1e-5" help:"Epsilon added to the variance by the norms (to the mean square by rms)."`
 	NormNoise  bool            `name:"norm-noise" help:"Santurkar et al.'s noisy BatchNorm: after each BatchNorm, per step and unit, a mean shift from U(-a, a) and a scale from U(1, b), with per-example jitter (training only; needs --norm batch)."`
 	NormNoiseA float64         `name:"norm-noise-a" default:"0.5" help:"Bound a of the noisy BatchNorm's mean shift U(-a, a)."`
 	NormNoiseB float64         `name:"norm-noise-b" default:"1.25" help:"Upper bound b of the noisy BatchNorm's scale U(1, b)."`
@@ -41,7 +44,14 @@ func (f ModelFlags) spec() (graph.Spec, error) {
 		return s, err
 	}
 	s.Model, s.Hidden, s.Norm, s.NormPos, s.Act = f.Model, h, f.Norm, f.NormPos, f.Act
+	if f.Model == graph.ModelResNet {
+		s.Blocks = f.Blocks
+	}
 	s.InitStd, s.BNMomentum, s.Eps = f.InitStd, f.BNMomentum, f.Eps
+	s.Groups = 0 // recorded for GroupNorm only: other runs' config.json stay as they were
+	if f.Norm == graph.NormGroup {
+		s.Groups = f.Groups
+	}
 	if f.NormNoise {
 		s.NormNoise, s.NoiseA, s.NoiseB = true, f.NormNoiseA, f.NormNoiseB
 	}
@@ -95,18 +105,19 @@ func parseIntsOrAll(flag, v string) (list []int, all bool, err error) {
 type TrainCmd struct {
 	ModelFlags `embed:""`
 
-	Opt      string  `default:"adam" enum:"sgd,momentum,adam" help:"Optimizer: sgd, momentum or adam (PyTorch's semantics)."`
-	LR       float64 `default:"0.001" name:"lr" help:"Learning rate."`
-	Momentum float64 `default:"0.9" help:"Momentum of --opt momentum."`
-	Batch    int     `default:"128" help:"Examples per training step."`
-	Epochs   int     `default:"10" help:"Passes over the training set."`
-	Seed     uint64  `default:"1" help:"Seed of the weight init and the data order: the same flags and seed give the same metrics."`
+	Opt      graph.OptKind `default:"adam" help:"Optimizer: sgd, momentum or adam (PyTorch's semantics)."`
+	LR       float64       `default:"0.001" name:"lr" help:"Learning rate."`
+	Momentum float64       `default:"0.9" help:"Momentum of --opt momentum."`
+	Batch    int           `default:"128" help:"Examples per training step."`
+	Epochs   int           `default:"10" help:"Passes over the training set."`
+	Seed     uint64        `default:"1" help:"Seed of the weight init and the data order: the same flags and seed give the same metrics."`
 
 	Data       string `help:"Directory holding the four IDX files of an MNIST-format dataset (gzip or raw); default: the real MNIST bundled in the Go module cache." type:"path"`
 	TrainLimit int    `default:"0" help:"Use only the first N training examples (0: all)."`
 	Device     string `default:"auto" enum:"auto,cpu,cuda" help:"auto: the GPU build beside this binary when a GPU is visible, else the CPU; cpu; cuda."`
 	Out        string `help:"Run directory (default runs/<norm>-<time>)." type:"path"`
 	Threads    int    `default:"0" help:"Threads (GOMAXPROCS) the training runs on; 0: every CPU (a sweep gives each run its share)."`
+	Dataset    string `placeholder:"NAME" help:"A dataset normtap finds by itself: mnist (the default: the real MNIST in the Go module cache) or fashion (Fashion-MNIST from Debian's dataset-fashion-mnist, /usr/share/datasets/fashion-mnist); --data DIR instead reads any IDX set."`
 
 	Tap           string         `help:"Nodes to tap, comma-separated (normtap nodes lists them), e.g. h2.act."`
 	TapNeuron     string         `default:"0" help:"Columns of each tapped node to keep: K[,K...] or all. Default: neuron 0."`
@@ -139,6 +150,9 @@ func (c *TrainCmd) config() (train.Config, error) {
 		Batch: c.Batch, Epochs: c.Epochs, Seed: c.Seed, Data: c.Data, TrainLimit: c.TrainLimit,
 		Device: c.Device, Out: c.Out, CheckpointEverySteps: c.CheckpointEverySteps, Resume: c.Resume, MaxSteps: c.MaxSteps,
 		Taps: train.TapConfig{EverySteps: c.TapEverySteps, Examples: c.TapExamples, Mode: c.TapMode},
+	}
+	if cfg.Dataset, err = datasetFlag(c.Dataset, c.Data); err != nil {
+		return cfg, err
 	}
 	cfg.Measure = train.MeasureConfig{ICSEvery: c.ICSEvery, LandscapeEvery: c.LandscapeEvery}
 	landscapeRange, err := parseRange("--landscape-range", c.LandscapeRange)
@@ -198,4 +212,23 @@ func (c *TrainCmd) Run(g *Globals, ctx context.Context) error {
 	last := res.Metrics[len(res.Metrics)-1]
 	fmt.Printf("test accuracy %.4f, test loss %.4f after epoch %d (%d steps); run directory %s\n", last.TestAcc, last.TestLoss, last.Epoch, last.Step, cfg.Out)
 	return nil
+}
+
+// datasetFlag resolves --dataset beside --data: the named dataset (MNIST
+// when neither is given), or none when --data names a directory.
+func datasetFlag(name, data string) (dataset.Name, error) {
+	if name == "" {
+		if data != "" {
+			return 0, nil
+		}
+		return dataset.MNIST, nil
+	}
+	if data != "" {
+		return 0, usagef("--dataset %s and --data %s: give one of them (--data reads any IDX set)", name, data)
+	}
+	n, err := dataset.ParseName(name)
+	if err != nil {
+		return 0, usagef("--dataset: %v", err)
+	}
+	return n, nil
 }
