@@ -21,20 +21,26 @@ func TestGPUMachineMatchesCPU(t *testing.T) {
 		act   string
 	}{
 		{ModelMLP, "relu"}, {ModelMLP, "gelu"}, {ModelMLP, "sigmoid"}, {ModelMLP, "tanh"}, {ModelCNN, "relu"}, {ModelCNN, "tanh"},
+		{tinyCNN3, "relu"}, {ModelResNet, "relu"}, {ModelResNet, "tanh"},
 	} {
 		for _, norm := range Norms() {
 			model, act := c.model, c.act
-			t.Run(model.String()+"/"+norm.String()+"/"+act, func(t *testing.T) {
+			t.Run(tinyName(model)+"/"+norm.String()+"/"+act, func(t *testing.T) {
 				s := DefaultSpec()
 				s.Model, s.Norm, s.Act, s.Hidden = model, norm, act, []int{64, 48}
 				s.InRows, s.InCols, s.Classes = 8, 8, 10
 				tapNode := "h2.norm"
-				if model == ModelCNN {
+				switch model {
+				case ModelCNN:
 					s.Hidden, s.InRows, s.InCols, tapNode = []int{3, 5}, 10, 10, "c2.norm"
+				case tinyCNN3: // 16→8→4, the third block without a pool
+					s.Model, s.Hidden, s.InRows, s.InCols, tapNode = ModelCNN, []int{3, 5, 4}, 16, 16, "c3.norm"
+				case ModelResNet: // identity skips in s1, a pool, a 1×1 projection, the global average pool
+					s.Hidden, s.Blocks, s.InRows, s.InCols, tapNode = []int{3, 5}, 2, 10, 10, "s2.b1.norm2"
 				}
 				if norm == NormGroup { // groups of 8 and 6 units, or 2 and 3 channels
 					s.Groups = 8
-					if model == ModelCNN {
+					if model != ModelMLP {
 						s.Hidden, s.Groups = []int{4, 6}, 2
 					}
 				}
