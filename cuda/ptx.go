@@ -35,6 +35,7 @@ var modules = []struct {
 		"ln_backward_32_1", "ln_backward_32_2", "ln_backward_32_4", "ln_backward_32_8",
 		"ln_backward_256_2", "ln_backward_256_4", "ln_backward_generic", "ln_bwd_finalize",
 	}},
+	{"groupnorm.ptx", []string{"gn_forward", "gn_backward", "rms_forward", "rms_backward", "norm_rows_finalize"}},
 	{"loss.ptx", []string{"xent_rows", "xent_reduce", "xent_backward"}},
 	{"optim.ptx", []string{"sgd_update", "momentum_update", "adam_update"}},
 	{"conv.ptx", []string{"im2col3x3", "col2im3x3", "channel_bias_add", "channel_sum", "maxpool2_forward", "maxpool2_backward"}},

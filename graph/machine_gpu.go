@@ -313,6 +313,24 @@ func (gm *GPUMachine) bind(n *G.Node) (func() error, error) {
 		return func() error {
 			return d.LayerNormBackward(in[0], in[2], in[1], sh.mean, sh.invstd, f.N, f.D, out, sh.dgamma, sh.dbeta)
 		}, nil
+	case *layers.GroupNormOp:
+		sh := gm.stashOf(op, op.N*op.Groups, op.C)
+		return func() error {
+			return d.GroupNormForward(in[0], in[1], in[2], op.N, op.C, op.S, op.Groups, op.Eps, out, sh.mean, sh.invstd)
+		}, nil
+	case *layers.GroupNormGradOp:
+		f := op.Fwd
+		sh := gm.stashOf(f, f.N*f.Groups, f.C)
+		return func() error {
+			return d.GroupNormBackward(in[0], in[2], in[1], sh.mean, sh.invstd, f.N, f.C, f.S, f.Groups, out, sh.dgamma, sh.dbeta)
+		}, nil
+	case *layers.RMSNormOp:
+		sh := gm.stashOf(op, op.N, op.D)
+		return func() error { return d.RMSNormForward(in[0], in[1], op.N, op.D, op.Eps, out, sh.invstd) }, nil
+	case *layers.RMSNormGradOp:
+		f := op.Fwd
+		sh := gm.stashOf(f, f.N, f.D)
+		return func() error { return d.RMSNormBackward(in[0], in[2], in[1], sh.invstd, f.N, f.D, out, sh.dgamma) }, nil
 	case *layers.NormParamGradOp:
 		sh, ok := gm.stash[op.Fwd]
 		if !ok {
