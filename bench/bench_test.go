@@ -91,7 +91,7 @@ func TestRunReportsEverything(t *testing.T) {
 	spec := graph.DefaultSpec()
 	spec.Hidden = []int{32}
 	o := Options{Spec: spec, Norms: []graph.Norm{graph.NormNone, graph.NormBatch, graph.NormLayer}, Batch: 16, Steps: 3, Warmup: 1, Rounds: 2,
-		Opt:        graph.OptSpec{Kind: "adam", LR: 1e-3, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8},
+		Opt:        graph.OptSpec{Kind: graph.OptAdam, LR: 1e-3, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8},
 		Seed:       1,
 		NewMachine: func(m *graph.Model, o graph.OptSpec) (graph.Machine, error) { return graph.NewCPUMachine(m, o) },
 		Threads:    1, Micro: true, MicroShapes: []Shape{{8, 64}}, MicroMinTime: time.Millisecond, Tap: true,
@@ -179,7 +179,7 @@ func TestRunReportsEverything(t *testing.T) {
 
 func TestOptionsValidateNamesFlags(t *testing.T) {
 	base := Options{Spec: graph.DefaultSpec(), Norms: []graph.Norm{graph.NormNone}, Batch: 8, Steps: 1, Rounds: 1,
-		Opt: graph.OptSpec{Kind: "adam", LR: 1e-3, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8}}
+		Opt: graph.OptSpec{Kind: graph.OptAdam, LR: 1e-3, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8}}
 	for _, c := range []struct {
 		flag string
 		edit func(*Options)

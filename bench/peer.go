@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -18,15 +19,28 @@ type PeerRun struct {
 	Tool    string   `json:"tool"`
 	Version string   `json:"version"`
 	Threads int      `json:"threads"`
+	BLAS    PeerBLAS `json:"blas"`
 	Results []Result `json:"results"`
+}
+
+// PeerBLAS is the BLAS the peer's matrix products ran in, as it reports
+// it (peer.py asks the OpenBLAS its PyTorch loaded), and the environment
+// it inherited from normtap, OPENBLAS_CORETYPE included.
+type PeerBLAS struct {
+	Kernel  string `json:"kernel,omitempty"`
+	Threads int    `json:"threads,omitempty"`
+	// CoreType is OPENBLAS_CORETYPE in the peer's environment: normtap's
+	// choice (or the user's), so both sides run the same kernel.
+	CoreType string `json:"openblas_coretype,omitempty"`
 }
 
 // Peer is the peer benchmark next to normtap's, medians over rounds.
 type Peer struct {
-	Command string `json:"command"`
-	Tool    string `json:"tool"`
-	Version string `json:"version"`
-	Threads int    `json:"threads"`
+	Command string   `json:"command"`
+	Tool    string   `json:"tool"`
+	Version string   `json:"version"`
+	Threads int      `json:"threads"`
+	BLAS    PeerBLAS `json:"blas"`
 	// Results are the peer's per configuration: each field the median over
 	// rounds of that round's value.
 	Results []Result `json:"results"`
@@ -71,7 +85,7 @@ func peerArgs(o *Options) []string {
 	if threads == 0 {
 		threads = o.Threads
 	}
-	return []string{"--device", o.PeerDevice, "--norm", joinNorms(o.Norms), "--hidden", joinInts(o.Spec.Hidden),
+	return []string{"--device", o.PeerDevice, "--model", o.Spec.Model.String(), "--norm", joinNorms(o.Norms), "--hidden", joinInts(o.Spec.Hidden),
 		"--batch", strconv.Itoa(o.Batch), "--steps", strconv.Itoa(o.Steps), "--warmup", strconv.Itoa(o.Warmup),
 		"--threads", strconv.Itoa(threads), "--seed", strconv.FormatUint(o.Seed, 10),
 		"--groups", strconv.Itoa(o.Spec.Groups)}
@@ -122,7 +136,8 @@ func runPeer(ctx context.Context, o *Options) (*PeerRun, error) {
 // summarizePeer takes the median over rounds of each peer field and
 // compares with normtap's results.
 func summarizePeer(o *Options, runs []*PeerRun, normtapRounds []map[graph.Norm]float64, ours []Result) *Peer {
-	p := &Peer{Command: strings.Join(o.PeerCommand, " "), Tool: runs[0].Tool, Version: runs[0].Version, Threads: runs[0].Threads}
+	p := &Peer{Command: strings.Join(o.PeerCommand, " "), Tool: runs[0].Tool, Version: runs[0].Version, Threads: runs[0].Threads, BLAS: runs[0].BLAS}
+	p.BLAS.CoreType = os.Getenv("OPENBLAS_CORETYPE")
 	for _, norm := range o.Norms {
 		var ms, p10, p90, fwd []float64
 		var last Result

@@ -39,15 +39,22 @@ func (r *Report) WriteTable(w io.Writer) error {
 			r.Opt, res.Model, joinInts(res.Hidden), res.Batch, r.Rounds)
 	}
 	tw := tabwriter.NewWriter(w, 0, 2, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "norm\tdevice\tp10 ms\tmedian ms\tp90 ms\texamples/s\tforward ms\tR\tsteps\t")
+	fmt.Fprintln(tw, "norm\tdevice\tp10 ms\tmedian ms\tp90 ms\texamples/s\tGEMM GFLOP/s\t% roofline\tforward ms\tR\tsteps\t")
 	for _, x := range r.Results {
-		fmt.Fprintf(tw, "%s\t%s\t%.2f\t%.2f\t%.2f\t%.0f\t%.2f\t%s\t%d\t\n", x.Norm, x.Device, x.MsPerStepP10, x.MsPerStepMedian, x.MsPerStepP90, x.ExamplesPerSec, x.ForwardMsMedian, fmtR(x.NormOverhead), x.Steps)
+		fmt.Fprintf(tw, "%s\t%s\t%.2f\t%.2f\t%.2f\t%.0f\t%.1f\t%s\t%.2f\t%s\t%d\t\n", x.Norm, x.Device, x.MsPerStepP10, x.MsPerStepMedian, x.MsPerStepP90, x.ExamplesPerSec, x.GFLOPPerSec, fmtPercent(x.RooflineFraction), x.ForwardMsMedian, fmtR(x.NormOverhead), x.Steps)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
+	if err := r.Roofline.writeTable(w, r.Machine.BLASKernel); err != nil {
+		return err
+	}
 	if p := r.Peer; p != nil {
-		fmt.Fprintf(w, "\npeer: %s %s, %d thread(s) (%s); medians over rounds\n\n", p.Tool, p.Version, p.Threads, p.Command)
+		blas := ""
+		if p.BLAS.Kernel != "" {
+			blas = fmt.Sprintf(", OpenBLAS %s with %d thread(s)", p.BLAS.Kernel, p.BLAS.Threads)
+		}
+		fmt.Fprintf(w, "\npeer: %s %s, %d thread(s)%s (%s); medians over rounds\n\n", p.Tool, p.Version, p.Threads, blas, p.Command)
 		tw = tabwriter.NewWriter(w, 0, 2, 2, ' ', tabwriter.AlignRight)
 		fmt.Fprintln(tw, "norm\tpeer median ms\tpeer examples/s\tpeer R\tnormtap ms\tpeer ms\tnormtap/peer examples/s\tper round\t")
 		for _, x := range p.Results {
@@ -81,6 +88,31 @@ func (r *Report) WriteTable(w io.Writer) error {
 			t.Neurons, t.Node, t.Norm, t.Examples, t.TapMsMedian, t.EpochMs, t.StepsPerEpoch, 100*t.OverheadFraction, t.Method)
 	}
 	return nil
+}
+
+func fmtPercent(f *float64) string {
+	if f == nil {
+		return "-"
+	}
+	return fmt.Sprintf("%.0f%%", 100**f)
+}
+
+// writeTable prints the roofline: the model's GEMMs timed alone.
+func (rf *Roofline) writeTable(w io.Writer, kernel string) error {
+	if rf == nil {
+		return nil
+	}
+	if kernel != "" {
+		kernel = " (OpenBLAS " + kernel + ")"
+	}
+	fmt.Fprintf(w, "\nroofline: %.2f MFLOP of GEMMs per example; the model's GEMM shapes alone run at %.1f GFLOP/s%s, so a step takes at least %.2f ms (%% roofline above: that ÷ the median step)\n\n",
+		rf.FLOPPerExample/1e6, rf.GemmGFLOPPerSec, kernel, rf.StepMsAtRoofline)
+	tw := tabwriter.NewWriter(w, 0, 2, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "GEMM\tper step\tms per call\tGFLOP/s\t")
+	for _, g := range rf.Gemms {
+		fmt.Fprintf(tw, "%s\t%d\t%.3f\t%.1f\t\n", g.Shape, g.PerStep, g.MsPerCall, g.GFLOPPerSec)
+	}
+	return tw.Flush()
 }
 
 func fmtFloats(v []float64) string {

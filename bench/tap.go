@@ -7,8 +7,10 @@ import (
 	"strings"
 	"time"
 
+	"normtap/dataset"
 	"normtap/graph"
 	"normtap/rundir"
+	"normtap/train"
 )
 
 // TapOverhead is what tapping one neuron of one node at the end of every
@@ -29,24 +31,21 @@ type TapOverhead struct {
 }
 
 // tapMethod is TapOverhead.Method.
-const tapMethod = "timed: one epoch's tap (probe forward passes in eval mode, the column copy, the npy and index writes, as train does) against steps_per_epoch × the median training step; an epoch without taps does none of this"
+const tapMethod = "timed: one epoch's tap, by train's own code (probe forward passes in eval mode, the column copy, the npy and index writes) against steps_per_epoch × the median training step; an epoch without taps does none of this"
 
 // MNISTTrainExamples sets the epoch length of the tap overhead.
 const MNISTTrainExamples = 60000
 
-// measureTap times the tap train's loop takes at an epoch's end with one
-// neuron (column 0) of the last ".act" node and a probe set of examples,
-// on t's machine, repeated reps times, into a temporary run directory.
+// measureTap times the tap train takes at an epoch's end (train's own
+// code, through train.ProbeTapper) with one neuron (column 0) of the last
+// ".act" node and a probe set of examples from t's pool, on t's machine,
+// repeated reps times, into a temporary run directory.
 func measureTap(ctx context.Context, t *trainer, examples, reps int) (*TapOverhead, error) {
 	node := ""
 	for _, tp := range t.model.Taps {
 		if strings.HasSuffix(tp.Name, ".act") {
 			node = tp.Name
 		}
-	}
-	tp, err := t.model.Tap(node)
-	if err != nil {
-		return nil, err
 	}
 	dir, err := os.MkdirTemp("", "normtap-bench-tap-")
 	if err != nil {
@@ -58,27 +57,17 @@ func measureTap(ctx context.Context, t *trainer, examples, reps int) (*TapOverhe
 		return nil, err
 	}
 	cols := []int{0}
-	buf := make([]float32, examples)
+	tapper, err := train.NewProbeTapper(t.model, t.mach, t.batch, t.probeSet(examples), examples, node, cols, tw)
+	if err != nil {
+		return nil, err
+	}
 	times := make([]float64, 0, reps)
 	for epoch := 1; epoch <= reps; epoch++ {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
 		start := time.Now()
-		t.mach.SetTraining(false)
-		for first := 0; first < examples; first += t.batch {
-			rows := min(t.batch, examples-first)
-			x, _ := t.batchData()
-			if _, err := t.mach.Forward(x); err != nil {
-				return nil, err
-			}
-			if err := t.mach.ReadTap(tp, cols, rows, buf[first:first+rows]); err != nil {
-				return nil, err
-			}
-		}
-		t.mach.SetTraining(true)
-		e := rundir.TapEntry{Node: node, Kind: rundir.KindEpoch, Epoch: epoch, Mode: rundir.ModeProbe, Examples: examples, Neurons: cols}
-		if err := tw.Write(e, buf); err != nil {
+		if err := tapper.Tap(epoch); err != nil {
 			return nil, err
 		}
 		times = append(times, float64(time.Since(start).Nanoseconds())/1e6)
@@ -88,4 +77,15 @@ func measureTap(ctx context.Context, t *trainer, examples, reps int) (*TapOverhe
 	tap := median(times)
 	return &TapOverhead{Method: tapMethod, Norm: t.spec.Norm, Node: node, Neurons: len(cols), Examples: examples,
 		TapMsMedian: tap, StepsPerEpoch: steps, EpochMs: epochMs, OverheadFraction: tap / epochMs}, nil
+}
+
+// probeSet is n examples of t's batch pool as a data set (the pool's
+// pixels; labels unused by a tap), the probe a tap runs over.
+func (t *trainer) probeSet(n int) *dataset.Set {
+	f := t.spec.InFeatures()
+	images := make([]float32, 0, n*f)
+	for i := 0; len(images) < n*f; i = (i + 1) % len(t.xs) {
+		images = append(images, t.xs[i][:min(len(t.xs[i]), n*f-len(images))]...)
+	}
+	return &dataset.Set{Images: images, Labels: make([]uint8, n), N: n, Rows: t.spec.InChannels * t.spec.InRows, Cols: t.spec.InCols, Classes: t.spec.Classes}
 }

@@ -32,9 +32,14 @@ type Result struct {
 	// NormOverhead is R: this configuration's median step time ÷ that of
 	// norm none; absent without a none configuration.
 	NormOverhead *float64 `json:"norm_overhead,omitempty"`
-	Steps        int      `json:"steps"`  // timed steps, all rounds together
-	Warmup       int      `json:"warmup"` // untimed steps before each round
-	Params       int      `json:"params,omitempty"`
+	// GFLOPPerSec is the step's GEMM FLOP (Roofline.FLOPPerExample) per
+	// second at the median step time; RooflineFraction is the roofline's
+	// step time (Roofline.StepMsAtRoofline) ÷ the median step time.
+	GFLOPPerSec      float64  `json:"gflop_per_sec"`
+	RooflineFraction *float64 `json:"roofline_fraction,omitempty"`
+	Steps            int      `json:"steps"`  // timed steps, all rounds together
+	Warmup           int      `json:"warmup"` // untimed steps before each round
+	Params           int      `json:"params,omitempty"`
 	// LastLoss is the loss of the last timed step: the same flags and seed
 	// give the same value.
 	LastLoss float64 `json:"last_loss"`

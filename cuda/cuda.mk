@@ -1,8 +1,11 @@
 # cuda.mk — the gpu build's make rules, included by the top-level Makefile
 # (`include cuda/cuda.mk`) and usable alone (`make -f cuda/cuda.mk ptx`).
 #
-#   make ptx        compile cuda/kernels/*.cu to the committed, embedded .ptx
-#   make ptx-check  fail, naming the file, when a committed .ptx is stale
+#   make ptx        compile cuda/kernels/*.cu to the committed, embedded .ptx,
+#                   then regenerate the kernel tables from it (go generate)
+#   make ptx-check  fail, naming the file, when a committed .ptx or a table
+#                   generated from it (cuda/kernels_gen.go, the emulator's
+#                   cuda/internal/emu/k_*.cc) is stale
 #   make gpu-deps   install nvcc and the CUDA driver API headers (Debian)
 #   make gpu-vet    go vet -tags gpu ./... with the CUDA cgo flags
 #   make gpu-emu-test  the kernel checks on the CPU (tags gpu cudaemu: the
@@ -37,6 +40,7 @@ GPU_GO_ENV       ?= CGO_ENABLED=1 CGO_CFLAGS="$(GPU_CGO_CFLAGS)" CGO_LDFLAGS="$(
 .PHONY: ptx ptx-check gpu-deps gpu-vet gpu-emu-test
 
 ptx: $(CUDA_PTX)
+	go generate ./cuda
 
 $(CUDA_KERNELS_DIR)/%.ptx: $(CUDA_KERNELS_DIR)/%.cu $(CUDA_HEADERS)
 	$(NVCC) $(NVCCFLAGS) -o $@ $<
@@ -57,6 +61,7 @@ ptx-check:
 		[ -f "$${ptx%.ptx}.cu" ] || { echo "ptx-check: $$ptx has no source $${ptx%.ptx}.cu" >&2; stale=1; }; \
 	done; \
 	[ $$stale = 0 ] && echo "ptx-check: $(words $(CUDA_SOURCES)) PTX files match their sources"
+	go run ./cuda/internal/kernelgen -dir cuda -check && echo "ptx-check: the generated kernel tables match the PTX"
 
 gpu-deps:
 	sh cuda/install-deps.sh

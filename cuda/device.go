@@ -42,8 +42,10 @@ type Device struct {
 	idle    map[int][]uintptr // pooled allocations not in use, by length
 	isIdle  map[uintptr]bool  // membership of idle, to catch double frees
 	scratch Buffer            // kernels' temporaries (partial sums); grows on demand
-	occ     map[string]int    // blocks per multiprocessor, by kernel
+	occ     map[kernel]int    // blocks per multiprocessor, by kernel
 	closed  bool
+
+	launches int64 // kernels launched (Launches)
 
 	gemmTileFixed  int // tests: force a GEMM tile size (0: choose)
 	gemmSplitFixed int // tests: force a number of k splits (0: choose)
@@ -64,15 +66,15 @@ func Open(ordinal int) (*Device, error) {
 		owned:  map[uintptr]int{},
 		idle:   map[int][]uintptr{},
 		isIdle: map[uintptr]bool{},
-		occ:    map[string]int{},
+		occ:    map[kernel]int{},
 	}
-	for _, m := range modules {
-		ptx, err := ptxFiles.ReadFile("kernels/" + m.file)
-		if err != nil {
-			d.Close()
-			return nil, fmt.Errorf("cuda: embedded %s: %w", m.file, err)
-		}
-		if err := drv.loadModule(string(ptx), m.kernels); err != nil {
+	mods, err := ptxModules()
+	if err != nil {
+		d.Close()
+		return nil, fmt.Errorf("cuda: %w", err)
+	}
+	for _, m := range mods {
+		if err := drv.loadModule(m.ptx, m.kernels); err != nil {
 			d.Close()
 			return nil, fmt.Errorf("cuda: load kernels/%s on %s: %w", m.file, info.Name, err)
 		}
@@ -136,62 +138,117 @@ func d2(x, y int) dim3 { return dim3{x, y, 1} }
 const maxParams = 16
 
 // args collects a launch's arguments, each in its own 8-byte slot (see
-// driver.launch).
+// driver.launch), with their kinds (ptxsig's p, i, f), which launch checks
+// against the kernel's parameters.
 type args struct {
-	v [maxParams]uint64
-	n int
+	v     [maxParams]uint64
+	kinds [maxParams]byte
+	n     int
 }
 
-func (a *args) add(v uint64) *args {
-	a.v[a.n] = v
-	a.n++
+func (a *args) add(v uint64, kind byte) *args {
+	if a.n < maxParams {
+		a.v[a.n] = v
+		a.kinds[a.n] = kind
+	}
+	a.n++ // past maxParams: launch reports the count
 	return a
 }
 
 // buf passes a device pointer (0 for a zero Buffer: NULL in the kernel).
-func (a *args) buf(b Buffer) *args { return a.add(uint64(b.ptr)) }
+func (a *args) buf(b Buffer) *args { return a.add(uint64(b.ptr), 'p') }
 
 // i32 passes an int as a C int.
-func (a *args) i32(v int) *args { return a.add(uint64(uint32(int32(v)))) }
+func (a *args) i32(v int) *args { return a.add(uint64(uint32(int32(v))), 'i') }
 
 // f32 passes a float.
-func (a *args) f32(v float32) *args { return a.add(uint64(math.Float32bits(v))) }
+func (a *args) f32(v float32) *args { return a.add(uint64(math.Float32bits(v)), 'f') }
 
 // flag passes a bool as a C int, 0 or 1.
 func (a *args) flag(v bool) *args {
 	if v {
-		return a.add(1)
+		return a.add(1, 'i')
 	}
-	return a.add(0)
+	return a.add(0, 'i')
 }
 
-// launch queues kernel name; in debug mode it also waits for it and checks.
-func (d *Device) launch(name string, grid, block dim3, a *args) error {
-	if d.closed {
-		return fmt.Errorf("cuda: %s: device is closed", name)
+// CUDA's launch limits (every device since compute capability 3.0).
+const (
+	maxGridX       = 1<<31 - 1
+	maxGridYZ      = 65535
+	maxBlockXY     = 1024
+	maxBlockZ      = 64
+	maxBlockThread = 1024
+)
+
+// checkLaunch refuses what the driver would refuse, or accept and then
+// run wrongly: arguments that do not match the kernel's parameters in
+// number and kind, a grid or block outside CUDA's limits, and a block
+// larger than the kernel's launch bounds (or than 256 threads for a kernel
+// that declares none).
+func checkLaunch(k kernel, grid, block dim3, a *args) error {
+	if k < 0 || k >= numKernels {
+		return fmt.Errorf("no such kernel")
 	}
-	if err := d.drv.launch(name, grid, block, a.v[:a.n]); err != nil {
-		return fmt.Errorf("cuda: launch %s (grid %v, block %v): %w", name, grid, block, err)
+	want := kernelTable[k].params
+	if a.n > maxParams || string(a.kinds[:a.n]) != want {
+		got := ""
+		if a.n <= maxParams {
+			got = string(a.kinds[:a.n])
+		}
+		return fmt.Errorf("%d arguments (%s), the kernel takes %d (%s)", a.n, got, len(want), want)
+	}
+	if grid.x < 1 || grid.x > maxGridX || grid.y < 1 || grid.y > maxGridYZ || grid.z < 1 || grid.z > maxGridYZ {
+		return fmt.Errorf("grid %v: x must be 1 to %d, y and z 1 to %d", grid, maxGridX, maxGridYZ)
+	}
+	if block.x < 1 || block.y < 1 || block.z < 1 || block.x > maxBlockXY || block.y > maxBlockXY || block.z > maxBlockZ {
+		return fmt.Errorf("block %v: out of CUDA's limits (%d, %d, %d)", block, maxBlockXY, maxBlockXY, maxBlockZ)
+	}
+	threads := block.x * block.y * block.z
+	if lim := k.threadLimit(); threads > lim {
+		if kernelTable[k].maxThreads == 0 {
+			return fmt.Errorf("block of %d threads for a kernel without __launch_bounds__ (at most %d)", threads, lim)
+		}
+		return fmt.Errorf("block of %d threads, over the kernel's __launch_bounds__(%d)", threads, lim)
+	}
+	return nil
+}
+
+// launch queues kernel k; in debug mode it also waits for it and checks.
+func (d *Device) launch(k kernel, grid, block dim3, a *args) error {
+	if d.closed {
+		return fmt.Errorf("cuda: %s: device is closed", k)
+	}
+	if err := checkLaunch(k, grid, block, a); err != nil {
+		return fmt.Errorf("cuda: launch %s (grid %v, block %v): %w", k, grid, block, err)
+	}
+	d.launches++
+	if err := d.drv.launch(k, grid, block, a.v[:a.n]); err != nil {
+		return fmt.Errorf("cuda: launch %s (grid %v, block %v): %w", k, grid, block, err)
 	}
 	if d.Debug {
 		if err := d.drv.sync(); err != nil {
-			return fmt.Errorf("cuda: kernel %s (grid %v, block %v): %w", name, grid, block, err)
+			return fmt.Errorf("cuda: kernel %s (grid %v, block %v): %w", k, grid, block, err)
 		}
 	}
 	return nil
 }
 
-// occupancy returns (and caches) how many 256-thread blocks of kernel name
+// Launches returns how many kernels the device has launched since Open:
+// tests and the bench count a step's launches with it.
+func (d *Device) Launches() int64 { return d.launches }
+
+// occupancy returns (and caches) how many 256-thread blocks of kernel k
 // fit on one multiprocessor; 1 if the driver cannot say.
-func (d *Device) occupancy(name string) int {
-	if n, ok := d.occ[name]; ok {
+func (d *Device) occupancy(k kernel) int {
+	if n, ok := d.occ[k]; ok {
 		return n
 	}
-	n, err := d.drv.occupancy(name, 256)
+	n, err := d.drv.occupancy(k, 256)
 	if err != nil || n < 1 {
 		n = 1
 	}
-	d.occ[name] = n
+	d.occ[k] = n
 	return n
 }
 

@@ -18,9 +18,19 @@
 // helpers. Set NORMTAP_CUDA_DEBUG=1 (or Device.Debug) to wait for and check
 // every launch, with the kernel's name in the error.
 //
+// Every launch names a kernel by a generated constant (kernels_gen.go, from
+// the PTX) and is checked before it is queued: its arguments against the
+// kernel's parameters in number and kind, its grid and block against
+// CUDA's limits and the kernel's __launch_bounds__ (256 threads for a
+// kernel without). Open checks the embedded PTX against the generated
+// table, and a PTX the driver cannot compile fails with the JIT's log.
+//
 // With the extra tag cudaemu (`make gpu-emu-test`), the kernels run on the
 // CPU instead, compiled as host C++ by cuda/internal/emu: the same checks,
-// no GPU needed, for their logic (not their speed).
+// no GPU needed, for their logic (not their speed). The emulator also
+// catches what a GPU would not report: writes into the guard zones around
+// every allocation, copies outside an allocation, and (since memory starts
+// filled with NaNs) reads of memory nothing wrote.
 //
 // CUDA contexts are current per OS thread while Go moves goroutines between
 // threads: every driver call of a Device therefore runs with its goroutine
@@ -28,3 +38,9 @@
 // there, so a Device can be used from any goroutine — one at a time, as it
 // is not safe for concurrent use.
 package cuda
+
+// kernels_gen.go and the emulator's registrations are generated from the
+// committed PTX (this directive sits here, in the one file without the gpu
+// tag, so that a plain `go generate ./cuda` runs it).
+//
+//go:generate go run ./internal/kernelgen

@@ -3,8 +3,11 @@
 package cuda
 
 import (
+	"bytes"
 	"fmt"
+	"os"
 	"runtime"
+	"strings"
 	"unsafe"
 
 	"gorgonia.org/cu"
@@ -24,7 +27,8 @@ type driver struct {
 	ctx    cu.CUContext
 	stream cu.Stream
 	mods   []cu.Module
-	fns    map[string]cu.Function
+	fns    [numKernels]cu.Function
+	loaded [numKernels]bool
 }
 
 // enter locks the calling goroutine to its thread and makes the context
@@ -74,7 +78,7 @@ func openDriver(ordinal int) (*driver, Info, error) {
 	if err != nil {
 		return nil, info, fmt.Errorf("CUDA device %d context: %w", ordinal, err)
 	}
-	dr := &driver{dev: dev, ctx: ctx, fns: map[string]cu.Function{}}
+	dr := &driver{dev: dev, ctx: ctx}
 	if err := cu.SetCurrentContext(ctx); err != nil {
 		dev.ReleasePrimaryCtx()
 		return nil, info, fmt.Errorf("CUDA device %d: make context current: %w", ordinal, err)
@@ -86,49 +90,101 @@ func openDriver(ordinal int) (*driver, Info, error) {
 	return dr, info, nil
 }
 
-// loadModule JIT-loads PTX text and looks up the named kernels in it.
-func (dr *driver) loadModule(ptx string, kernels []string) error {
+// jitLogBytes sizes each of the JIT compiler's log buffers.
+const jitLogBytes = 16 << 10
+
+// loadModule JIT-loads PTX text and looks up its kernels. It passes the
+// driver buffers for the JIT compiler's error and info logs: a PTX the
+// driver cannot compile fails with the compiler's own words, not a bare
+// error code. NORMTAP_CUDA_DEBUG=1 prints the info log (registers, spills)
+// of every module to stderr.
+func (dr *driver) loadModule(ptx string, kernels []kernel) error {
 	defer dr.enter()()
-	mod, err := cu.LoadData(ptx)
+	errLog := &cu.JITErrorLogBuffer{Buffer: make([]byte, jitLogBytes)}
+	infoLog := &cu.JITInfoLogBuffer{Buffer: make([]byte, jitLogBytes)}
+	verbose := &cu.JITLogVerbose{Enabled: true}
+	mod, err := cu.LoadDataEx(ptx, errLog, infoLog, verbose)
 	if err != nil {
-		return err
+		msg := cString(errLog.Buffer)
+		if info := cString(infoLog.Buffer); info != "" {
+			msg += "\n" + info
+		}
+		if msg == "" {
+			return fmt.Errorf("JIT compile: %w (the driver gave no log)", err)
+		}
+		return fmt.Errorf("JIT compile: %w:\n%s", err, msg)
+	}
+	if os.Getenv("NORMTAP_CUDA_DEBUG") == "1" {
+		if info := cString(infoLog.Buffer); info != "" {
+			fmt.Fprintf(os.Stderr, "cuda: JIT log:\n%s\n", info)
+		}
 	}
 	dr.mods = append(dr.mods, mod)
-	for _, name := range kernels {
-		fn, err := mod.Function(name)
+	for _, k := range kernels {
+		fn, err := mod.Function(k.String())
 		if err != nil {
-			return fmt.Errorf("kernel %s: %w", name, err)
+			return fmt.Errorf("kernel %s: %w", k, err)
 		}
-		dr.fns[name] = fn
+		dr.fns[k] = fn
+		dr.loaded[k] = true
 	}
 	return nil
 }
 
-// launch queues kernel name on the stream. Each params[i] holds one kernel
+// cString is the text of a NUL-terminated log buffer.
+func cString(b []byte) string {
+	if i := bytes.IndexByte(b, 0); i >= 0 {
+		b = b[:i]
+	}
+	return strings.TrimSpace(string(b))
+}
+
+// launch queues kernel k on the stream. Each params[i] holds one kernel
 // argument in its low bytes (pointers and 8-byte values whole, 4-byte ints
 // and floats in the low 4 bytes): cu.Function.Launch copies 8 bytes per
 // argument and the driver reads as many as the kernel's parameter has.
-func (dr *driver) launch(name string, grid, block dim3, params []uint64) error {
+func (dr *driver) launch(k kernel, grid, block dim3, params []uint64) error {
 	defer dr.enter()()
-	fn, ok := dr.fns[name]
-	if !ok {
-		return fmt.Errorf("kernel %s is not in the embedded PTX", name)
+	if !dr.loaded[k] {
+		return fmt.Errorf("kernel %s is not loaded", k)
 	}
 	var ptrs [maxParams]unsafe.Pointer
 	for i := range params {
 		ptrs[i] = unsafe.Pointer(&params[i])
 	}
-	return fn.Launch(grid.x, grid.y, grid.z, block.x, block.y, block.z, 0, dr.stream, ptrs[:len(params)])
+	return dr.fns[k].Launch(grid.x, grid.y, grid.z, block.x, block.y, block.z, 0, dr.stream, ptrs[:len(params)])
 }
 
 // occupancy is how many blocks of the given size fit on one multiprocessor.
-func (dr *driver) occupancy(name string, blockSize int) (int, error) {
+func (dr *driver) occupancy(k kernel, blockSize int) (int, error) {
 	defer dr.enter()()
-	fn, ok := dr.fns[name]
-	if !ok {
-		return 0, fmt.Errorf("kernel %s is not in the embedded PTX", name)
+	if !dr.loaded[k] {
+		return 0, fmt.Errorf("kernel %s is not loaded", k)
 	}
-	return fn.MaxActiveBlocksPerMultiProcessor(blockSize, 0)
+	return dr.fns[k].MaxActiveBlocksPerMultiProcessor(blockSize, 0)
+}
+
+// attributes reads what the driver compiled kernel k to.
+func (dr *driver) attributes(k kernel) (KernelAttributes, error) {
+	defer dr.enter()()
+	a := KernelAttributes{Name: k.String(), LaunchThreads: k.threadLimit()}
+	if !dr.loaded[k] {
+		return a, fmt.Errorf("kernel %s is not loaded", k)
+	}
+	fn := dr.fns[k]
+	var err error
+	get := func(attr cu.FunctionAttribute) int {
+		v, e := fn.Attribute(attr)
+		if e != nil && err == nil {
+			err = e
+		}
+		return v
+	}
+	a.Registers = get(cu.NumRegs)
+	a.LocalBytes = get(cu.LocalSizeBytes)
+	a.SharedBytes = get(cu.SharedSizeBytes)
+	a.MaxThreads = get(cu.FnMaxThreadsPerBlock)
+	return a, err
 }
 
 func (dr *driver) alloc(bytes int64) (uintptr, error) {

@@ -16,7 +16,7 @@ import (
 // multiprocessors, 2 blocks each), so that the grids are few blocks and
 // the persistent and chunked kernels loop.
 type driver struct {
-	loaded map[string]bool
+	loaded [numKernels]bool
 }
 
 func openDriver(ordinal int) (*driver, Info, error) {
@@ -24,56 +24,55 @@ func openDriver(ordinal int) (*driver, Info, error) {
 		return nil, Info{}, fmt.Errorf("CUDA device %d: 1 device(s) visible (emulator)", ordinal)
 	}
 	info := Info{Name: "normtap CPU emulator", Major: 7, Minor: 0, MemoryBytes: 1 << 30, SMs: 4, L2Bytes: 1 << 20}
-	return &driver{loaded: map[string]bool{}}, info, nil
+	return &driver{}, info, nil
 }
 
 func deviceCount() (int, error) { return 1, nil }
 
-func (dr *driver) loadModule(ptx string, kernels []string) error {
+// loadModule checks that the emulator has each kernel, with the parameters
+// the PTX declares: the host compiler's reading of the .cu and nvcc's agree.
+func (dr *driver) loadModule(ptx string, kernels []kernel) error {
 	for _, k := range kernels {
-		if !emu.Has(k) {
-			return fmt.Errorf("kernel %s: not in the emulator", k)
+		if !emu.Has(k.String()) {
+			return fmt.Errorf("kernel %s: not in the emulator (run go generate ./cuda)", k)
+		}
+		if got, want := emu.Params(k.String()), kernelTable[k].params; got != want {
+			return fmt.Errorf("kernel %s: the emulator's parameters (%s) differ from the PTX's (%s)", k, got, want)
 		}
 		dr.loaded[k] = true
 	}
 	return nil
 }
 
-func (dr *driver) launch(name string, grid, block dim3, params []uint64) error {
-	if !dr.loaded[name] {
-		return fmt.Errorf("kernel %s is not in the embedded PTX", name)
+func (dr *driver) launch(k kernel, grid, block dim3, params []uint64) error {
+	if !dr.loaded[k] {
+		return fmt.Errorf("kernel %s is not loaded", k)
 	}
-	return emu.Launch(name, [3]int{grid.x, grid.y, grid.z}, [3]int{block.x, block.y, block.z}, params)
+	return emu.Launch(k.String(), [3]int{grid.x, grid.y, grid.z}, [3]int{block.x, block.y, block.z}, params)
 }
 
-func (dr *driver) occupancy(name string, blockSize int) (int, error) { return 2, nil }
+func (dr *driver) occupancy(k kernel, blockSize int) (int, error) { return 2, nil }
+
+// attributes: the emulator has no registers; any block CUDA allows runs.
+func (dr *driver) attributes(k kernel) (KernelAttributes, error) {
+	return KernelAttributes{Name: k.String(), MaxThreads: maxBlockThread, LaunchThreads: k.threadLimit()}, nil
+}
 
 func (dr *driver) alloc(bytes int64) (uintptr, error) { return emu.Alloc(bytes) }
 
-func (dr *driver) free(p uintptr) error {
-	emu.Free(p)
-	return nil
-}
+func (dr *driver) free(p uintptr) error { return emu.Free(p) }
 
 func (dr *driver) htod(dst uintptr, src unsafe.Pointer, bytes int64) error {
-	emu.HtoD(dst, src, bytes)
-	return nil
+	return emu.HtoD(dst, src, bytes)
 }
 
 func (dr *driver) dtoh(dst unsafe.Pointer, src uintptr, bytes int64) error {
-	emu.DtoH(dst, src, bytes)
-	return nil
+	return emu.DtoH(dst, src, bytes)
 }
 
-func (dr *driver) dtod(dst, src uintptr, bytes int64) error {
-	emu.DtoD(dst, src, bytes)
-	return nil
-}
+func (dr *driver) dtod(dst, src uintptr, bytes int64) error { return emu.DtoD(dst, src, bytes) }
 
-func (dr *driver) memsetD32(dst uintptr, v uint32, n int64) error {
-	emu.MemsetD32(dst, v, n)
-	return nil
-}
+func (dr *driver) memsetD32(dst uintptr, v uint32, n int64) error { return emu.MemsetD32(dst, v, n) }
 
 func (dr *driver) sync() error { return nil }
 

@@ -49,7 +49,7 @@ func (d *Device) GroupNormForward(x, gamma, beta Buffer, n, c, s, groups int, ep
 	}
 	var p args
 	p.buf(x).buf(gamma).buf(beta).i32(n).i32(c).i32(s).i32(groups).f32(eps).buf(y).buf(mean).buf(invstd)
-	return d.launch("gn_forward", d1(n*groups), d1(rowThreads(c/groups*s)), &p)
+	return d.launch(kGnForward, d1(n*groups), d1(rowThreads(c/groups*s)), &p)
 }
 
 // GroupNormBackward queues dx, dγ and dβ of GroupNormForward, as
@@ -74,12 +74,12 @@ func (d *Device) GroupNormBackward(x, dy, gamma, mean, invstd Buffer, n, c, s, g
 	pg, pb := scr.Slice(0, n*c), scr.Slice(n*c, 2*n*c)
 	var p args
 	p.buf(x).buf(dy).buf(gamma).buf(mean).buf(invstd).i32(n).i32(c).i32(s).i32(groups).buf(dx).buf(pg).buf(pb)
-	if err := d.launch("gn_backward", d1(n*groups), d1(rowThreads(c/groups*s)), &p); err != nil {
+	if err := d.launch(kGnBackward, d1(n*groups), d1(rowThreads(c/groups*s)), &p); err != nil {
 		return err
 	}
 	p = args{}
 	p.buf(pg).buf(pb).i32(n).i32(c).buf(dgamma).buf(dbeta)
-	return d.launch("norm_rows_finalize", d1(ceilDiv(c, 256)), d1(256), &p)
+	return d.launch(kNormRowsFinalize, d1(ceilDiv(c, 256)), d1(256), &p)
 }
 
 // RMSNormForward queues an RMSNorm of each row of x (N×D), as
@@ -97,7 +97,7 @@ func (d *Device) RMSNormForward(x, gamma Buffer, n, dim int, eps float32, y, inv
 	}
 	var p args
 	p.buf(x).buf(gamma).i32(n).i32(dim).f32(eps).buf(y).buf(invrms)
-	return d.launch("rms_forward", d1(n), d1(rowThreads(dim)), &p)
+	return d.launch(kRmsForward, d1(n), d1(rowThreads(dim)), &p)
 }
 
 // RMSNormBackward queues dx and dγ of RMSNormForward, as
@@ -122,10 +122,10 @@ func (d *Device) RMSNormBackward(x, dy, gamma, invrms Buffer, n, dim int, dx, dg
 	}
 	var p args
 	p.buf(x).buf(dy).buf(gamma).buf(invrms).i32(n).i32(dim).buf(dx).buf(pg)
-	if err := d.launch("rms_backward", d1(n), d1(rowThreads(dim)), &p); err != nil {
+	if err := d.launch(kRmsBackward, d1(n), d1(rowThreads(dim)), &p); err != nil {
 		return err
 	}
 	p = args{}
 	p.buf(pg).buf(Buffer{}).i32(n).i32(dim).buf(dgamma).buf(Buffer{})
-	return d.launch("norm_rows_finalize", d1(ceilDiv(dim, 256)), d1(256), &p)
+	return d.launch(kNormRowsFinalize, d1(ceilDiv(dim, 256)), d1(256), &p)
 }

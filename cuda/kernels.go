@@ -70,10 +70,10 @@ func (s *sizes) matrix(name string, b Buffer, rows, cols, ld int) {
 // --- GEMM -----------------------------------------------------------------
 
 // gemmKernels[tile][transA][transB]
-var gemmKernels = map[int][2][2]string{
-	128: {{"gemm_nn_128", "gemm_nt_128"}, {"gemm_tn_128", "gemm_tt_128"}},
-	64:  {{"gemm_nn_64", "gemm_nt_64"}, {"gemm_tn_64", "gemm_tt_64"}},
-	32:  {{"gemm_nn_32", "gemm_nt_32"}, {"gemm_tn_32", "gemm_tt_32"}},
+var gemmKernels = map[int][2][2]kernel{
+	128: {{kGemmNn128, kGemmNt128}, {kGemmTn128, kGemmTt128}},
+	64:  {{kGemmNn64, kGemmNt64}, {kGemmTn64, kGemmTt64}},
+	32:  {{kGemmNn32, kGemmNt32}, {kGemmTn32, kGemmTt32}},
 }
 
 // Gemm queues C = alpha·op(A)·op(B) + beta·C for row-major matrices, where
@@ -131,7 +131,7 @@ func (d *Device) Gemm(transA, transB bool, m, n, k int, alpha float32, a Buffer,
 	}
 	p = args{}
 	p.buf(partial).i32(splits).i32(m).i32(n).f32(alpha).f32(beta).buf(c).i32(ldc)
-	return d.launch("gemm_splitk_reduce", d.grid1D(m*n), d1(256), &p)
+	return d.launch(kGemmSplitkReduce, d.grid1D(m*n), d1(256), &p)
 }
 
 // gemmPlan picks the tile (128, 64 or 32) and how many ways to split k.
@@ -187,7 +187,7 @@ func (d *Device) BiasAdd(y, b Buffer, rows, cols int) error {
 	grid.y = min(grid.y, ceilDiv(8*d.info.SMs, grid.x))
 	var p args
 	p.buf(y).buf(b).i32(rows).i32(cols).flag(vec)
-	return d.launch("bias_add", grid, d1(threads), &p)
+	return d.launch(kBiasAdd, grid, d1(threads), &p)
 }
 
 // ColSum queues dst[j] = Σ_i x[i,j] for x (rows×cols), as kernels.ColSum:
@@ -202,7 +202,7 @@ func (d *Device) ColSum(dst, x Buffer, rows, cols int) error {
 	}
 	var p args
 	p.buf(dst).buf(x).i32(rows).i32(cols)
-	return d.launch("col_sum", d1(ceilDiv(cols, 32)), d2(32, 8), &p)
+	return d.launch(kColSum, d1(ceilDiv(cols, 32)), d2(32, 8), &p)
 }
 
 // ActForward queues y = act(x) over x.Len() floats, as kernels.ActForward.
@@ -220,7 +220,7 @@ func (d *Device) ActForward(act kernels.Act, x, y Buffer) error {
 	vec := aligned16(x, y)
 	var p args
 	p.buf(x).buf(y).i32(x.n).i32(int(act)).flag(vec)
-	return d.launch("act_forward", d.grid1D(vecUnits(x.n, vec)), d1(256), &p)
+	return d.launch(kActForward, d.grid1D(vecUnits(x.n, vec)), d1(256), &p)
 }
 
 // ActBackward queues dx = dy·act'(x) over dy.Len() floats, given x, y =
@@ -241,7 +241,7 @@ func (d *Device) ActBackward(act kernels.Act, x, y, dy, dx Buffer) error {
 	vec := aligned16(x, y, dy, dx)
 	var p args
 	p.buf(x).buf(y).buf(dy).buf(dx).i32(n).i32(int(act)).flag(vec)
-	return d.launch("act_backward", d.grid1D(vecUnits(n, vec)), d1(256), &p)
+	return d.launch(kActBackward, d.grid1D(vecUnits(n, vec)), d1(256), &p)
 }
 
 // Add queues dst = a + b over dst.Len() floats (gradients of a value that
@@ -258,7 +258,7 @@ func (d *Device) Add(dst, a, b Buffer) error {
 	vec := aligned16(dst, a, b)
 	var p args
 	p.buf(dst).buf(a).buf(b).i32(n).flag(vec)
-	return d.launch("add_f32", d.grid1D(vecUnits(n, vec)), d1(256), &p)
+	return d.launch(kAddF32, d.grid1D(vecUnits(n, vec)), d1(256), &p)
 }
 
 // GatherColumns queues dst[r·ncols+j] = src[r·width+cols[j]] for the first
@@ -274,7 +274,7 @@ func (d *Device) GatherColumns(dst, src, cols Buffer, rows, width int) error {
 	}
 	var p args
 	p.buf(dst).buf(src).buf(cols).i32(rows).i32(width).i32(cols.n)
-	return d.launch("gather_cols", d.grid1D(rows*cols.n), d1(256), &p)
+	return d.launch(kGatherCols, d.grid1D(rows*cols.n), d1(256), &p)
 }
 
 // CopyKernel queues a copy of src into the start of dst with normtap's own
@@ -290,7 +290,7 @@ func (d *Device) CopyKernel(dst, src Buffer) error {
 	vec := aligned16(dst, src)
 	var p args
 	p.buf(dst).buf(src).i32(src.n).flag(vec)
-	return d.launch("copy_f32", d.grid1D(vecUnits(src.n, vec)), d1(256), &p)
+	return d.launch(kCopyF32, d.grid1D(vecUnits(src.n, vec)), d1(256), &p)
 }
 
 func vecUnits(n int, vec bool) int {
@@ -366,17 +366,17 @@ func (d *Device) BatchNormTrainForward(x, gamma, beta Buffer, n, c, s int, eps f
 	var p args
 	if pl.twoD {
 		p.buf(x).i32(n).i32(c).i32(pl.per).buf(psum).buf(psq).flag(pl.vec)
-		err = d.launch("bn_stats_partial_2d", d2(pl.colBlocks, pl.chunks), d2(32, 8), &p)
+		err = d.launch(kBnStatsPartial2d, d2(pl.colBlocks, pl.chunks), d2(32, 8), &p)
 	} else {
 		p.buf(x).i32(n).i32(c).i32(s).i32(pl.per).buf(psum).buf(psq)
-		err = d.launch("bn_stats_partial_4d", d2(c, pl.chunks), d1(256), &p)
+		err = d.launch(kBnStatsPartial4d, d2(c, pl.chunks), d1(256), &p)
 	}
 	if err != nil {
 		return err
 	}
 	p = args{}
 	p.buf(x).buf(psum).buf(psq).i32(pl.chunks).i32(c).i32(s).f32(float32(n * s)).f32(eps).buf(mean).buf(variance).buf(invstd)
-	if err := d.launch("bn_stats_finalize", d1(ceilDiv(c, 256)), d1(256), &p); err != nil {
+	if err := d.launch(kBnStatsFinalize, d1(ceilDiv(c, 256)), d1(256), &p); err != nil {
 		return err
 	}
 	return d.bnApply(pl, x, gamma, beta, mean, invstd, n, c, s, y)
@@ -387,10 +387,10 @@ func (d *Device) bnApply(pl bnPlan, x, gamma, beta, mean, invstd Buffer, n, c, s
 	var p args
 	if pl.twoD {
 		p.buf(x).buf(gamma).buf(beta).buf(mean).buf(invstd).i32(n).i32(c).i32(pl.per).buf(y).flag(pl.vec)
-		return d.launch("bn_apply_2d", d2(pl.colBlocks, pl.chunks), d2(32, 8), &p)
+		return d.launch(kBnApply2d, d2(pl.colBlocks, pl.chunks), d2(32, 8), &p)
 	}
 	p.buf(x).buf(gamma).buf(beta).buf(mean).buf(invstd).i32(n).i32(c).i32(s).buf(y).flag(pl.vec)
-	return d.launch("bn_apply_4d", d.grid1D(vecUnits(n*c*s, pl.vec)), d1(256), &p)
+	return d.launch(kBnApply4d, d.grid1D(vecUnits(n*c*s, pl.vec)), d1(256), &p)
 }
 
 // BatchNormEvalForward queues a BatchNorm of x (N, C, S) with the running
@@ -411,7 +411,7 @@ func (d *Device) BatchNormEvalForward(x, gamma, beta, runMean, runVar Buffer, n,
 	}
 	var p args
 	p.buf(runVar).i32(c).f32(eps).buf(invstd)
-	if err := d.launch("bn_eval_invstd", d1(ceilDiv(c, 256)), d1(256), &p); err != nil {
+	if err := d.launch(kBnEvalInvstd, d1(ceilDiv(c, 256)), d1(256), &p); err != nil {
 		return err
 	}
 	return d.bnApply(d.planBN(n, c, s, x, y), x, gamma, beta, runMean, invstd, n, c, s, y)
@@ -436,7 +436,7 @@ func (d *Device) BatchNormUpdateRunning(runMean, runVar, mean, variance Buffer, 
 	}
 	var p args
 	p.buf(runMean).buf(runVar).buf(mean).buf(variance).i32(c).f32(momentum).f32(unbias)
-	return d.launch("bn_running_update", d1(ceilDiv(c, 256)), d1(256), &p)
+	return d.launch(kBnRunningUpdate, d1(ceilDiv(c, 256)), d1(256), &p)
 }
 
 // BatchNormBackward queues dx, dγ and dβ of a BatchNorm over (N, C, S), as
@@ -469,17 +469,17 @@ func (d *Device) BatchNormBackward(train bool, x, dy, gamma, mean, invstd Buffer
 	var p args
 	if pl.twoD {
 		p.buf(x).buf(dy).buf(gamma).buf(mean).buf(invstd).i32(n).i32(c).i32(pl.per).buf(pdy).buf(pdyx).buf(dxEval).flag(pl.vec)
-		err = d.launch("bn_bwd_partial_2d", d2(pl.colBlocks, pl.chunks), d2(32, 8), &p)
+		err = d.launch(kBnBwdPartial2d, d2(pl.colBlocks, pl.chunks), d2(32, 8), &p)
 	} else {
 		p.buf(x).buf(dy).buf(gamma).buf(mean).buf(invstd).i32(n).i32(c).i32(s).i32(pl.per).buf(pdy).buf(pdyx).buf(dxEval)
-		err = d.launch("bn_bwd_partial_4d", d2(c, pl.chunks), d1(256), &p)
+		err = d.launch(kBnBwdPartial4d, d2(c, pl.chunks), d1(256), &p)
 	}
 	if err != nil {
 		return err
 	}
 	p = args{}
 	p.buf(pdy).buf(pdyx).i32(pl.chunks).i32(c).buf(dgamma).buf(dbeta)
-	if err := d.launch("bn_bwd_finalize", d1(ceilDiv(c, 256)), d1(256), &p); err != nil {
+	if err := d.launch(kBnBwdFinalize, d1(ceilDiv(c, 256)), d1(256), &p); err != nil {
 		return err
 	}
 	if !train {
@@ -489,25 +489,33 @@ func (d *Device) BatchNormBackward(train bool, x, dy, gamma, mean, invstd Buffer
 	p = args{}
 	if pl.twoD {
 		p.buf(x).buf(dy).buf(gamma).buf(mean).buf(invstd).buf(dgamma).buf(dbeta).i32(n).i32(c).i32(pl.per).f32(count).buf(dx).flag(pl.vec)
-		return d.launch("bn_bwd_dx_2d", d2(pl.colBlocks, pl.chunks), d2(32, 8), &p)
+		return d.launch(kBnBwdDx2d, d2(pl.colBlocks, pl.chunks), d2(32, 8), &p)
 	}
 	p.buf(x).buf(dy).buf(gamma).buf(mean).buf(invstd).buf(dgamma).buf(dbeta).i32(n).i32(c).i32(s).f32(count).buf(dx)
-	return d.launch("bn_bwd_dx_4d", d.grid1D(n*c*s), d1(256), &p)
+	return d.launch(kBnBwdDx4d, d.grid1D(n*c*s), d1(256), &p)
 }
 
 // --- LayerNorm ---------------------------------------------------------------
+
+// lnKernels[{G, K}] is the forward and backward kernel of each
+// specialisation (LN_FORWARD / LN_BACKWARD in kernels/norm.cu).
+var lnKernels = map[[2]int][2]kernel{
+	{32, 1}: {kLnForward32_1, kLnBackward32_1}, {32, 2}: {kLnForward32_2, kLnBackward32_2},
+	{32, 4}: {kLnForward32_4, kLnBackward32_4}, {32, 8}: {kLnForward32_8, kLnBackward32_8},
+	{256, 2}: {kLnForward256_2, kLnBackward256_2}, {256, 4}: {kLnForward256_4, kLnBackward256_4},
+}
 
 // lnPlan picks the LayerNorm kernels for rows of d floats: a group of G
 // threads per row holding K float4s each, or the generic kernels (G = 0).
 type lnPlan struct {
 	g, k      int
-	fwd, bwd  string
+	fwd, bwd  kernel
 	rowsBlock int // rows per 256-thread block
 }
 
 func planLN(d int, aligned bool) lnPlan {
 	if d%4 != 0 || d > 4096 || !aligned {
-		return lnPlan{fwd: "ln_forward_generic", bwd: "ln_backward_generic", rowsBlock: 1}
+		return lnPlan{fwd: kLnForwardGeneric, bwd: kLnBackwardGeneric, rowsBlock: 1}
 	}
 	d4 := d / 4
 	pl := lnPlan{g: 256, k: 4}
@@ -523,8 +531,7 @@ func planLN(d int, aligned bool) lnPlan {
 	case d4 <= 512:
 		pl.g, pl.k = 256, 2
 	}
-	pl.fwd = fmt.Sprintf("ln_forward_%d_%d", pl.g, pl.k)
-	pl.bwd = fmt.Sprintf("ln_backward_%d_%d", pl.g, pl.k)
+	pl.fwd, pl.bwd = lnKernels[[2]int{pl.g, pl.k}][0], lnKernels[[2]int{pl.g, pl.k}][1]
 	pl.rowsBlock = 256 / pl.g
 	return pl
 }
@@ -590,7 +597,7 @@ func (d *Device) LayerNormBackward(x, dy, gamma, mean, invstd Buffer, n, dim int
 	}
 	p = args{}
 	p.buf(pg).buf(pb).i32(blocks).i32(dim).buf(dgamma).buf(dbeta)
-	return d.launch("ln_bwd_finalize", d1(ceilDiv(dim, 256)), d1(256), &p)
+	return d.launch(kLnBwdFinalize, d1(ceilDiv(dim, 256)), d1(256), &p)
 }
 
 // --- softmax cross-entropy ---------------------------------------------------
@@ -613,7 +620,7 @@ func (d *Device) xentRows(logits, labels Buffer, n, k int, probs Buffer) (Buffer
 	var p args
 	p.buf(logits).buf(labels).i32(n).i32(k).buf(probs).buf(rowLoss).buf(rowCorrect)
 	// one warp per row, 8 per block
-	err = d.launch("xent_rows", d1(clamp(ceilDiv(n, 8), 1, 16*d.info.SMs)), d1(256), &p)
+	err = d.launch(kXentRows, d1(clamp(ceilDiv(n, 8), 1, 16*d.info.SMs)), d1(256), &p)
 	return rowLoss, rowCorrect, err
 }
 
@@ -635,7 +642,7 @@ func (d *Device) SoftmaxCrossEntropyForward(logits, labels Buffer, n, k int, pro
 	}
 	var p args
 	p.buf(rowLoss).buf(rowCorrect).i32(n).buf(loss).buf(Buffer{})
-	return d.launch("xent_reduce", d1(1), d1(1024), &p)
+	return d.launch(kXentReduce, d1(1), d1(1024), &p)
 }
 
 // SoftmaxCrossEntropyMetrics queues sums[0] += Σ_i loss_i and sums[1] +=
@@ -653,7 +660,7 @@ func (d *Device) SoftmaxCrossEntropyMetrics(logits, labels Buffer, n, k int, sum
 	}
 	var p args
 	p.buf(rowLoss).buf(rowCorrect).i32(n).buf(Buffer{}).buf(sums)
-	return d.launch("xent_reduce", d1(1), d1(1024), &p)
+	return d.launch(kXentReduce, d1(1), d1(1024), &p)
 }
 
 // SoftmaxCrossEntropyBackward queues dlogits = g·(p − onehot(label))/n, as
@@ -669,7 +676,7 @@ func (d *Device) SoftmaxCrossEntropyBackward(probs, labels Buffer, n, k int, g f
 	}
 	var p args
 	p.buf(probs).buf(labels).i32(n).i32(k).f32(g / float32(n)).buf(dlogits)
-	return d.launch("xent_backward", d.grid1D(n*k), d1(256), &p)
+	return d.launch(kXentBackward, d.grid1D(n*k), d1(256), &p)
 }
 
 // --- optimizers ----------------------------------------------------------------
@@ -692,7 +699,7 @@ func (d *Device) SGDUpdate(w, g Buffer, lr float32) error {
 	vec := aligned16(w, g)
 	var p args
 	p.buf(w).buf(g).i32(w.n).f32(lr).flag(vec)
-	return d.launch("sgd_update", d.grid1D(vecUnits(w.n, vec)), d1(256), &p)
+	return d.launch(kSgdUpdate, d.grid1D(vecUnits(w.n, vec)), d1(256), &p)
 }
 
 // MomentumUpdate queues v ← μ·v + g; w ← w − lr·v (graph.MomentumUpdate).
@@ -704,7 +711,7 @@ func (d *Device) MomentumUpdate(w, g, v Buffer, lr, mu float32) error {
 	vec := aligned16(w, g, v)
 	var p args
 	p.buf(w).buf(g).buf(v).i32(w.n).f32(lr).f32(mu).flag(vec)
-	return d.launch("momentum_update", d.grid1D(vecUnits(w.n, vec)), d1(256), &p)
+	return d.launch(kMomentumUpdate, d.grid1D(vecUnits(w.n, vec)), d1(256), &p)
 }
 
 // AdamUpdate queues Adam step number t (1-based), as graph.AdamUpdate:
@@ -725,5 +732,5 @@ func (d *Device) AdamUpdate(w, g, m, v Buffer, lr, beta1, beta2, eps float32, t 
 	vec := aligned16(w, g, m, v)
 	var p args
 	p.buf(w).buf(g).buf(m).buf(v).i32(w.n).f32(step).f32(beta1).f32(beta2).f32(eps).f32(isq).flag(vec)
-	return d.launch("adam_update", d.grid1D(vecUnits(w.n, vec)), d1(256), &p)
+	return d.launch(kAdamUpdate, d.grid1D(vecUnits(w.n, vec)), d1(256), &p)
 }

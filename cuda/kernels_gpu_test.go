@@ -3,10 +3,11 @@
 package cuda
 
 // Kernel checks: every kernel, forward and backward, against its CPU
-// reference in package kernels (the optimizers included) on random
-// non-zero inputs, at shapes that are and are not multiples of the tiles
-// and vector widths, and through unaligned buffers that force the scalar
-// paths.
+// reference (package layers; the optimizers against the formulas of
+// graph/optim.go, restated below because graph's GPU executor imports this
+// package) on random non-zero inputs, at shapes that are and are not
+// multiples of the tiles and vector widths, and through unaligned buffers
+// that force the scalar paths.
 //
 // Error measure: relErr = max_i |got_i − want_i| / max_i |want_i|, and a
 // check passes when relErr ≤ 1e-4. GEMM is checked element-wise against
@@ -423,61 +424,65 @@ func bnInput(rng *rand.Rand, sh bnShape) []float32 {
 func TestBatchNorm(t *testing.T) {
 	d := dev(t)
 	rng := rand.New(rand.NewPCG(5, 5))
-	const eps, momentum = 1e-5, 0.1
 	for _, sh := range bnShapes {
 		for _, off := range []int{0, 1} {
 			t.Run(fmt.Sprintf("%dx%dx%d/offset%d", sh.n, sh.c, sh.s, off), func(t *testing.T) {
-				n, c, s := sh.n, sh.c, sh.s
-				x, dy := bnInput(rng, sh), randSlice(rng, n*c*s, -1, 1)
-				gamma, beta := randSlice(rng, c, 0.5, 1.5), randSlice(rng, c, -0.5, 0.5)
-				runMean, runVar := randSlice(rng, c, -0.5, 0.5), randSlice(rng, c, 0.5, 2)
-
-				gx, gdy := put(t, d, x, off), put(t, d, dy, off)
-				gg, gbeta := put(t, d, gamma, off), put(t, d, beta, off)
-				grm, grv := put(t, d, runMean, off), put(t, d, runVar, off)
-				gy := zeros(t, d, n*c*s, off)
-				gmean, gvar, ginv := zeros(t, d, c, off), zeros(t, d, c, off), zeros(t, d, c, off)
-
-				// train forward
-				y, mean, variance, invstd := make([]float32, n*c*s), make([]float32, c), make([]float32, c), make([]float32, c)
-				kernels.BatchNormTrainForward(x, gamma, beta, n, c, s, eps, y, mean, variance, invstd, make([]float64, 2*c))
-				must(t, d.BatchNormTrainForward(gx, gg, gbeta, n, c, s, eps, gy, gmean, gvar, ginv))
-				check(t, "train y", get(t, d, gy), y)
-				check(t, "mean", get(t, d, gmean), mean)
-				check(t, "variance", get(t, d, gvar), variance)
-				check(t, "invstd", get(t, d, ginv), invstd)
-
-				// running statistics
-				rm, rv := append([]float32(nil), runMean...), append([]float32(nil), runVar...)
-				kernels.BatchNormUpdateRunning(rm, rv, mean, variance, n*s, momentum)
-				grm2, grv2 := put(t, d, runMean, off), put(t, d, runVar, off)
-				must(t, d.BatchNormUpdateRunning(grm2, grv2, gmean, gvar, n*s, momentum))
-				check(t, "running mean", get(t, d, grm2), rm)
-				check(t, "running var", get(t, d, grv2), rv)
-
-				// train backward
-				dx, dgamma, dbeta := make([]float32, n*c*s), make([]float32, c), make([]float32, c)
-				kernels.BatchNormBackward(true, x, dy, gamma, mean, invstd, n, c, s, dx, dgamma, dbeta, make([]float64, 2*c))
-				gdx, gdg, gdb := zeros(t, d, n*c*s, off), zeros(t, d, c, off), zeros(t, d, c, off)
-				gmeanRef, ginvRef := put(t, d, mean, off), put(t, d, invstd, off)
-				must(t, d.BatchNormBackward(true, gx, gdy, gg, gmeanRef, ginvRef, n, c, s, gdx, gdg, gdb))
-				check(t, "train dx", get(t, d, gdx), dx)
-				check(t, "train dgamma", get(t, d, gdg), dgamma)
-				check(t, "train dbeta", get(t, d, gdb), dbeta)
-
-				// eval forward and backward
-				kernels.BatchNormEvalForward(x, gamma, beta, runMean, runVar, n, c, s, eps, y, invstd)
-				must(t, d.BatchNormEvalForward(gx, gg, gbeta, grm, grv, n, c, s, eps, gy, ginv))
-				check(t, "eval y", get(t, d, gy), y)
-				check(t, "eval invstd", get(t, d, ginv), invstd)
-				kernels.BatchNormBackward(false, x, dy, gamma, runMean, invstd, n, c, s, dx, dgamma, dbeta, make([]float64, 2*c))
-				must(t, d.BatchNormBackward(false, gx, gdy, gg, grm, ginv, n, c, s, gdx, gdg, gdb))
-				check(t, "eval dx", get(t, d, gdx), dx)
-				check(t, "eval dgamma", get(t, d, gdg), dgamma)
-				check(t, "eval dbeta", get(t, d, gdb), dbeta)
+				bnCase(t, d, rng, sh, off)
 			})
 		}
 	}
+}
+
+func bnCase(t *testing.T, d *Device, rng *rand.Rand, sh bnShape, off int) {
+	const eps, momentum = 1e-5, 0.1
+	n, c, s := sh.n, sh.c, sh.s
+	x, dy := bnInput(rng, sh), randSlice(rng, n*c*s, -1, 1)
+	gamma, beta := randSlice(rng, c, 0.5, 1.5), randSlice(rng, c, -0.5, 0.5)
+	runMean, runVar := randSlice(rng, c, -0.5, 0.5), randSlice(rng, c, 0.5, 2)
+
+	gx, gdy := put(t, d, x, off), put(t, d, dy, off)
+	gg, gbeta := put(t, d, gamma, off), put(t, d, beta, off)
+	grm, grv := put(t, d, runMean, off), put(t, d, runVar, off)
+	gy := zeros(t, d, n*c*s, off)
+	gmean, gvar, ginv := zeros(t, d, c, off), zeros(t, d, c, off), zeros(t, d, c, off)
+
+	// train forward
+	y, mean, variance, invstd := make([]float32, n*c*s), make([]float32, c), make([]float32, c), make([]float32, c)
+	kernels.BatchNormTrainForward(x, gamma, beta, n, c, s, eps, y, mean, variance, invstd, make([]float64, 2*c))
+	must(t, d.BatchNormTrainForward(gx, gg, gbeta, n, c, s, eps, gy, gmean, gvar, ginv))
+	check(t, "train y", get(t, d, gy), y)
+	check(t, "mean", get(t, d, gmean), mean)
+	check(t, "variance", get(t, d, gvar), variance)
+	check(t, "invstd", get(t, d, ginv), invstd)
+
+	// running statistics
+	rm, rv := append([]float32(nil), runMean...), append([]float32(nil), runVar...)
+	kernels.BatchNormUpdateRunning(rm, rv, mean, variance, n*s, momentum)
+	grm2, grv2 := put(t, d, runMean, off), put(t, d, runVar, off)
+	must(t, d.BatchNormUpdateRunning(grm2, grv2, gmean, gvar, n*s, momentum))
+	check(t, "running mean", get(t, d, grm2), rm)
+	check(t, "running var", get(t, d, grv2), rv)
+
+	// train backward
+	dx, dgamma, dbeta := make([]float32, n*c*s), make([]float32, c), make([]float32, c)
+	kernels.BatchNormBackward(true, x, dy, gamma, mean, invstd, n, c, s, dx, dgamma, dbeta, make([]float64, 2*c))
+	gdx, gdg, gdb := zeros(t, d, n*c*s, off), zeros(t, d, c, off), zeros(t, d, c, off)
+	gmeanRef, ginvRef := put(t, d, mean, off), put(t, d, invstd, off)
+	must(t, d.BatchNormBackward(true, gx, gdy, gg, gmeanRef, ginvRef, n, c, s, gdx, gdg, gdb))
+	check(t, "train dx", get(t, d, gdx), dx)
+	check(t, "train dgamma", get(t, d, gdg), dgamma)
+	check(t, "train dbeta", get(t, d, gdb), dbeta)
+
+	// eval forward and backward
+	kernels.BatchNormEvalForward(x, gamma, beta, runMean, runVar, n, c, s, eps, y, invstd)
+	must(t, d.BatchNormEvalForward(gx, gg, gbeta, grm, grv, n, c, s, eps, gy, ginv))
+	check(t, "eval y", get(t, d, gy), y)
+	check(t, "eval invstd", get(t, d, ginv), invstd)
+	kernels.BatchNormBackward(false, x, dy, gamma, runMean, invstd, n, c, s, dx, dgamma, dbeta, make([]float64, 2*c))
+	must(t, d.BatchNormBackward(false, gx, gdy, gg, grm, ginv, n, c, s, gdx, gdg, gdb))
+	check(t, "eval dx", get(t, d, gdx), dx)
+	check(t, "eval dgamma", get(t, d, gdg), dgamma)
+	check(t, "eval dbeta", get(t, d, gdb), dbeta)
 }
 
 // --- LayerNorm ------------------------------------------------------------------------
@@ -485,7 +490,6 @@ func TestBatchNorm(t *testing.T) {
 func TestLayerNorm(t *testing.T) {
 	d := dev(t)
 	rng := rand.New(rand.NewPCG(6, 6))
-	const eps = 1e-5
 	shapes := []struct{ n, d int }{
 		{1, 4}, {3, 100}, {64, 128}, {10, 256}, {17, 512}, {300, 1000}, {9, 1024}, // warp per row
 		{5, 2048}, {3, 4096}, {600, 1100}, // block per row
@@ -498,37 +502,41 @@ func TestLayerNorm(t *testing.T) {
 				continue
 			}
 			t.Run(fmt.Sprintf("%dx%d/offset%d", sh.n, sh.d, off), func(t *testing.T) {
-				n, dim := sh.n, sh.d
-				x := make([]float32, n*dim)
-				for i := range n { // a different mean and scale per row
-					o, sc := 4*rng.Float32()-2, 0.5+2*rng.Float32()
-					for j := range dim {
-						x[i*dim+j] = o + sc*(2*rng.Float32()-1)
-					}
-				}
-				dy := randSlice(rng, n*dim, -1, 1)
-				gamma, beta := randSlice(rng, dim, 0.5, 1.5), randSlice(rng, dim, -0.5, 0.5)
-
-				y, mean, invstd := make([]float32, n*dim), make([]float32, n), make([]float32, n)
-				kernels.LayerNormForward(x, gamma, beta, n, dim, eps, y, mean, invstd)
-				gx, gdy, gg, gb := put(t, d, x, off), put(t, d, dy, off), put(t, d, gamma, off), put(t, d, beta, off)
-				gy, gmean, ginv := zeros(t, d, n*dim, off), zeros(t, d, n, off), zeros(t, d, n, off)
-				must(t, d.LayerNormForward(gx, gg, gb, n, dim, eps, gy, gmean, ginv))
-				check(t, "y", get(t, d, gy), y)
-				check(t, "mean", get(t, d, gmean), mean)
-				check(t, "invstd", get(t, d, ginv), invstd)
-
-				dx, dgamma, dbeta := make([]float32, n*dim), make([]float32, dim), make([]float32, dim)
-				kernels.LayerNormBackward(x, dy, gamma, mean, invstd, n, dim, dx, dgamma, dbeta)
-				gmeanRef, ginvRef := put(t, d, mean, off), put(t, d, invstd, off)
-				gdx, gdg, gdb := zeros(t, d, n*dim, off), zeros(t, d, dim, off), zeros(t, d, dim, off)
-				must(t, d.LayerNormBackward(gx, gdy, gg, gmeanRef, ginvRef, n, dim, gdx, gdg, gdb))
-				check(t, "dx", get(t, d, gdx), dx)
-				check(t, "dgamma", get(t, d, gdg), dgamma)
-				check(t, "dbeta", get(t, d, gdb), dbeta)
+				lnCase(t, d, rng, sh.n, sh.d, off)
 			})
 		}
 	}
+}
+
+func lnCase(t *testing.T, d *Device, rng *rand.Rand, n, dim, off int) {
+	const eps = 1e-5
+	x := make([]float32, n*dim)
+	for i := range n { // a different mean and scale per row
+		o, sc := 4*rng.Float32()-2, 0.5+2*rng.Float32()
+		for j := range dim {
+			x[i*dim+j] = o + sc*(2*rng.Float32()-1)
+		}
+	}
+	dy := randSlice(rng, n*dim, -1, 1)
+	gamma, beta := randSlice(rng, dim, 0.5, 1.5), randSlice(rng, dim, -0.5, 0.5)
+
+	y, mean, invstd := make([]float32, n*dim), make([]float32, n), make([]float32, n)
+	kernels.LayerNormForward(x, gamma, beta, n, dim, eps, y, mean, invstd)
+	gx, gdy, gg, gb := put(t, d, x, off), put(t, d, dy, off), put(t, d, gamma, off), put(t, d, beta, off)
+	gy, gmean, ginv := zeros(t, d, n*dim, off), zeros(t, d, n, off), zeros(t, d, n, off)
+	must(t, d.LayerNormForward(gx, gg, gb, n, dim, eps, gy, gmean, ginv))
+	check(t, "y", get(t, d, gy), y)
+	check(t, "mean", get(t, d, gmean), mean)
+	check(t, "invstd", get(t, d, ginv), invstd)
+
+	dx, dgamma, dbeta := make([]float32, n*dim), make([]float32, dim), make([]float32, dim)
+	kernels.LayerNormBackward(x, dy, gamma, mean, invstd, n, dim, dx, dgamma, dbeta)
+	gmeanRef, ginvRef := put(t, d, mean, off), put(t, d, invstd, off)
+	gdx, gdg, gdb := zeros(t, d, n*dim, off), zeros(t, d, dim, off), zeros(t, d, dim, off)
+	must(t, d.LayerNormBackward(gx, gdy, gg, gmeanRef, ginvRef, n, dim, gdx, gdg, gdb))
+	check(t, "dx", get(t, d, gdx), dx)
+	check(t, "dgamma", get(t, d, gdg), dgamma)
+	check(t, "dbeta", get(t, d, gdb), dbeta)
 }
 
 // --- GroupNorm and RMSNorm ---------------------------------------------------------------
@@ -920,4 +928,116 @@ func TestMaxPool2(t *testing.T) {
 		must(t, d.MaxPool2Backward(put(t, d, dy, 0), gidx, len(y), gdx))
 		check(t, fmt.Sprintf("MaxPool2Backward %v", sh), get(t, d, gdx), dx)
 	}
+}
+
+// TestKernelResources is the preflight of a GPU run: every kernel must be
+// able to run with the largest block normtap launches it with on this
+// device (registers permitting). It logs each kernel's registers, local
+// memory (spills) and limits.
+func TestKernelResources(t *testing.T) {
+	d := dev(t)
+	attrs, err := d.KernelResources()
+	for _, a := range attrs {
+		t.Logf("%-22s regs %3d  local %4d B  shared %5d B  max threads %4d  launched with ≤ %4d",
+			a.Name, a.Registers, a.LocalBytes, a.SharedBytes, a.MaxThreads, a.LaunchThreads)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(attrs) != int(numKernels) {
+		t.Fatalf("%d kernels' attributes, want %d", len(attrs), numKernels)
+	}
+}
+
+// TestH200Plans runs the GEMM, BatchNorm and LayerNorm plans an H200 (132
+// multiprocessors) picks at the check's shapes: split-k for a batch of 128,
+// many chunks of BatchNorm partial sums, hundreds of persistent LayerNorm
+// blocks. The emulator's own 4 would not pick them.
+func TestH200Plans(t *testing.T) {
+	d := dev(t)
+	sms := d.info.SMs
+	d.info.SMs = 132
+	defer func() { d.info.SMs = sms }()
+	rng := rand.New(rand.NewPCG(12, 12))
+	for _, sh := range []struct {
+		ta, tb     bool
+		m, n, k    int
+		wantSplits bool
+	}{{false, false, 128, 1024, 784, true}, {true, false, 784, 1024, 128, false}, {false, true, 128, 784, 1024, true},
+		{false, false, 128, 10, 1024, true}, {false, false, 128, 256, 512, true}} {
+		tile, splits, _ := d.gemmPlan(sh.m, sh.n, sh.k)
+		if sh.wantSplits != (splits > 1) {
+			t.Errorf("gemmPlan(%d, %d, %d) on 132 SMs = tile %d, %d splits; want split-k %v", sh.m, sh.n, sh.k, tile, splits, sh.wantSplits)
+		}
+		t.Run(fmt.Sprintf("gemm/%dx%dx%d/tile%d/split%d", sh.m, sh.n, sh.k, tile, splits), func(t *testing.T) {
+			gemmCase(t, d, rng, sh.ta, sh.tb, sh.m, sh.n, sh.k, 1, 0.5)
+		})
+	}
+	for _, sh := range []bnShape{{128, 1024, 1}, {128, 16, 196}, {1000, 10, 1}} {
+		pl := d.planBN(sh.n, sh.c, sh.s)
+		if pl.chunks < 2 {
+			t.Errorf("planBN(%v) on 132 SMs: %d chunk(s), want several", sh, pl.chunks)
+		}
+		t.Run(fmt.Sprintf("bn/%dx%dx%d/chunks%d", sh.n, sh.c, sh.s, pl.chunks), func(t *testing.T) {
+			bnCase(t, d, rng, sh, 0)
+		})
+	}
+	for _, sh := range []struct{ n, d int }{{128, 1024}, {5000, 64}, {3000, 256}} {
+		t.Run(fmt.Sprintf("ln/%dx%d", sh.n, sh.d), func(t *testing.T) {
+			lnCase(t, d, rng, sh.n, sh.d, 0)
+		})
+	}
+}
+
+// TestConv3x3Batched checks the batched convolution, forward and both
+// gradients, against the CPU's per-example im2col + GEMM (kernels package),
+// and that its launches do not depend on the batch size.
+func TestConv3x3Batched(t *testing.T) {
+	d := dev(t)
+	rng := rand.New(rand.NewPCG(31, 32))
+	launches := map[int]int64{}
+	for _, sh := range []struct{ n, c, h, w, k int }{{1, 1, 28, 28, 4}, {3, 2, 5, 7, 3}, {5, 4, 14, 14, 8}, {2, 3, 1, 1, 2}, {8, 4, 14, 14, 8}} {
+		n, c, h, w, k := sh.n, sh.c, sh.h, sh.w, sh.k
+		hw, ck := h*w, c*9
+		t.Run(fmt.Sprintf("%dx%dx%dx%d->%d", n, c, h, w, k), func(t *testing.T) {
+			x := randSlice(rng, n*c*hw, -1, 1)
+			wt := randSlice(rng, k*ck, -1, 1)
+			bias := randSlice(rng, k, -1, 1)
+			dy := randSlice(rng, n*k*hw, -1, 1)
+			// CPU: per example, as layers.Conv2dOp and its gradient ops
+			y := make([]float32, n*k*hw)
+			dx := make([]float32, n*c*hw)
+			dw := make([]float32, k*ck)
+			col, dcol := make([]float32, ck*hw), make([]float32, ck*hw)
+			for i := range n {
+				kernels.Im2Col3x3(x[i*c*hw:(i+1)*c*hw], c, h, w, col)
+				yi := y[i*k*hw : (i+1)*k*hw]
+				for j := range yi {
+					yi[j] = bias[j/hw]
+				}
+				kernels.Gemm(false, false, k, hw, ck, 1, wt, ck, col, hw, 1, yi, hw)
+				kernels.Gemm(false, true, k, ck, hw, 1, dy[i*k*hw:(i+1)*k*hw], hw, col, hw, 1, dw, ck)
+				kernels.Gemm(true, false, ck, hw, k, 1, wt, ck, dy[i*k*hw:(i+1)*k*hw], hw, 0, dcol, hw)
+				kernels.Col2Im3x3(dcol, c, h, w, dx[i*c*hw:(i+1)*c*hw])
+			}
+			ncols, nswap := Conv3x3Sizes(n, c, h, w, k)
+			gx, gw, gb, gdy := put(t, d, x, 0), put(t, d, wt, 0), put(t, d, bias, 0), put(t, d, dy, 0)
+			cols, tmp, gy := zeros(t, d, ncols, 0), zeros(t, d, nswap, 0), zeros(t, d, nswap, 0)
+			dcols, gdx, gdw := zeros(t, d, ncols, 0), zeros(t, d, n*c*hw, 0), zeros(t, d, k*ck, 0)
+			before := d.Launches()
+			must(t, d.Conv3x3Forward(gx, gw, gb, n, c, h, w, k, cols, tmp, gy))
+			must(t, d.Conv3x3BackwardData(gdy, gw, n, c, h, w, k, tmp, dcols, gdx))
+			must(t, d.Conv3x3BackwardFilter(gdy, cols, n, c, h, w, k, tmp, gdw))
+			launches[n] = d.Launches() - before
+			check(t, "y", get(t, d, gy), y)
+			check(t, "dx", get(t, d, gdx), dx)
+			check(t, "dw", get(t, d, gdw), dw)
+		})
+	}
+	// the same shape at batch 5 and 8: the same launches (GEMM plans aside,
+	// which depend on N·H·W; here both take one tile plan)
+	if launches[5] != launches[8] {
+		t.Errorf("launches per conv step: %d at batch 5, %d at batch 8; want equal", launches[5], launches[8])
+	}
+	t.Logf("launches for forward + both gradients: %v (by batch size)", launches)
 }

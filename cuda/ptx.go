@@ -2,7 +2,12 @@
 
 package cuda
 
-import "embed"
+import (
+	"embed"
+	"fmt"
+
+	"normtap/cuda/internal/ptxsig"
+)
 
 // The PTX that `make ptx` compiles from kernels/*.cu; `make ptx-check`
 // fails when it is older than its source.
@@ -10,33 +15,95 @@ import "embed"
 //go:embed kernels/*.ptx
 var ptxFiles embed.FS
 
-// modules lists each PTX file and the kernels the package launches from
-// it; Open resolves them all, so a kernel missing from the PTX fails Open
-// rather than a later launch.
-var modules = []struct {
+// kernel names one kernel of the embedded PTX. The constants (kGemmNn128,
+// kIm2col3x3, …) and kernelTable are generated from the PTX by
+// internal/kernelgen (`go generate ./cuda`; its test fails when they are
+// stale), so a launch names a kernel that exists, and Device.launch checks
+// its arguments against the kernel's parameters.
+type kernel int
+
+// kernelInfo is one kernel as its PTX declares it.
+type kernelInfo struct {
+	name       string
+	file       string // the PTX file under kernels/
+	params     string // kinds: p pointer, i int, f float (ptxsig)
+	maxThreads int    // __launch_bounds__ threads; 0: none declared
+}
+
+func (k kernel) String() string {
+	if k < 0 || k >= numKernels {
+		return fmt.Sprintf("kernel(%d)", int(k))
+	}
+	return kernelTable[k].name
+}
+
+// defaultMaxThreads is the most threads a block of a kernel without
+// __launch_bounds__ may have: the compiler assumes up to 1024 and may then
+// spend registers that would not let 1024 run, so such kernels are
+// launched with at most 256 (checked by Device.launch).
+const defaultMaxThreads = 256
+
+// threadLimit is the largest block Device.launch allows for k.
+func (k kernel) threadLimit() int {
+	if t := kernelTable[k].maxThreads; t > 0 {
+		return t
+	}
+	return defaultMaxThreads
+}
+
+// ptxModules returns the embedded PTX files with their kernels, in table
+// order, after checking that each file declares exactly the kernels the
+// table lists, with the same parameters and launch bounds: a table left
+// stale by an edited kernel fails Open instead of a launch.
+func ptxModules() ([]ptxModule, error) {
+	var mods []ptxModule
+	index := map[string]int{}
+	for k := range numKernels {
+		f := kernelTable[k].file
+		i, ok := index[f]
+		if !ok {
+			i = len(mods)
+			index[f] = i
+			mods = append(mods, ptxModule{file: f})
+		}
+		mods[i].kernels = append(mods[i].kernels, k)
+	}
+	files, err := ptxFiles.ReadDir("kernels")
+	if err != nil {
+		return nil, fmt.Errorf("embedded kernels: %w", err)
+	}
+	for _, f := range files {
+		if _, ok := index[f.Name()]; !ok {
+			return nil, fmt.Errorf("embedded kernels/%s has no kernel in the generated table: run go generate ./cuda", f.Name())
+		}
+	}
+	for i := range mods {
+		m := &mods[i]
+		src, err := ptxFiles.ReadFile("kernels/" + m.file)
+		if err != nil {
+			return nil, fmt.Errorf("embedded %s: %w", m.file, err)
+		}
+		m.ptx = string(src)
+		entries, err := ptxsig.Parse(m.ptx)
+		if err != nil {
+			return nil, fmt.Errorf("embedded %s: %w", m.file, err)
+		}
+		if len(entries) != len(m.kernels) {
+			return nil, fmt.Errorf("embedded %s declares %d kernels, the generated table %d: run go generate ./cuda", m.file, len(entries), len(m.kernels))
+		}
+		for j, e := range entries {
+			t := kernelTable[m.kernels[j]]
+			if e.Name != t.name || e.Params != t.params || e.MaxThreads != t.maxThreads {
+				return nil, fmt.Errorf("embedded %s: kernel %s(%s) bounds %d, the generated table has %s(%s) bounds %d: run go generate ./cuda",
+					m.file, e.Name, e.Params, e.MaxThreads, t.name, t.params, t.maxThreads)
+			}
+		}
+	}
+	return mods, nil
+}
+
+type ptxModule struct {
 	file    string
-	kernels []string
-}{
-	{"gemm.ptx", []string{
-		"gemm_nn_128", "gemm_nt_128", "gemm_tn_128", "gemm_tt_128",
-		"gemm_nn_64", "gemm_nt_64", "gemm_tn_64", "gemm_tt_64",
-		"gemm_nn_32", "gemm_nt_32", "gemm_tn_32", "gemm_tt_32",
-		"gemm_splitk_reduce",
-	}},
-	{"elementwise.ptx", []string{
-		"act_forward", "act_backward", "copy_f32", "add_f32", "bias_add", "col_sum", "gather_cols",
-	}},
-	{"norm.ptx", []string{
-		"bn_stats_partial_2d", "bn_stats_partial_4d", "bn_stats_finalize", "bn_eval_invstd",
-		"bn_running_update", "bn_apply_2d", "bn_apply_4d",
-		"bn_bwd_partial_2d", "bn_bwd_partial_4d", "bn_bwd_finalize", "bn_bwd_dx_2d", "bn_bwd_dx_4d",
-		"ln_forward_32_1", "ln_forward_32_2", "ln_forward_32_4", "ln_forward_32_8",
-		"ln_forward_256_2", "ln_forward_256_4", "ln_forward_generic",
-		"ln_backward_32_1", "ln_backward_32_2", "ln_backward_32_4", "ln_backward_32_8",
-		"ln_backward_256_2", "ln_backward_256_4", "ln_backward_generic", "ln_bwd_finalize",
-	}},
-	{"groupnorm.ptx", []string{"gn_forward", "gn_backward", "rms_forward", "rms_backward", "norm_rows_finalize"}},
-	{"loss.ptx", []string{"xent_rows", "xent_reduce", "xent_backward"}},
-	{"optim.ptx", []string{"sgd_update", "momentum_update", "adam_update"}},
-	{"conv.ptx", []string{"im2col3x3", "col2im3x3", "channel_bias_add", "channel_sum", "maxpool2_forward", "maxpool2_backward"}},
+	ptx     string
+	kernels []kernel
 }

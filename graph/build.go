@@ -15,11 +15,16 @@ import (
 
 // Param is one learnable tensor, its gradient node and its storage.
 type Param struct {
-	Name  string // e.g. "h1.W", "h2.gamma"
-	Node  *G.Node
-	Grad  *G.Node
-	Value []float32 // the node's storage: writing here changes the graph's input
-	Shape tensor.Shape
+	Name string // e.g. "h1.W", "h2.gamma": its Layer, a dot, its field
+	// Layer is the layer it belongs to ("h2" of "h2.gamma"), and Weight
+	// marks the layer's weight W (not its bias or norm gains): what
+	// Measure groups and measures by.
+	Layer  string
+	Weight bool
+	Node   *G.Node
+	Grad   *G.Node
+	Value  []float32 // the node's storage: writing here changes the graph's input
+	Shape  tensor.Shape
 	// init: the standard deviation of its N(0, σ²) initial values; 0 means
 	// a constant InitConst (biases 0, γ 1, β 0).
 	InitStd   float64
@@ -120,7 +125,9 @@ func (b *builder) param(name string, rows, cols int, std float64, c float32) *G.
 	v := make([]float32, rows*cols)
 	t := tensor.New(tensor.WithShape(rows, cols), tensor.WithBacking(v))
 	n := G.NewMatrix(b.m.G, tensor.Float32, G.WithShape(rows, cols), G.WithName(name), G.WithValue(t))
-	b.m.Params = append(b.m.Params, &Param{Name: name, Node: n, Value: v, Shape: tensor.Shape{rows, cols}, InitStd: std, InitConst: c})
+	layer, field, _ := strings.Cut(name, ".") // the builder names every parameter layer.field
+	b.m.Params = append(b.m.Params, &Param{Name: name, Layer: layer, Weight: field == "W", Node: n, Value: v,
+		Shape: tensor.Shape{rows, cols}, InitStd: std, InitConst: c})
 	return n
 }
 

@@ -3,7 +3,17 @@
 // normalization), names its tap points, differentiates it, and runs it.
 //
 // A Model is the graph plus its parameters, BatchNorm states and tap
-// points. A Machine runs a Model: the CPU Machine here walks the graph in
-// topological order and calls each op's kernel on buffers allocated once;
-// the GPU build adds one that does the same on the device.
+// points (spec.go, build.go, cnn.go). A Machine runs a Model:
+//
+//   - walk.go: the one graph walk every machine shares (sort, a buffer per
+//     node allocated once, each op binding its own kernel, the bound calls
+//     in topological order);
+//   - machine.go, schedule.go: the CPU machine (layers.Binder over a
+//     kernels.Workers pool, optimizer updates interleaved with backward);
+//   - machine_gpu.go (gpu build): the GPU machine, the same walk over device
+//     buffers (layers.GPUBinder);
+//   - optim.go: the optimizer kinds, their state and the one dispatch both
+//     machines use (the updates themselves are in package kernels);
+//   - measure.go: internal covariate shift and the loss landscape, on any
+//     Machine.
 package graph

@@ -35,7 +35,7 @@ func TestModelGradientsMatchFiniteDifferences(t *testing.T) {
 					}
 				}
 				x, y := randomBatch(m, rng)
-				cm, err := NewCPUMachine(m, OptSpec{Kind: "sgd", LR: 0})
+				cm, err := NewCPUMachine(m, OptSpec{Kind: OptSGD, LR: 0})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -90,7 +90,7 @@ func TestBatchNormModesKeepRunningStatistics(t *testing.T) {
 	}
 	rng := rand.New(rand.NewPCG(1, 2))
 	m.Init(rng)
-	cm, _ := NewCPUMachine(m, OptSpec{Kind: "sgd", LR: 0.01})
+	cm, _ := NewCPUMachine(m, OptSpec{Kind: OptSGD, LR: 0.01})
 	x, y := randomBatch(m, rng)
 	for i := 0; i < 3; i++ {
 		cm.Step(x, y)

@@ -57,12 +57,6 @@ type Machine interface {
 	Close() error
 }
 
-// cpuStep is one node's kernel call with its buffers bound.
-type cpuStep struct {
-	node *G.Node
-	exec func()
-}
-
 // CPUMachine runs a graph on the CPU: every node gets a buffer once, every
 // step calls the nodes' kernels in topological order. It runs normtap's ops,
 // gorgonia's constants and the element-wise additions gorgonia.Grad adds
@@ -72,8 +66,8 @@ type CPUMachine struct {
 	opt     OptSpec
 	state   *OptState
 	buf     map[*G.Node][]float32
-	all     []cpuStep // every op node, topological order
-	forward []cpuStep // those the logits depend on
+	all     []step[func()] // every op node, topological order
+	forward []step[func()] // those the logits depend on
 	x, lab  []float32
 	grads   [][]float32
 	workers *kernels.Workers // splits kernels over the cores (schedule.go)
@@ -86,126 +80,55 @@ func NewCPUMachine(m *Model, opt OptSpec) (*CPUMachine, error) {
 	if err := opt.Validate(); err != nil {
 		return nil, err
 	}
-	cm := &CPUMachine{m: m, opt: opt, buf: map[*G.Node][]float32{}, workers: kernels.NewWorkers(cpuWorkers())}
+	cm := &CPUMachine{m: m, opt: opt, workers: kernels.NewWorkers(cpuWorkers())}
 	runtime.AddCleanup(cm, closeWorkers, cm.workers)
-	sorted, err := G.Sort(m.G)
-	if err != nil {
-		return nil, fmt.Errorf("sort graph: %w", err)
-	}
+	buf := map[*G.Node][]float32{}
 	for _, p := range m.Params {
-		cm.buf[p.Node] = p.Value
+		buf[p.Node] = p.Value
 	}
 	cm.x = m.X.Value().Data().([]float32)
 	cm.lab = m.Labels.Value().Data().([]float32)
-	cm.buf[m.X], cm.buf[m.Labels] = cm.x, cm.lab
-	needed := ancestors(m.Logits)
-	for i := len(sorted) - 1; i >= 0; i-- { // Sort puts outputs first
-		n := sorted[i]
-		if _, ok := cm.buf[n]; ok {
-			continue
-		}
-		st, err := cm.bind(n)
-		if err != nil {
-			return nil, err
-		}
-		if st.exec == nil {
-			continue
-		}
-		cm.all = append(cm.all, st)
-		if needed[n] {
-			cm.forward = append(cm.forward, st)
-		}
+	buf[m.X], buf[m.Labels] = cm.x, cm.lab
+	pl, err := walk(m, buf, cpuBinder{cm.workers})
+	if err != nil {
+		return nil, err
 	}
+	cm.buf, cm.all, cm.forward, cm.grads = pl.buf, pl.all, pl.forward, pl.grads
 	sizes := make([]int, len(m.Params))
 	for i, p := range m.Params {
 		sizes[i] = len(p.Value)
-		g, ok := cm.buf[p.Grad]
-		if !ok {
-			return nil, fmt.Errorf("no gradient buffer for %s", p.Name)
-		}
-		cm.grads = append(cm.grads, g)
 	}
 	cm.state = opt.NewOptState(sizes)
 	cm.planUpdates()
 	return cm, nil
 }
 
-// bind allocates n's buffer and returns the call that computes it (nil exec
-// for constants and inputs).
-func (cm *CPUMachine) bind(n *G.Node) (cpuStep, error) {
-	if n.Op() == nil {
-		return cpuStep{}, fmt.Errorf("node %s is an input the machine was not given", n.Name())
+// cpuBinder is the CPU's part of the walk: slices, and each op's Bind
+// (split over the machine's workers) or else its Exec.
+type cpuBinder struct{ workers *kernels.Workers }
+
+func (cpuBinder) constant(v float32) ([]float32, error) { return []float32{v}, nil }
+func (cpuBinder) alloc(size int) ([]float32, error)     { return make([]float32, size), nil }
+
+func (b cpuBinder) op(n *G.Node, out []float32, in [][]float32) (func(), error) {
+	switch k := n.Op().(type) {
+	case layers.Binder:
+		return k.Bind(b.workers, out, in), nil
+	case layers.Kernel:
+		return func() { k.Exec(out, in) }, nil
 	}
-	if n.Op().Arity() == 0 { // a constant, such as Grad's seed 1
-		v, ok := n.Value().(*G.F32)
-		if !ok {
-			return cpuStep{}, fmt.Errorf("constant %s is %T; the machine runs float32 scalars only", n.Name(), n.Value())
-		}
-		cm.buf[n] = []float32{float32(*v)}
-		return cpuStep{}, nil
-	}
-	in := make([][]float32, len(Children(n)))
-	for i, c := range Children(n) {
-		b, ok := cm.buf[c]
-		if !ok {
-			return cpuStep{}, fmt.Errorf("node %s: input %s has no buffer", n.Name(), c.Name())
-		}
-		in[i] = b
-	}
-	switch op := n.Op().(type) {
-	case *layers.ActOp:
-		if op.Act == kernels.Identity { // the ".norm" of an unnormalized model: alias
-			cm.buf[n] = in[0]
-			return cpuStep{}, nil
-		}
-	}
-	size := 1
-	if s := n.Shape(); len(s) > 0 {
-		size = s.TotalSize()
-	}
-	out := make([]float32, size)
-	cm.buf[n] = out
-	if k, ok := n.Op().(layers.Binder); ok {
-		return cpuStep{node: n, exec: k.Bind(cm.workers, out, in)}, nil
-	}
-	if k, ok := n.Op().(layers.Kernel); ok {
-		return cpuStep{node: n, exec: func() { k.Exec(out, in) }}, nil
-	}
-	if isAdd(n) {
-		a, b := in[0], in[1]
-		if len(a) != size || len(b) != size {
-			return cpuStep{}, fmt.Errorf("node %s: + of shapes %v and %v is not element-wise", n.Name(), Children(n)[0].Shape(), Children(n)[1].Shape())
-		}
-		return cpuStep{node: n, exec: func() {
-			for i := range out {
-				out[i] = a[i] + b[i]
-			}
-		}}, nil
-	}
-	return cpuStep{}, fmt.Errorf("node %s: op %v (%T) is not a normtap op; the machine runs normtap ops only", n.Name(), n.Op(), n.Op())
+	return nil, fmt.Errorf("node %s: op %v (%T) is not a normtap op; the machine runs normtap ops only", n.Name(), n.Op(), n.Op())
 }
 
-// isAdd reports gorgonia's element-wise addition, which Grad inserts to sum
-// the gradients of a value used by several ops.
-func isAdd(n *G.Node) bool {
-	return n.Op().Arity() == 2 && n.Op().String() == "+" && n.Shape().Eq(Children(n)[0].Shape()) && n.Shape().Eq(Children(n)[1].Shape())
-}
-
-// ancestors is the set of nodes out depends on, out included.
-func ancestors(out *G.Node) map[*G.Node]bool {
-	seen := map[*G.Node]bool{}
-	var walk func(n *G.Node)
-	walk = func(n *G.Node) {
-		if seen[n] {
-			return
-		}
-		seen[n] = true
-		for _, c := range Children(n) {
-			walk(c)
-		}
+func (cpuBinder) add(n *G.Node, out, a, b []float32) (func(), error) {
+	if len(a) != len(out) || len(b) != len(out) {
+		return nil, fmt.Errorf("node %s: + of shapes %v and %v is not element-wise", n.Name(), Children(n)[0].Shape(), Children(n)[1].Shape())
 	}
-	walk(out)
-	return seen
+	return func() {
+		for i := range out {
+			out[i] = a[i] + b[i]
+		}
+	}, nil
 }
 
 func (cm *CPUMachine) Model() *Model     { return cm.m }
@@ -245,7 +168,7 @@ func (cm *CPUMachine) Backward(x, labels []float32) (float32, int, error) {
 		return 0, 0, err
 	}
 	for _, s := range cm.all {
-		s.exec()
+		s.run()
 	}
 	loss := cm.buf[cm.m.Loss][0]
 	return loss, CountCorrect(cm.m.LossOp.Probs(), cm.lab, cm.m.Batch, cm.m.Spec.Classes), nil
@@ -259,12 +182,39 @@ func (cm *CPUMachine) Update() error {
 	return nil
 }
 
+// Grad copies parameter i's gradient from the last Backward.
+func (cm *CPUMachine) Grad(i int, dst []float32) error {
+	if i < 0 || i >= len(cm.m.Params) {
+		return fmt.Errorf("grad: no parameter %d (the model has %d)", i, len(cm.m.Params))
+	}
+	p := cm.m.Params[i]
+	if len(dst) != len(p.Value) {
+		return fmt.Errorf("grad: %s holds %d values, dst %d", p.Name, len(p.Value), len(dst))
+	}
+	copy(dst, cm.grads[i])
+	return nil
+}
+
+// PeekUpdate writes the value parameter i would have after Update.
+func (cm *CPUMachine) PeekUpdate(i int, dst []float32) error {
+	if i < 0 || i >= len(cm.m.Params) {
+		return fmt.Errorf("peek update: no parameter %d (the model has %d)", i, len(cm.m.Params))
+	}
+	p := cm.m.Params[i]
+	if len(dst) != len(p.Value) {
+		return fmt.Errorf("peek update: %s holds %d values, dst %d", p.Name, len(p.Value), len(dst))
+	}
+	copy(dst, p.Value)
+	cm.opt.applyToCopy(cm.state, i, dst, cm.grads[i])
+	return nil
+}
+
 func (cm *CPUMachine) Forward(x []float32) ([]float32, error) {
 	if err := cm.load(x, nil); err != nil {
 		return nil, err
 	}
 	for _, s := range cm.forward {
-		s.exec()
+		s.run()
 	}
 	return cm.buf[cm.m.Logits], nil
 }

@@ -46,19 +46,19 @@ func TestGPUMachineMatchesCPU(t *testing.T) {
 					m.Init(rand.New(rand.NewPCG(11, 12)))
 					return m
 				}
-				opt := OptSpec{Kind: "adam", LR: 1e-3, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8}
+				opt := OptSpec{Kind: OptAdam, LR: 1e-3, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8}
 				if norm == NormBatch {
 					// The bias before a BatchNorm has a zero gradient up to
 					// rounding; Adam would blow that noise up to steps of
 					// size lr, different on each device. Momentum does not.
-					opt = OptSpec{Kind: "momentum", LR: 0.05, Momentum: 0.9}
+					opt = OptSpec{Kind: OptMomentum, LR: 0.05, Momentum: 0.9}
 				}
 				if norm == NormGroup && act == "sigmoid" {
 					// With Adam, h2.W[2991] ended 5 steps 0.16·lr apart
 					// (Adam divides by √v: a weight whose gradient is near
 					// rounding level moves by ~lr either way); momentum
 					// keeps differences proportional, as for BatchNorm.
-					opt = OptSpec{Kind: "momentum", LR: 0.05, Momentum: 0.9}
+					opt = OptSpec{Kind: OptMomentum, LR: 0.05, Momentum: 0.9}
 				}
 				mc, mg := build(), build()
 				cpu, err := NewCPUMachine(mc, opt)

@@ -72,7 +72,7 @@ func TestCPUMachineMatchesTapeMachine(t *testing.T) {
 						want[i] = append([]float32(nil), p.Grad.Value().Data().([]float32)...)
 					}
 					tm.Reset()
-					cm, err := NewCPUMachine(m, OptSpec{Kind: "sgd", LR: 0})
+					cm, err := NewCPUMachine(m, OptSpec{Kind: OptSGD, LR: 0})
 					if err != nil {
 						t.Fatal(err)
 					}
@@ -108,7 +108,7 @@ func TestMachineRejectsForeignOps(t *testing.T) {
 	if _, err := G.Sum(m.Logits); err != nil {
 		t.Fatal(err)
 	}
-	_, err = NewCPUMachine(m, OptSpec{Kind: "sgd", LR: 0.1})
+	_, err = NewCPUMachine(m, OptSpec{Kind: OptSGD, LR: 0.1})
 	if err == nil {
 		t.Fatal("a graph with a gorgonia Sum was accepted")
 	}

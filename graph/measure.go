@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"strings"
 )
 
 // This file measures two things Santurkar et al. (2018, "How Does Batch
@@ -86,21 +85,6 @@ func Measure(m Machine, x, labels []float32, spec MeasureSpec) (*Measurement, er
 	return res, nil
 }
 
-// ShiftedGrads returns, for each weighted layer i in graph order, its name,
-// G_i and G′_i as defined at the top of this file (G′_0 = G_0: no layer
-// comes before the first). It changes no training state, as Measure.
-func ShiftedGrads(m Machine, x, labels []float32) (names []string, g, gShifted [][]float32, err error) {
-	s, err := newSession(m, x, labels)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	names, g, gShifted, err = s.shiftedGrads()
-	if rerr := s.restore(); err == nil {
-		err = rerr
-	}
-	return names, g, gShifted, err
-}
-
 // session holds what a measurement must put back, and the layer structure
 // of the model.
 type session struct {
@@ -112,8 +96,8 @@ type session struct {
 	bnVar  [][]float32
 	draws  []uint64
 	probs  []float32
-	// layerOf[i] is the index of parameter i's layer (its name's prefix,
-	// h2 of h2.gamma) in graph order; weights[k] is the parameter index of
+	// layerOf[i] is the index of parameter i's layer (Param.Layer) in
+	// graph order; weights[k] is the parameter index of
 	// the k-th weighted layer's W.
 	layerOf []int
 	weights []int
@@ -137,14 +121,13 @@ func newSession(m Machine, x, labels []float32) (*session, error) {
 	}
 	index := map[string]int{}
 	for i, p := range model.Params {
-		prefix, field, _ := strings.Cut(p.Name, ".")
-		k, ok := index[prefix]
+		k, ok := index[p.Layer]
 		if !ok {
 			k = len(index)
-			index[prefix] = k
+			index[p.Layer] = k
 		}
 		s.layerOf = append(s.layerOf, k)
-		if field == "W" {
+		if p.Weight {
 			s.weights = append(s.weights, i)
 		}
 	}
@@ -368,43 +351,4 @@ func cosine(a, b []float32) float64 {
 		return 0
 	}
 	return math.Max(-1, math.Min(1, dot/(na*nb)))
-}
-
-// Grad copies parameter i's gradient from the last Backward.
-func (cm *CPUMachine) Grad(i int, dst []float32) error {
-	if i < 0 || i >= len(cm.m.Params) {
-		return fmt.Errorf("grad: no parameter %d (the model has %d)", i, len(cm.m.Params))
-	}
-	p := cm.m.Params[i]
-	if len(dst) != len(p.Value) {
-		return fmt.Errorf("grad: %s holds %d values, dst %d", p.Name, len(p.Value), len(dst))
-	}
-	copy(dst, cm.grads[i])
-	return nil
-}
-
-// PeekUpdate writes the value parameter i would have after Update.
-func (cm *CPUMachine) PeekUpdate(i int, dst []float32) error {
-	if i < 0 || i >= len(cm.m.Params) {
-		return fmt.Errorf("peek update: no parameter %d (the model has %d)", i, len(cm.m.Params))
-	}
-	p := cm.m.Params[i]
-	if len(dst) != len(p.Value) {
-		return fmt.Errorf("peek update: %s holds %d values, dst %d", p.Name, len(p.Value), len(dst))
-	}
-	copy(dst, p.Value)
-	cm.opt.applyToCopy(cm.state, i, dst, cm.grads[i])
-	return nil
-}
-
-// applyToCopy performs on w (a copy of parameter i) the step that apply
-// would perform as optimizer step st.Step+1, on copies of its slots: the
-// same arithmetic, so the result equals the real update bit for bit.
-func (o OptSpec) applyToCopy(st *OptState, i int, w, g []float32) {
-	k := o.SlotsPerParam()
-	tmp := &OptState{Step: st.Step + 1, Slots: make([][]float32, len(st.Slots))}
-	for j := i * k; j < (i+1)*k; j++ {
-		tmp.Slots[j] = slices.Clone(st.Slots[j])
-	}
-	o.apply(tmp, i, w, g)
 }

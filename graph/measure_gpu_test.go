@@ -17,7 +17,7 @@ import (
 func TestGPUMeasureNeverChangesTraining(t *testing.T) {
 	s := tinySpec(ModelMLP, NormBatch)
 	s.Act, s.Hidden = "sigmoid", []int{16, 12}
-	opt := OptSpec{Kind: "adam", LR: 0.01, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8}
+	opt := OptSpec{Kind: OptAdam, LR: 0.01, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8}
 	build := func() *Model {
 		m, err := Build(s, 8)
 		if err != nil {

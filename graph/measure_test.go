@@ -178,7 +178,7 @@ func TestShiftedGradsMatchHandComputation(t *testing.T) {
 			p.Value[i] = float32(rng.NormFloat64() * 0.7)
 		}
 	}
-	cm, err := NewCPUMachine(m, OptSpec{Kind: "momentum", LR: lr, Momentum: mu})
+	cm, err := NewCPUMachine(m, OptSpec{Kind: OptMomentum, LR: lr, Momentum: mu})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -285,7 +285,7 @@ func noisyBN(model ModelKind) Spec {
 // for bit — also with BatchNorm and its noise, whose running statistics and
 // draws each pass must rewind.
 func TestICSIsZeroAtZeroLearningRate(t *testing.T) {
-	for _, opt := range []OptSpec{{Kind: "sgd"}, {Kind: "adam", Beta1: 0.9, Beta2: 0.999, Eps: 1e-8}} {
+	for _, opt := range []OptSpec{{Kind: OptSGD}, {Kind: OptAdam, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8}} {
 		for _, model := range []ModelKind{ModelMLP, ModelCNN} {
 			m, err := Build(noisyBN(model), 6)
 			if err != nil {
@@ -324,7 +324,7 @@ func TestICSCosineInRange(t *testing.T) {
 		}
 		rng := rand.New(rand.NewPCG(5, 5))
 		m.Init(rng)
-		cm, _ := NewCPUMachine(m, OptSpec{Kind: "sgd", LR: lr})
+		cm, _ := NewCPUMachine(m, OptSpec{Kind: OptSGD, LR: lr})
 		x, y := randomBatch(m, rng)
 		res, err := Measure(cm, x, y, MeasureSpec{ICS: true})
 		if err != nil {
@@ -344,8 +344,8 @@ func TestICSCosineInRange(t *testing.T) {
 // TestPeekUpdateIsTheUpdate: for each optimizer, PeekUpdate gives the
 // parameters Update then makes, bit for bit, and changes nothing itself.
 func TestPeekUpdateIsTheUpdate(t *testing.T) {
-	for _, opt := range []OptSpec{{Kind: "sgd", LR: 0.1}, {Kind: "momentum", LR: 0.1, Momentum: 0.9},
-		{Kind: "adam", LR: 0.01, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8}} {
+	for _, opt := range []OptSpec{{Kind: OptSGD, LR: 0.1}, {Kind: OptMomentum, LR: 0.1, Momentum: 0.9},
+		{Kind: OptAdam, LR: 0.01, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8}} {
 		m, _ := Build(tinySpec(ModelMLP, NormBatch), 5)
 		rng := rand.New(rand.NewPCG(9, 9))
 		m.Init(rng)
@@ -438,9 +438,9 @@ func TestMeasureNeverChangesTraining(t *testing.T) {
 		spec Spec
 		opt  OptSpec
 	}{
-		{noisyBN(ModelMLP), OptSpec{Kind: "adam", LR: 0.01, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8}},
-		{tinySpec(ModelCNN, NormBatch), OptSpec{Kind: "momentum", LR: 0.05, Momentum: 0.9}},
-		{tinySpec(ModelMLP, NormLayer), OptSpec{Kind: "sgd", LR: 0.1}},
+		{noisyBN(ModelMLP), OptSpec{Kind: OptAdam, LR: 0.01, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8}},
+		{tinySpec(ModelCNN, NormBatch), OptSpec{Kind: OptMomentum, LR: 0.05, Momentum: 0.9}},
+		{tinySpec(ModelMLP, NormLayer), OptSpec{Kind: OptSGD, LR: 0.1}},
 	}
 	for _, c := range cases {
 		name := fmt.Sprintf("%s/%s/noise=%v/%s", c.spec.Model, c.spec.Norm, c.spec.NormNoise, c.opt.Kind)
@@ -495,7 +495,7 @@ func TestLandscapeAtZeroStep(t *testing.T) {
 	m, _ := Build(noisyBN(ModelMLP), 6)
 	rng := rand.New(rand.NewPCG(2, 2))
 	m.Init(rng)
-	cm, _ := NewCPUMachine(m, OptSpec{Kind: "sgd", LR: 0})
+	cm, _ := NewCPUMachine(m, OptSpec{Kind: OptSGD, LR: 0})
 	x, y := randomBatch(m, rng)
 	res, err := Measure(cm, x, y, MeasureSpec{Etas: []float64{0, 0}})
 	if err != nil {
@@ -527,7 +527,7 @@ func BenchmarkMeasure(b *testing.B) {
 		}
 		rng := rand.New(rand.NewPCG(1, 1))
 		m.Init(rng)
-		cm, err := NewCPUMachine(m, OptSpec{Kind: "sgd", LR: 0.5})
+		cm, err := NewCPUMachine(m, OptSpec{Kind: OptSGD, LR: 0.5})
 		if err != nil {
 			b.Fatal(err)
 		}

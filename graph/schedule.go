@@ -88,7 +88,7 @@ func (cm *CPUMachine) step(x, labels []float32) (float32, int, error) {
 	}
 	cm.state.Step++
 	for k, s := range cm.all {
-		s.exec()
+		s.run()
 		for _, i := range cm.after[k] {
 			cm.update(i)
 		}

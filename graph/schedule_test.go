@@ -19,42 +19,63 @@ var smallMLP = []int{256, 256}
 
 const smallBatch = 64
 
+// steadyModels are the models the steady-state tests run: the small MLP
+// and a small CNN (8, 16 channels), each with a tap point to read.
+var steadyModels = []struct {
+	name string
+	tap  string
+	make func(tb testing.TB, norm Norm, seed uint64) (*CPUMachine, []float32, []float32)
+}{
+	{"mlp", "h1.act", func(tb testing.TB, norm Norm, seed uint64) (*CPUMachine, []float32, []float32) {
+		return newMLPMachine(tb, norm, smallMLP, smallBatch, seed)
+	}},
+	{"cnn", "c1.act", func(tb testing.TB, norm Norm, seed uint64) (*CPUMachine, []float32, []float32) {
+		return newCNNMachine(tb, norm, []int{8, 16}, smallBatch, seed)
+	}},
+}
+
 // TestStepAllocatesNothing: a training step, a forward pass and a tap read
 // allocate nothing once the machine is built.
 func TestStepAllocatesNothing(t *testing.T) {
-	for _, norm := range norms {
-		t.Run(norm.String(), func(t *testing.T) {
-			cm, x, y := newMLPMachine(t, norm, smallMLP, smallBatch, 1)
-			defer cm.Close()
-			tap, err := cm.Model().Tap("h1.act")
-			if err != nil {
-				t.Fatal(err)
-			}
-			dst := make([]float32, smallBatch)
-			cols := []int{3}
-			if _, _, err := cm.Step(x, y); err != nil {
-				t.Fatal(err)
-			}
-			if a := testing.AllocsPerRun(20, func() {
-				if _, _, err := cm.Step(x, y); err != nil {
-					t.Fatal(err)
-				}
-			}); a != 0 {
-				t.Errorf("Step allocates %v times per call, want 0", a)
-			}
-			if a := testing.AllocsPerRun(20, func() {
-				cm.SetTraining(false)
-				if _, err := cm.Forward(x); err != nil {
-					t.Fatal(err)
-				}
-				if err := cm.ReadTap(tap, cols, smallBatch, dst); err != nil {
-					t.Fatal(err)
-				}
-				cm.SetTraining(true)
-			}); a != 0 {
-				t.Errorf("eval Forward and ReadTap allocate %v times per call, want 0", a)
-			}
-		})
+	for _, mod := range steadyModels {
+		for _, norm := range norms {
+			t.Run(mod.name+"/"+norm.String(), func(t *testing.T) {
+				testStepAllocatesNothing(t, mod.make, mod.tap, norm)
+			})
+		}
+	}
+}
+
+func testStepAllocatesNothing(t *testing.T, build func(testing.TB, Norm, uint64) (*CPUMachine, []float32, []float32), tapName string, norm Norm) {
+	cm, x, y := build(t, norm, 1)
+	defer cm.Close()
+	tap, err := cm.Model().Tap(tapName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dst := make([]float32, smallBatch)
+	cols := []int{3}
+	if _, _, err := cm.Step(x, y); err != nil {
+		t.Fatal(err)
+	}
+	if a := testing.AllocsPerRun(20, func() {
+		if _, _, err := cm.Step(x, y); err != nil {
+			t.Fatal(err)
+		}
+	}); a != 0 {
+		t.Errorf("Step allocates %v times per call, want 0", a)
+	}
+	if a := testing.AllocsPerRun(20, func() {
+		cm.SetTraining(false)
+		if _, err := cm.Forward(x); err != nil {
+			t.Fatal(err)
+		}
+		if err := cm.ReadTap(tap, cols, smallBatch, dst); err != nil {
+			t.Fatal(err)
+		}
+		cm.SetTraining(true)
+	}); a != 0 {
+		t.Errorf("eval Forward and ReadTap allocate %v times per call, want 0", a)
 	}
 }
 
@@ -111,37 +132,41 @@ func TestNoMemoryGrowthAcrossEpochs(t *testing.T) {
 // losses bit for bit, and Step gives the parameters that Backward and
 // Update give.
 func TestStepIsDeterministic(t *testing.T) {
-	for _, norm := range norms {
-		t.Run(norm.String(), func(t *testing.T) {
-			a, x, y := newMLPMachine(t, norm, smallMLP, smallBatch, 3)
-			b, _, _ := newMLPMachine(t, norm, smallMLP, smallBatch, 3)
-			defer a.Close()
-			defer b.Close()
-			for step := range 5 {
-				la, _, err := a.Step(x, y)
-				if err != nil {
-					t.Fatal(err)
-				}
-				lb, _, err := b.Backward(x, y)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if err := b.Update(); err != nil {
-					t.Fatal(err)
-				}
-				if math.Float32bits(la) != math.Float32bits(lb) {
-					t.Fatalf("step %d: loss %v from Step, %v from Backward+Update", step, la, lb)
-				}
+	for _, mod := range steadyModels {
+		for _, norm := range norms {
+			t.Run(mod.name+"/"+norm.String(), func(t *testing.T) { testStepIsDeterministic(t, mod.make, norm) })
+		}
+	}
+}
+
+func testStepIsDeterministic(t *testing.T, build func(testing.TB, Norm, uint64) (*CPUMachine, []float32, []float32), norm Norm) {
+	a, x, y := build(t, norm, 3)
+	b, _, _ := build(t, norm, 3)
+	defer a.Close()
+	defer b.Close()
+	for step := range 5 {
+		la, _, err := a.Step(x, y)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lb, _, err := b.Backward(x, y)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := b.Update(); err != nil {
+			t.Fatal(err)
+		}
+		if math.Float32bits(la) != math.Float32bits(lb) {
+			t.Fatalf("step %d: loss %v from Step, %v from Backward+Update", step, la, lb)
+		}
+	}
+	for i, p := range a.Model().Params {
+		q := b.Model().Params[i]
+		for j := range p.Value {
+			if math.Float32bits(p.Value[j]) != math.Float32bits(q.Value[j]) {
+				t.Fatalf("%s[%d]: %v after Step, %v after Backward+Update", p.Name, j, p.Value[j], q.Value[j])
 			}
-			for i, p := range a.Model().Params {
-				q := b.Model().Params[i]
-				for j := range p.Value {
-					if math.Float32bits(p.Value[j]) != math.Float32bits(q.Value[j]) {
-						t.Fatalf("%s[%d]: %v after Step, %v after Backward+Update", p.Name, j, p.Value[j], q.Value[j])
-					}
-				}
-			}
-		})
+		}
 	}
 }
 
@@ -151,37 +176,41 @@ func TestStepIsDeterministic(t *testing.T) {
 func TestParallelMatchesOnePart(t *testing.T) {
 	old := runtime.GOMAXPROCS(0)
 	defer runtime.GOMAXPROCS(old)
-	for _, norm := range norms {
-		t.Run(norm.String(), func(t *testing.T) {
-			runtime.GOMAXPROCS(1)
-			one, x, y := newMLPMachine(t, norm, smallMLP, smallBatch, 4)
-			runtime.GOMAXPROCS(4)
-			four, _, _ := newMLPMachine(t, norm, smallMLP, smallBatch, 4)
-			defer one.Close()
-			defer four.Close()
-			if one.workers.Parts() != 1 || four.workers.Parts() != 4 {
-				t.Fatalf("parts %d and %d, want 1 and 4", one.workers.Parts(), four.workers.Parts())
-			}
-			for step := range 4 {
-				l1, _, err := one.Step(x, y)
-				if err != nil {
-					t.Fatal(err)
-				}
-				l4, _, err := four.Step(x, y)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if d := math.Abs(float64(l1 - l4)); d > 1e-4*math.Abs(float64(l1)) {
-					t.Fatalf("step %d: loss %v in one part, %v in four", step, l1, l4)
-				}
-			}
-			l1, _ := one.Forward(x)
-			l4, _ := four.Forward(x)
-			for i := range l1 {
-				if d := math.Abs(float64(l1[i] - l4[i])); d > 1e-3*(1+math.Abs(float64(l1[i]))) {
-					t.Fatalf("logit %d: %v in one part, %v in four", i, l1[i], l4[i])
-				}
-			}
-		})
+	for _, mod := range steadyModels {
+		for _, norm := range norms {
+			t.Run(mod.name+"/"+norm.String(), func(t *testing.T) { testParallelMatchesOnePart(t, mod.make, norm) })
+		}
+	}
+}
+
+func testParallelMatchesOnePart(t *testing.T, build func(testing.TB, Norm, uint64) (*CPUMachine, []float32, []float32), norm Norm) {
+	runtime.GOMAXPROCS(1)
+	one, x, y := build(t, norm, 4)
+	runtime.GOMAXPROCS(4)
+	four, _, _ := build(t, norm, 4)
+	defer one.Close()
+	defer four.Close()
+	if one.workers.Parts() != 1 || four.workers.Parts() != 4 {
+		t.Fatalf("parts %d and %d, want 1 and 4", one.workers.Parts(), four.workers.Parts())
+	}
+	for step := range 4 {
+		l1, _, err := one.Step(x, y)
+		if err != nil {
+			t.Fatal(err)
+		}
+		l4, _, err := four.Step(x, y)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := math.Abs(float64(l1 - l4)); d > 1e-4*math.Abs(float64(l1)) {
+			t.Fatalf("step %d: loss %v in one part, %v in four", step, l1, l4)
+		}
+	}
+	l1, _ := one.Forward(x)
+	l4, _ := four.Forward(x)
+	for i := range l1 {
+		if d := math.Abs(float64(l1[i] - l4[i])); d > 1e-3*(1+math.Abs(float64(l1[i]))) {
+			t.Fatalf("logit %d: %v in one part, %v in four", i, l1[i], l4[i])
+		}
 	}
 }

@@ -11,7 +11,11 @@
 //   - gemm.go, workers.go: the GEMM (gonum's BLAS, or OpenBLAS with build tag
 //     openblas through internal/openblas) and the fork-join pool that splits
 //     kernels over the cores with fixed boundaries (GemmPlan, Span)
-//   - bytes.go: the bytes each norm pass must move, for the benchmarks
+//   - blas.go: which OpenBLAS kernel is loaded, which one fits this CPU
+//     better (internal/openblas.Choose), and the check of a kernel against
+//     gonum's pure-Go GEMM
+//   - bytes.go, flop.go: the bytes each norm pass must move and the FLOP of
+//     a GEMM, for the benchmarks
 //   - vec*.go, adam_amd64.*: the inner loops, in portable Go and in AVX2/FMA
 //     (AVX for Adam) assembly picked at run time from the CPU's features;
 //     build tag noasm selects the Go loops everywhere, so both can be

@@ -7,7 +7,8 @@ import (
 )
 
 // ActOp applies an element-wise activation. With kernels.Identity it is the
-// ".norm" node of a model without normalization: executors may alias it.
+// ".norm" node of a model without normalization: executors alias it
+// (AliasOf).
 type ActOp struct {
 	opBase
 	Act kernels.Act
@@ -19,6 +20,10 @@ func Activation(a kernels.Act, x *gorgonia.Node) (*gorgonia.Node, error) {
 	op.opBase = opBase{name: "Act(" + a.String() + ")", inDims: []int{x.Dims()}, out: x.Shape().Clone(), self: op}
 	return apply(op, x)
 }
+
+// AliasOf reports the identity (the ".norm" of an unnormalized model) as
+// an alias of its input.
+func (op *ActOp) AliasOf() (int, bool) { return 0, op.Act == kernels.Identity }
 
 func (op *ActOp) Exec(out []float32, in [][]float32)             { kernels.ActForward(op.Act, in[0], out) }
 func (op *ActOp) Do(v ...gorgonia.Value) (gorgonia.Value, error) { return doWith(op, v) }

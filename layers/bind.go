@@ -106,7 +106,7 @@ func (op *BatchNormOp) Bind(w *kernels.Workers, out []float32, in [][]float32) f
 }
 
 func (op *BatchNormGradOp) Bind(w *kernels.Workers, out []float32, in [][]float32) func() {
-	x, gamma, dy := in[0], in[1], in[2]
+	x, dy, gamma := in[0], in[1], in[2]
 	f, sh := op.Fwd, op.Fwd.stash
 	align := vecAlign
 	if f.S > 1 {
@@ -134,7 +134,7 @@ func (op *LayerNormOp) Bind(w *kernels.Workers, out []float32, in [][]float32) f
 // LayerNormGradOp's parts each sum dγ and dβ over their rows into scratch
 // of their own; the parts' sums are then added in part order.
 func (op *LayerNormGradOp) Bind(w *kernels.Workers, out []float32, in [][]float32) func() {
-	x, gamma, dy := in[0], in[1], in[2]
+	x, dy, gamma := in[0], in[1], in[2]
 	f, sh, d := op.Fwd, op.Fwd.stash, op.Fwd.D
 	parts := w.Parts()
 	if f.N*d < minParallel {

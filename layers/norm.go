@@ -98,17 +98,18 @@ func (op *BatchNormOp) DiffWRT(int) []bool { return []bool{true, true, true} }
 
 func (op *BatchNormOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) (gorgonia.Nodes, error) {
 	b := &BatchNormGradOp{Fwd: op}
-	b.opBase = opBase{name: "BatchNormGrad", inDims: []int{len(op.out), 2, len(op.out)}, out: op.out.Clone(), self: b}
-	dx, err := apply(b, inputs[0], inputs[1], grad)
+	b.opBase = opBase{name: "BatchNormGrad", inDims: []int{len(op.out), len(op.out), 2}, out: op.out.Clone(), self: b}
+	dx, err := apply(b, inputs[0], grad, inputs[1])
 	if err != nil {
 		return nil, err
 	}
 	return paramGrads(op, op.stash, op.C, dx)
 }
 
-// BatchNormGradOp computes dx of a BatchNorm from (x, γ, dy), leaving dγ and
-// dβ in the forward op's stash; it differentiates through the batch
-// statistics when the forward pass ran in training mode.
+// BatchNormGradOp computes dx of a BatchNorm from (x, dy, γ), the order of
+// kernels.BatchNormBackward's arguments, leaving dγ and dβ in the forward
+// op's stash; it differentiates through the batch statistics when the
+// forward pass ran in training mode.
 type BatchNormGradOp struct {
 	opBase
 	Fwd *BatchNormOp
@@ -116,7 +117,7 @@ type BatchNormGradOp struct {
 
 func (op *BatchNormGradOp) Exec(out []float32, in [][]float32) {
 	f, sh := op.Fwd, op.Fwd.stash
-	kernels.BatchNormBackward(sh.train, in[0], in[2], in[1], sh.mean, sh.invstd, f.N, f.C, f.S, out, sh.dgamma, sh.dbeta, sh.acc)
+	kernels.BatchNormBackward(sh.train, in[0], in[1], in[2], sh.mean, sh.invstd, f.N, f.C, f.S, out, sh.dgamma, sh.dbeta, sh.acc)
 }
 func (op *BatchNormGradOp) Do(v ...gorgonia.Value) (gorgonia.Value, error) { return doWith(op, v) }
 
@@ -195,16 +196,17 @@ func (op *LayerNormOp) DiffWRT(int) []bool                             { return 
 
 func (op *LayerNormOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) (gorgonia.Nodes, error) {
 	b := &LayerNormGradOp{Fwd: op}
-	b.opBase = opBase{name: "LayerNormGrad", inDims: []int{len(op.out), 2, len(op.out)}, out: op.out.Clone(), self: b}
-	dx, err := apply(b, inputs[0], inputs[1], grad)
+	b.opBase = opBase{name: "LayerNormGrad", inDims: []int{len(op.out), len(op.out), 2}, out: op.out.Clone(), self: b}
+	dx, err := apply(b, inputs[0], grad, inputs[1])
 	if err != nil {
 		return nil, err
 	}
 	return paramGrads(op, op.stash, op.D, dx)
 }
 
-// LayerNormGradOp computes dx of a LayerNorm from (x, γ, dy), leaving dγ and
-// dβ in the forward op's stash.
+// LayerNormGradOp computes dx of a LayerNorm from (x, dy, γ), the order of
+// kernels.LayerNormBackward's arguments, leaving dγ and dβ in the forward
+// op's stash.
 type LayerNormGradOp struct {
 	opBase
 	Fwd *LayerNormOp
@@ -212,6 +214,6 @@ type LayerNormGradOp struct {
 
 func (op *LayerNormGradOp) Exec(out []float32, in [][]float32) {
 	f, sh := op.Fwd, op.Fwd.stash
-	kernels.LayerNormBackward(in[0], in[2], in[1], sh.mean, sh.invstd, f.N, f.D, out, sh.dgamma, sh.dbeta)
+	kernels.LayerNormBackward(in[0], in[1], in[2], sh.mean, sh.invstd, f.N, f.D, out, sh.dgamma, sh.dbeta)
 }
 func (op *LayerNormGradOp) Do(v ...gorgonia.Value) (gorgonia.Value, error) { return doWith(op, v) }

@@ -20,6 +20,14 @@ type Kernel interface {
 	Exec(out []float32, in [][]float32)
 }
 
+// Aliaser is implemented by ops that may compute nothing: when AliasOf
+// reports true, the op's output equals its input number k (an identity),
+// and an executor gives the node that input's buffer instead of binding a
+// kernel.
+type Aliaser interface {
+	AliasOf() (k int, ok bool)
+}
+
 // opBase carries the boilerplate every normtap op shares.
 type opBase struct {
 	name   string       // shown in graphs and errors

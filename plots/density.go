@@ -156,23 +156,48 @@ func DensityFigure(runs []*Run, sel Selection) (*Figure, error) {
 		return nil, err
 	}
 	colours := epochColours(curves)
-	fig := &Figure{Caption: fmt.Sprintf("%s · %s%s", SilvermanRule, examplesNote(curves), constantNote(runs, curves))}
+	groups := GroupBySeed(runs)
+	index := map[*Run]int{}
 	for i, r := range runs {
-		p := newPanel(fmt.Sprintf("%s · %s · neuron %d", r.Label, sel.Node, sel.Neuron), "activation", "density")
-		spike := spikeHeight(curves[i])
-		for _, c := range curves[i] {
+		index[r] = i
+	}
+	caption := fmt.Sprintf("%s · %s%s", SilvermanRule, examplesNote(curves), constantNote(runs, curves))
+	fig := &Figure{}
+	seeded := false
+	for _, g := range groups {
+		p := newPanel(fmt.Sprintf("%s · %s · neuron %d", g.Label, sel.Node, sel.Neuron), "activation", "density")
+		// one run: bold curves; several seeds of one configuration: each
+		// seed's curves light and thin, overlaid
+		width, fill := 2.0, 0.08
+		if len(g.Runs) > 1 {
+			width, fill, seeded = 1.2, 0.02, true
+		}
+		var panelCurves []Curve
+		for _, r := range g.Runs {
+			panelCurves = append(panelCurves, curves[index[r]]...)
+		}
+		spike := spikeHeight(panelCurves)
+		for _, c := range panelCurves {
+			colour := colours[c.Epoch]
+			if len(g.Runs) > 1 {
+				colour = withAlpha(colour, 0.7)
+			}
 			if c.Constant {
-				p.Plot.Add(xyLine([]float64{c.Value, c.Value}, []float64{0, spike}, lineStyle(colours[c.Epoch], 2.5)),
+				p.Plot.Add(xyLine([]float64{c.Value, c.Value}, []float64{0, spike}, lineStyle(colour, width+0.5)),
 					markers([]float64{c.Value}, []float64{spike}, colours[c.Epoch]))
 				continue
 			}
-			line := xyLine(c.X, c.Y, lineStyle(colours[c.Epoch], 2))
-			line.FillColor = withAlpha(colours[c.Epoch], 0.08)
+			line := xyLine(c.X, c.Y, lineStyle(colour, width))
+			line.FillColor = withAlpha(colours[c.Epoch], fill)
 			p.Plot.Add(line)
 		}
 		p.Plot.Y.Min = 0
 		fig.Panels = append(fig.Panels, p)
 	}
+	if seeded {
+		caption += " · runs differing only in --seed share a panel, one light curve per seed"
+	}
+	fig.Caption = caption
 	for _, ep := range sortedKeys(colours) {
 		fig.Legend = append(fig.Legend, LegendEntry{Label: fmt.Sprintf("epoch %d", ep), Thumb: &plotter.Line{LineStyle: lineStyle(colours[ep], 2.5)}})
 	}

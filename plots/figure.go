@@ -450,7 +450,10 @@ func (t niceTicks) Ticks(lo, hi float64) []plot.Tick {
 			v = 0 // not "-0"
 		}
 		if decimals > 6 || math.Abs(v) >= 1e7 {
-			return strconv.FormatFloat(v, 'g', 4, 64)
+			// enough significant digits that neighbouring labels differ
+			// (a range of 1 ± 1e-7 is not labelled 1, 1, 1)
+			digits := int(math.Ceil(math.Log10(math.Max(math.Abs(lo), math.Abs(hi))/step))) + 1
+			return strconv.FormatFloat(v, 'g', min(17, max(4, digits)), 64)
 		}
 		return strconv.FormatFloat(v, 'f', decimals, 64)
 	}

@@ -23,6 +23,9 @@ type fakeRun struct {
 	// value returns example i of neuron at (epoch, step); nil: a drifting
 	// distribution that depends on norm.
 	value func(rng *rand.Rand, neuron, epoch, step, i int) float64
+	// seed, when set, is config.json's --seed; it also changes the data
+	seed uint64
+	lr   float64 // when set, config.json's learning rate
 }
 
 // drifting mimics a hidden unit: without normalization its mean and spread
@@ -63,10 +66,17 @@ func makeRun(t *testing.T, name string, fr fakeRun) string {
 	if fr.value == nil {
 		fr.value = drifting(fr.norm)
 	}
-	if err := rundir.WriteConfig(dir, fakeConfig(t, fr.norm, "relu", 128, 128)); err != nil {
+	cfg := fakeConfig(t, fr.norm, "relu", 128, 128)
+	if fr.seed != 0 {
+		cfg.Config.Seed = fr.seed
+	}
+	if fr.lr != 0 {
+		cfg.Config.Opt.LR = fr.lr
+	}
+	if err := rundir.WriteConfig(dir, cfg); err != nil {
 		t.Fatal(err)
 	}
-	rng := rand.New(rand.NewPCG(7, uint64(len(name))))
+	rng := rand.New(rand.NewPCG(7+fr.seed, uint64(len(name))))
 	w, err := rundir.OpenTapWriter(dir)
 	if err != nil {
 		t.Fatal(err)
@@ -96,7 +106,7 @@ func makeRun(t *testing.T, name string, fr fakeRun) string {
 		for i := range rows {
 			e := float64(i + 1)
 			gain := map[string]float64{"none": 1, "layer": 1.3, "batch": 1.6}[fr.norm]
-			acc := 0.99 - 0.08*math.Exp(-gain*e/4)
+			acc := 0.99 - 0.08*math.Exp(-gain*e/4) - 0.004*float64(fr.seed%3)
 			rows[i] = rundir.Metrics{Epoch: i + 1, Step: (i + 1) * 100, TrainLoss: 0.5 / e, TrainAcc: acc, TestLoss: 0.04 + 0.3*math.Exp(-gain*e/5), TestAcc: acc - 0.005, WallS: 3 * e, ExamplesPerS: 20000}
 		}
 		if err := rundir.WriteMetrics(dir, rows); err != nil {

@@ -43,7 +43,9 @@ type Request struct {
 
 // Render draws the figure req asks for and writes it to req.Out. The drift
 // kind also prints its table to stdout and writes it as CSV next to the
-// figure (req.Out with the extension .csv). It returns the files written.
+// figure (SideCSV: req.Out with the extension .csv); percentiles with
+// Sel.AllNeurons writes its per-neuron table there. Outputs are checked
+// before any work (CheckOutput). It returns the files written.
 func Render(ctx context.Context, req Request, stdout io.Writer) ([]string, error) {
 	if !slices.Contains(Kinds, req.Kind) {
 		return nil, fmt.Errorf("unknown figure kind %q; kinds: %s", req.Kind, strings.Join(Kinds, ", "))
@@ -59,6 +61,11 @@ func Render(ctx context.Context, req Request, stdout io.Writer) ([]string, error
 			return nil, fmt.Errorf("the drift table beside the figure: %w", err)
 		}
 	}
+	if req.Kind == KindPercentiles && req.Sel.AllNeurons {
+		if err := CheckOutput(SideCSV(req.Out), NeuronPercentileHeader); err != nil {
+			return nil, fmt.Errorf("the per-neuron table beside the figure: %w", err)
+		}
+	}
 	if req.Kind == KindSweep || req.Kind == KindCurves && slices.ContainsFunc(req.Runs, isSweepRoot) {
 		return renderSweep(req, stdout)
 	}
@@ -70,14 +77,15 @@ func Render(ctx context.Context, req Request, stdout io.Writer) ([]string, error
 		return nil, err
 	}
 	var (
-		fig  *Figure
-		rows []DriftRow
+		fig        *Figure
+		rows       []DriftRow
+		neuronRows []NeuronPercentileRow
 	)
 	switch req.Kind {
 	case KindDensity:
 		fig, err = DensityFigure(runs, req.Sel)
 	case KindPercentiles:
-		fig, err = PercentilesFigure(runs, req.Sel, req.Bands)
+		fig, neuronRows, err = percentilesFigure(runs, req.Sel, req.Bands)
 	case KindCurves:
 		fig, err = CurvesFigure(runs)
 	case KindDrift:
@@ -99,13 +107,24 @@ func Render(ctx context.Context, req Request, stdout io.Writer) ([]string, error
 		return nil, err
 	}
 	written := []string{req.Out}
+	if req.Kind == KindPercentiles && req.Sel.AllNeurons {
+		csvPath := SideCSV(req.Out)
+		if err := WriteNeuronPercentilesCSV(csvPath, neuronRows); err != nil {
+			return written, err
+		}
+		written = append(written, csvPath)
+	}
 	if req.Kind == KindDrift {
 		csvPath := SideCSV(req.Out)
 		if err := WriteDriftCSV(csvPath, rows); err != nil {
 			return written, err
 		}
 		written = append(written, csvPath)
-		if err := PrintDriftTable(stdout, rows); err != nil {
+		print := PrintDriftTable
+		if req.Sel.AllNeurons {
+			print = PrintDriftSummary
+		}
+		if err := print(stdout, rows); err != nil {
 			return written, err
 		}
 	}

@@ -99,9 +99,10 @@ func labelRuns(runs []*Run) {
 
 // Selection picks what to draw from the taps of the runs.
 type Selection struct {
-	Node   string // "": the only tapped node
-	Neuron int    // < 0: the first tapped column
-	Epochs []int  // nil: the figure's default
+	Node       string // "": the only tapped node
+	Neuron     int    // < 0: the first tapped column
+	AllNeurons bool   // every tapped column, summarised (drift, percentiles); Neuron is then unused
+	Epochs     []int  // nil: the figure's default
 }
 
 // Sample is the activations of one neuron over the tapped examples, at one
@@ -218,6 +219,49 @@ func loadSamples(r *Run, entries []rundir.TapEntry, neuron int) ([]Sample, error
 			values[j] = v
 		}
 		out[i] = Sample{Epoch: e.Epoch, Step: e.Step, Mode: e.Mode, Values: values}
+	}
+	return out, nil
+}
+
+// tapColumns reads every column of one tap: the node's neuron indices it
+// holds and, for each, its values over the tapped examples. A non-finite
+// value is an error naming the file, neuron and example.
+func tapColumns(r *Run, e rundir.TapEntry) ([][]float64, error) {
+	data, examples, neurons, err := rundir.ReadTap(r.Dir, e)
+	if err != nil {
+		return nil, err
+	}
+	cols := make([][]float64, neurons)
+	for c := range cols {
+		cols[c] = make([]float64, examples)
+	}
+	for j := range examples {
+		for c := range neurons {
+			v := float64(data[j*neurons+c])
+			if !isFinite(v) {
+				return nil, fmt.Errorf("run %s: %s has a non-finite value (%v) in neuron %d, example %d", r.Dir, e.File, v, e.Neurons[c], j)
+			}
+			cols[c][j] = v
+		}
+	}
+	return cols, nil
+}
+
+// commonNeurons are the neurons every one of entries holds, in the first
+// entry's order: what --neuron all summarises.
+func commonNeurons(r *Run, entries []rundir.TapEntry) ([]int, error) {
+	var out []int
+	for _, n := range entries[0].Neurons {
+		all := true
+		for _, e := range entries[1:] {
+			all = all && slices.Contains(e.Neurons, n)
+		}
+		if all {
+			out = append(out, n)
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("run %s: no neuron of node %s is in every tap drawn", r.Dir, entries[0].Node)
 	}
 	return out, nil
 }

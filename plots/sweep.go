@@ -456,6 +456,11 @@ func SweepCurvesFigure(s *Sweep) (*Figure, error) {
 		}
 		acc.Plot.Add(xyLine(epochs, accuracy, sty))
 		loss.Plot.Add(xyLine(epochs, lossValues, sty))
+		if len(r.Rows) <= markerLimit { // a run of one epoch is a point
+			c := color.NRGBAModel.Convert(sty.Color).(color.NRGBA)
+			acc.Plot.Add(markers(epochs, accuracy, c))
+			loss.Plot.Add(markers(epochs, lossValues, c))
+		}
 	}
 	fig.Legend = append(legends[0], legends[1]...)
 	fig.Caption = fmt.Sprintf("from each run's metrics.csv · %d finished runs, one line each (every seed)", len(s.Runs))
@@ -466,7 +471,9 @@ func SweepCurvesFigure(s *Sweep) (*Figure, error) {
 }
 
 // curveDashes tell the values of a sweep's second varied flag apart.
-var curveDashes = [][]vg.Length{nil, {vg.Points(6), vg.Points(3)}, {vg.Points(2), vg.Points(2)}, {vg.Points(8), vg.Points(3), vg.Points(2), vg.Points(3)}}
+var curveDashes = [][]vg.Length{nil, {vg.Points(6), vg.Points(3)}, {vg.Points(1.5), vg.Points(2)},
+	{vg.Points(8), vg.Points(3), vg.Points(2), vg.Points(3)}, {vg.Points(12), vg.Points(4)},
+	{vg.Points(3), vg.Points(6)}, {vg.Points(8), vg.Points(2), vg.Points(2), vg.Points(2), vg.Points(2), vg.Points(2)}}
 
 // isSweepRoot reports whether dir is a sweep's root (holds sweep.json).
 func isSweepRoot(dir string) bool { return rundir.IsSweep(dir) }

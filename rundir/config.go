@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"normtap/dataset"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -55,6 +56,10 @@ type Config struct {
 	// Measure asks for internal covariate shift and loss-landscape
 	// measurements during training (ics.csv, landscape.csv).
 	Measure MeasureConfig `json:"measure"`
+
+	// Dataset names the data when Data is "": MNIST (also the zero value,
+	// as in configs from before --dataset) or Fashion.
+	Dataset dataset.Name `json:"dataset,omitempty" flag:"--dataset"`
 }
 
 // TapConfig says which activations to copy out and when.
@@ -224,6 +229,7 @@ func Diff(was, now Config) []Difference {
 	was.Out, now.Out = "", ""
 	was.Device, now.Device = "", ""
 	was.Resume, now.Resume = false, false
+	was.Dataset, now.Dataset = was.Dataset.OrMNIST(), now.Dataset.OrMNIST() // runs from before --dataset
 	var out []Difference
 	diffValue(reflect.ValueOf(was), reflect.ValueOf(now), "", "", &out)
 	return out

@@ -312,7 +312,7 @@ func TestReadMetricsErrorsNameFileAndLine(t *testing.T) {
 func testConfig() Config {
 	spec := graph.DefaultSpec()
 	spec.Hidden = []int{128, 128}
-	return Config{Spec: spec, Opt: graph.OptSpec{Kind: "adam", LR: 1e-3, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8},
+	return Config{Spec: spec, Opt: graph.OptSpec{Kind: graph.OptAdam, LR: 1e-3, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8},
 		Batch: 64, Epochs: 3, Seed: 7, Device: "cpu", Out: "runs/x",
 		Taps: TapConfig{Nodes: []string{"h2.act"}, Neurons: []int{0, 3}, AllEpochs: true, Examples: 100, Mode: ModeProbe}}
 }

@@ -51,6 +51,10 @@ type Spec struct {
 	// --out included) as `normtap train` would, and says how long the run
 	// is; an error is a usage error of the sweep.
 	Check func(args []string) (Length, error)
+	// PerRun, if set, adds flags that follow from a run's varied values
+	// (one per axis), such as a learning rate scaled with the batch size;
+	// they may be neither fixed nor varied.
+	PerRun func(values []string) []string
 }
 
 // Length is how long a run is: it ends after Epochs epochs, or MaxSteps
@@ -83,6 +87,10 @@ var reserved = map[string]string{
 	"resume": "the sweep resumes interrupted runs by itself",
 	"help":   "it is not a training flag",
 }
+
+// sweepOwn are the sweep command's own flags, which come before the train
+// flags on its command line.
+var sweepOwn = []string{"vary", "j", "jobs", "print"}
 
 // ThreadsFlag is the train flag that gets each child its share of the
 // cores, unless the user fixes or varies it.
@@ -140,6 +148,19 @@ func NewPlan(spec Spec) (*Plan, error) {
 		for i, a := range spec.Axes {
 			r.Args = append(r.Args, "--"+a.Flag+"="+values[i])
 		}
+		if spec.PerRun != nil {
+			extra := spec.PerRun(values)
+			names, err := p.fixedNames(extra)
+			if err != nil {
+				return nil, fmt.Errorf("run %s: %v", r.Dir, err)
+			}
+			for name := range names {
+				if fixed[name] || seen[name] {
+					return nil, fmt.Errorf("--%s is set for each run by the study itself; neither fix nor vary it", name)
+				}
+			}
+			r.Args = append(r.Args, extra...)
+		}
 		if spec.Check != nil {
 			args := append(slices.Clone(r.Args), "--out", filepath.Join(p.Root, r.Dir))
 			if r.Length, err = spec.Check(args); err != nil {
@@ -156,6 +177,9 @@ func (p *Plan) fixedNames(args []string) (map[string]bool, error) {
 	names := map[string]bool{}
 	for i := 0; i < len(args); i++ {
 		a := args[i]
+		if own := strings.TrimLeft(strings.SplitN(a, "=", 2)[0], "-"); strings.HasPrefix(a, "-") && slices.Contains(sweepOwn, own) {
+			return nil, fmt.Errorf("%s after the train flags: give the sweep's own flags (--vary, --out, -j, --print) first", a)
+		}
 		if !strings.HasPrefix(a, "--") || a == "--" {
 			return nil, fmt.Errorf("%q: want train flags (--name value) after the sweep's own flags", a)
 		}
@@ -227,7 +251,7 @@ func EscapeValue(v string) string {
 	return b.String()
 }
 
-// varies reports whether the user fixes or varies flag.
+// sets reports whether the user fixes or varies flag.
 func (p *Plan) sets(flag string) bool {
 	for _, a := range p.Axes {
 		if a.Flag == flag {

@@ -145,6 +145,8 @@ func TestPlanErrors(t *testing.T) {
 		{"stray word", []string{"norm=none"}, []string{"3"}, `"3": want train flags`},
 		{"bool values", []string{"norm-noise=yes|no"}, nil, "its values are true and false"},
 		{"nothing varies", nil, nil, "nothing varies"},
+		{"sweep flag late", []string{"norm=none"}, []string{"--epochs", "2", "-j", "2"}, "-j after the train flags"},
+		{"vary late", []string{"norm=none"}, []string{"--vary=seed=1|2"}, "--vary=seed=1|2 after the train flags"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -40,7 +40,7 @@ func (r *runner) openMeasure() error {
 				return fmt.Errorf("resume: %w", err)
 			}
 			for _, row := range rows {
-				if row.Step <= r.pr.Step {
+				if row.Step <= r.st.Step {
 					r.meas.ics = append(r.meas.ics, row)
 				}
 			}
@@ -56,7 +56,7 @@ func (r *runner) openMeasure() error {
 				return fmt.Errorf("resume: %w", err)
 			}
 			for _, row := range rows {
-				if row.Step <= r.pr.Step {
+				if row.Step <= r.st.Step {
 					r.meas.landscape = append(r.meas.landscape, row)
 				}
 			}

@@ -26,7 +26,8 @@ func measuredConfig(t *testing.T, noise bool) Config {
 }
 
 // checkpointTensors is the checkpoint's tensors and data order: the file
-// after its JSON header (which holds wall-clock times).
+// after its JSON header (which holds wall-clock times) and before its
+// checksum (which covers the header).
 func checkpointTensors(t *testing.T, dir string) []byte {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(dir, rundir.CheckpointDir, checkpointFile))
@@ -34,7 +35,7 @@ func checkpointTensors(t *testing.T, dir string) []byte {
 		t.Fatal(err)
 	}
 	n := binary.LittleEndian.Uint64(b[len(checkpointMagic):])
-	return b[len(checkpointMagic)+8+int(n):]
+	return b[len(checkpointMagic)+8+int(n) : len(b)-4]
 }
 
 // TestMeasuringLeavesTrainingAlone: a run that measures ICS and the

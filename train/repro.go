@@ -33,7 +33,7 @@ func BNPaper(dir string, steps int, seed uint64) []Config {
 		perEpoch := 60000 / 60
 		out = append(out, Config{
 			Spec:   s,
-			Opt:    graph.OptSpec{Kind: "sgd", LR: 0.5},
+			Opt:    graph.OptSpec{Kind: graph.OptSGD, LR: 0.5},
 			Batch:  60,
 			Epochs: (steps + perEpoch - 1) / perEpoch, MaxSteps: steps,
 			Seed: seed, Device: "cpu", Out: filepath.Join(dir, norm.String()),

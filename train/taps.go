@@ -104,11 +104,11 @@ func (r *runner) tapBatch(epoch int, kind rundir.TapKind) error {
 
 func (r *runner) writeTaps(epoch int, kind rundir.TapKind, n int, mode rundir.TapMode) error {
 	for _, t := range r.taps {
-		e := rundir.TapEntry{Node: t.point.Name, Kind: kind, Epoch: epoch, Step: r.pr.Step, Mode: mode, Examples: n, Neurons: t.cols}
+		e := rundir.TapEntry{Node: t.point.Name, Kind: kind, Epoch: epoch, Step: r.st.Step, Mode: mode, Examples: n, Neurons: t.cols}
 		if kind == rundir.KindEpoch {
 			e.File = rundir.EpochTapFile(t.point.Name, epoch)
 		} else {
-			e.File = rundir.StepTapFile(t.point.Name, r.pr.Step)
+			e.File = rundir.StepTapFile(t.point.Name, r.st.Step)
 		}
 		if err := r.tw.Write(e, t.buf[:n*len(t.cols)]); err != nil {
 			return err

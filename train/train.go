@@ -48,7 +48,7 @@ func Run(ctx context.Context, cfg Config, opts Options) (*Result, error) {
 	}
 	dataDir := cfg.Data
 	if dataDir == "" {
-		d, err := dataset.DefaultDir()
+		d, err := dataset.Dir(cfg.Dataset)
 		if err != nil {
 			return nil, err
 		}
@@ -85,6 +85,7 @@ func Run(ctx context.Context, cfg Config, opts Options) (*Result, error) {
 
 	r := &runner{cfg: cfg, opts: opts, model: model, mach: mach, train: trainSet, test: testSet, taps: taps,
 		shuffle: rand.NewPCG(cfg.Seed, 2)}
+	r.st.Config = cfg
 	if err := os.MkdirAll(cfg.Out, 0o755); err != nil {
 		return nil, fmt.Errorf("--out %s: %w", cfg.Out, err)
 	}
@@ -97,9 +98,9 @@ func Run(ctx context.Context, cfg Config, opts Options) (*Result, error) {
 		return nil, err
 	}
 	if err := r.loop(ctx); err != nil {
-		return &Result{Metrics: r.pr.Metrics, Device: mach.Device()}, err
+		return &Result{Metrics: r.st.Metrics, Device: mach.Device()}, err
 	}
-	return &Result{Metrics: r.pr.Metrics, Device: mach.Device()}, nil
+	return &Result{Metrics: r.st.Metrics, Device: mach.Device()}, nil
 }
 
 type runner struct {
@@ -112,12 +113,16 @@ type runner struct {
 	taps    []resolvedTap
 	tw      *rundir.TapWriter
 	shuffle *rand.PCG
-	pr      progress
-	perm    []int32
-	xbuf    []float32
-	ybuf    []float32
-	bar     *progressReporter
-	meas    *measurer
+	st      runState // where the run stands: what a checkpoint saves
+	clk     clocks
+	// beforeDraw is the shuffle state before this session drew the
+	// current epoch's order (nil when the order came from a checkpoint)
+	beforeDraw []byte
+	perm       []int32
+	xbuf       []float32
+	ybuf       []float32
+	bar        *progressReporter
+	meas       *measurer
 }
 
 // prepareDir makes the run directory, or reopens it to resume.
@@ -137,15 +142,16 @@ func (r *runner) prepareDir() error {
 		if err := sameJob(saved.Config, r.cfg); err != nil {
 			return fmt.Errorf("--resume %s: %w", dir, err)
 		}
-		pr, perm, err := loadCheckpoint(dir, r.mach)
+		st, perm, err := r.loadCheckpoint()
 		if err != nil {
 			return err
 		}
-		if err := r.shuffle.UnmarshalBinary(pr.ShuffleRNG); err != nil {
+		if err := r.shuffle.UnmarshalBinary(st.ShuffleRNG); err != nil {
 			return fmt.Errorf("resume: shuffle state: %w", err)
 		}
-		r.pr, r.perm = pr, perm
-		if err := rundir.WriteMetrics(dir, pr.Metrics); err != nil {
+		r.st, r.perm = st, perm
+		r.st.Config = r.cfg // this session's --out and --device
+		if err := rundir.WriteMetrics(dir, st.Metrics); err != nil {
 			return err
 		}
 	} else if busy {
@@ -184,121 +190,155 @@ func sameJob(saved, now Config) error {
 
 func (r *runner) batchesPerEpoch() int { return r.train.N / r.cfg.Batch }
 
+// loop trains from where r.st stands to the end of the run: each epoch's
+// remaining steps, then its end (evaluation, taps, metrics, checkpoint).
 func (r *runner) loop(ctx context.Context) error {
 	cfg := r.cfg
 	nb := r.batchesPerEpoch()
 	r.xbuf = make([]float32, cfg.Batch*r.train.Features())
 	r.ybuf = make([]float32, cfg.Batch)
 	r.bar = newProgress(r.opts.Log, r.opts.Terminal)
-	start := time.Now()
-	wallBase := r.pr.WallS
-	for r.pr.Epoch < cfg.Epochs {
-		epoch := r.pr.Epoch + 1
-		// beforeDraw is the shuffle state before this epoch's order: a
-		// checkpoint taken before the epoch's first step stores it, since a
-		// resume at position 0 draws the order again
-		var beforeDraw []byte
-		if r.pr.Pos == 0 {
-			beforeDraw, _ = r.shuffle.MarshalBinary()
-			r.perm = drawOrder(r.shuffle, r.train.N)
-			st, _ := r.shuffle.MarshalBinary()
-			r.pr.ShuffleRNG = st
-			r.pr.EpochLoss, r.pr.EpochRight, r.pr.EpochTimeS = 0, 0, 0
+	r.clk.runStart, r.clk.wallBase = time.Now(), r.st.WallS
+	for r.st.Epoch < cfg.Epochs && !r.reachedMaxSteps() {
+		epoch := r.st.Epoch + 1
+		if r.st.Pos == 0 {
+			r.startEpoch()
 		}
 		r.mach.SetTraining(true)
-		r.bar.startEpoch(epoch, cfg.Epochs, nb*cfg.Batch, r.pr.Pos*cfg.Batch)
-		epochStart := time.Now()
-		timeBase := r.pr.EpochTimeS
-		// saveMidEpoch checkpoints inside the epoch, with its clocks.
-		saveMidEpoch := func() error {
-			r.pr.EpochTimeS = timeBase + time.Since(epochStart).Seconds()
-			r.pr.WallS = wallBase + time.Since(start).Seconds()
-			return saveCheckpoint(cfg.Out, r.pr, r.perm, r.mach)
-		}
-		for r.pr.Pos < nb {
+		r.bar.startEpoch(epoch, cfg.Epochs, nb*cfg.Batch, r.st.Pos*cfg.Batch)
+		r.clk.epochStart, r.clk.epochBase = time.Now(), r.st.EpochTimeS
+		for r.st.Pos < nb && !r.reachedMaxSteps() {
 			if err := ctx.Err(); err != nil {
 				r.bar.clear()
-				if r.pr.Pos == 0 && beforeDraw != nil {
-					r.pr.ShuffleRNG = beforeDraw
+				if r.st.Pos == 0 && r.beforeDraw != nil {
+					// a resume at position 0 draws the order again
+					r.st.ShuffleRNG = r.beforeDraw
 				}
-				if err := saveMidEpoch(); err != nil {
+				if err := r.saveMidEpoch(); err != nil {
 					return err
 				}
-				return fmt.Errorf("%w at epoch %d, step %d; checkpoint written: add --resume to the same command to continue", ErrInterrupted, epoch, r.pr.Step)
+				return fmt.Errorf("%w at epoch %d, step %d; checkpoint written: add --resume to the same command to continue", ErrInterrupted, epoch, r.st.Step)
 			}
-			r.fillBatch(r.pr.Pos)
-			if err := r.measure(r.pr.Step + 1); err != nil {
-				return err
-			}
-			loss, right, err := r.mach.Step(r.xbuf, r.ybuf)
-			if err != nil {
-				return err
-			}
-			if math.IsNaN(float64(loss)) || math.IsInf(float64(loss), 0) {
-				r.bar.clear()
-				return fmt.Errorf("training diverged: the loss became %v at epoch %d, step %d; the learning rate (--lr %g) is likely too high; %s keeps every epoch before this one", loss, epoch, r.pr.Step+1, cfg.Opt.LR, cfg.Out)
-			}
-			r.pr.Step++
-			r.pr.Pos++
-			r.pr.EpochLoss += float64(loss)
-			r.pr.EpochRight += right
-			if cfg.Taps.EverySteps > 0 && r.pr.Step%cfg.Taps.EverySteps == 0 {
-				if err := r.tap(epoch, rundir.KindStep); err != nil {
-					return err
-				}
-			}
-			if cfg.CheckpointEverySteps > 0 && r.pr.Step%cfg.CheckpointEverySteps == 0 && r.pr.Pos < nb {
-				if err := saveMidEpoch(); err != nil {
-					return err
-				}
-			}
-			r.bar.update(r.pr.Pos*cfg.Batch, r.pr.EpochLoss/float64(r.pr.Pos))
-			if r.opts.AfterStep != nil {
-				r.opts.AfterStep(r.pr.Step)
-			}
-			if cfg.MaxSteps > 0 && r.pr.Step >= cfg.MaxSteps {
-				break
-			}
-		}
-		trainTime := timeBase + time.Since(epochStart).Seconds()
-		// batch taps copy the last training batch: take them before the
-		// evaluation overwrites the graph's values
-		if cfg.Taps.Mode == rundir.ModeBatch && tapsEpoch(cfg.Taps, epoch) {
-			if err := r.tap(epoch, rundir.KindEpoch); err != nil {
+			if err := r.step(epoch); err != nil {
 				return err
 			}
 		}
-		if err := r.checkParams(epoch); err != nil {
+		if err := r.endEpoch(epoch); err != nil {
 			return err
-		}
-		testLoss, testAcc, err := r.evaluate()
-		if err != nil {
-			return err
-		}
-		if cfg.Taps.Mode == rundir.ModeProbe && tapsEpoch(cfg.Taps, epoch) {
-			if err := r.tap(epoch, rundir.KindEpoch); err != nil {
-				return err
-			}
-		}
-		done := r.pr.Pos
-		row := rundir.Metrics{Epoch: epoch, Step: r.pr.Step,
-			TrainLoss: r.pr.EpochLoss / float64(done), TrainAcc: float64(r.pr.EpochRight) / float64(done*cfg.Batch),
-			TestLoss: testLoss, TestAcc: testAcc,
-			WallS: wallBase + time.Since(start).Seconds(), ExamplesPerS: float64(done*cfg.Batch) / trainTime}
-		r.pr.Metrics = append(r.pr.Metrics, row)
-		r.pr.Epoch, r.pr.Pos = epoch, 0
-		r.pr.WallS = row.WallS
-		if err := rundir.WriteMetrics(cfg.Out, r.pr.Metrics); err != nil {
-			return err
-		}
-		if err := saveCheckpoint(cfg.Out, r.pr, r.perm, r.mach); err != nil {
-			return err
-		}
-		r.bar.endEpoch(row)
-		if cfg.MaxSteps > 0 && r.pr.Step >= cfg.MaxSteps {
-			break
 		}
 	}
+	return nil
+}
+
+// clocks time a run across its sessions: the run's wall time and the
+// current epoch's training time continue from the checkpoint's.
+type clocks struct {
+	runStart, epochStart time.Time
+	wallBase, epochBase  float64 // seconds before this session
+}
+
+func (r *runner) wallS() float64 { return r.clk.wallBase + time.Since(r.clk.runStart).Seconds() }
+func (r *runner) epochTimeS() float64 {
+	return r.clk.epochBase + time.Since(r.clk.epochStart).Seconds()
+}
+
+func (r *runner) reachedMaxSteps() bool { return r.cfg.MaxSteps > 0 && r.st.Step >= r.cfg.MaxSteps }
+
+// startEpoch draws the epoch's data order and zeroes its sums. It keeps
+// the shuffle state from before the draw (beforeDraw): a checkpoint taken
+// before the epoch's first step stores that one, since a resume at
+// position 0 draws the order again.
+func (r *runner) startEpoch() {
+	r.beforeDraw, _ = r.shuffle.MarshalBinary()
+	r.perm = drawOrder(r.shuffle, r.train.N)
+	st, _ := r.shuffle.MarshalBinary()
+	r.st.ShuffleRNG = st
+	r.st.EpochLoss, r.st.EpochRight, r.st.EpochTimeS = 0, 0, 0
+}
+
+// saveMidEpoch checkpoints inside an epoch, with its clocks.
+func (r *runner) saveMidEpoch() error {
+	r.st.EpochTimeS = r.epochTimeS()
+	r.st.WallS = r.wallS()
+	return saveCheckpoint(r.cfg.Out, r.st, r.perm, r.mach)
+}
+
+// step takes the epoch's next training step, with the measurements, taps
+// and checkpoints that fall on it.
+func (r *runner) step(epoch int) error {
+	cfg := r.cfg
+	r.fillBatch(r.st.Pos)
+	if err := r.measure(r.st.Step + 1); err != nil {
+		return err
+	}
+	loss, right, err := r.mach.Step(r.xbuf, r.ybuf)
+	if err != nil {
+		return err
+	}
+	if math.IsNaN(float64(loss)) || math.IsInf(float64(loss), 0) {
+		r.bar.clear()
+		return fmt.Errorf("training diverged: the loss became %v at epoch %d, step %d; the learning rate (--lr %g) is likely too high; %s keeps every epoch before this one", loss, epoch, r.st.Step+1, cfg.Opt.LR, cfg.Out)
+	}
+	r.st.Step++
+	r.st.Pos++
+	r.st.EpochLoss += float64(loss)
+	r.st.EpochRight += right
+	if cfg.Taps.EverySteps > 0 && r.st.Step%cfg.Taps.EverySteps == 0 {
+		if err := r.tap(epoch, rundir.KindStep); err != nil {
+			return err
+		}
+	}
+	if cfg.CheckpointEverySteps > 0 && r.st.Step%cfg.CheckpointEverySteps == 0 && r.st.Pos < r.batchesPerEpoch() {
+		if err := r.saveMidEpoch(); err != nil {
+			return err
+		}
+	}
+	r.bar.update(r.st.Pos*cfg.Batch, r.st.EpochLoss/float64(r.st.Pos))
+	if r.opts.AfterStep != nil {
+		r.opts.AfterStep(r.st.Step)
+	}
+	return nil
+}
+
+// endEpoch ends epoch after its last step: batch-mode taps (of the last
+// training batch, before the evaluation overwrites the graph's values),
+// the parameter check, the test-set evaluation, probe taps, the metrics
+// row and the checkpoint.
+func (r *runner) endEpoch(epoch int) error {
+	cfg := r.cfg
+	trainTime := r.epochTimeS()
+	if cfg.Taps.Mode == rundir.ModeBatch && tapsEpoch(cfg.Taps, epoch) {
+		if err := r.tap(epoch, rundir.KindEpoch); err != nil {
+			return err
+		}
+	}
+	if err := r.checkParams(epoch); err != nil {
+		return err
+	}
+	testLoss, testAcc, err := r.evaluate()
+	if err != nil {
+		return err
+	}
+	if cfg.Taps.Mode == rundir.ModeProbe && tapsEpoch(cfg.Taps, epoch) {
+		if err := r.tap(epoch, rundir.KindEpoch); err != nil {
+			return err
+		}
+	}
+	done := r.st.Pos
+	row := rundir.Metrics{Epoch: epoch, Step: r.st.Step,
+		TrainLoss: r.st.EpochLoss / float64(done), TrainAcc: float64(r.st.EpochRight) / float64(done*cfg.Batch),
+		TestLoss: testLoss, TestAcc: testAcc,
+		WallS: r.wallS(), ExamplesPerS: float64(done*cfg.Batch) / trainTime}
+	r.st.Metrics = append(r.st.Metrics, row)
+	r.st.Epoch, r.st.Pos = epoch, 0
+	r.st.WallS = row.WallS
+	if err := rundir.WriteMetrics(cfg.Out, r.st.Metrics); err != nil {
+		return err
+	}
+	if err := saveCheckpoint(cfg.Out, r.st, r.perm, r.mach); err != nil {
+		return err
+	}
+	r.bar.endEpoch(row)
 	return nil
 }
 
@@ -364,7 +404,7 @@ func (r *runner) evaluate() (loss, acc float64, err error) {
 	}
 	loss, acc = total/float64(r.test.N), float64(right)/float64(r.test.N)
 	if math.IsNaN(loss) || math.IsInf(loss, 0) {
-		return 0, 0, fmt.Errorf("training diverged: the test loss is %v after step %d; the learning rate (--lr %g) is likely too high", loss, r.pr.Step, r.cfg.Opt.LR)
+		return 0, 0, fmt.Errorf("training diverged: the test loss is %v after step %d; the learning rate (--lr %g) is likely too high", loss, r.st.Step, r.cfg.Opt.LR)
 	}
 	return loss, acc, nil
 }
@@ -377,7 +417,7 @@ func (r *runner) checkParams(epoch int) error {
 	for _, p := range r.model.Params {
 		for _, v := range p.Value {
 			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
-				return fmt.Errorf("training diverged: parameter %s holds %v at the end of epoch %d (step %d); the learning rate (--lr %g) is likely too high", p.Name, v, epoch, r.pr.Step, r.cfg.Opt.LR)
+				return fmt.Errorf("training diverged: parameter %s holds %v at the end of epoch %d (step %d); the learning rate (--lr %g) is likely too high", p.Name, v, epoch, r.st.Step, r.cfg.Opt.LR)
 			}
 		}
 	}

@@ -20,7 +20,10 @@ func smallConfig(t *testing.T, norm graph.Norm) Config {
 	}
 	s := graph.DefaultSpec()
 	s.Norm, s.Hidden = norm, []int{64}
-	return Config{Spec: s, Opt: graph.OptSpec{Kind: "adam", LR: 2e-3, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8},
+	// GroupNorm's default 32 groups would leave two of the 64 units in each
+	// group, which normalizes every unit to ±1: 8 groups of 8.
+	s.Groups = 8
+	return Config{Spec: s, Opt: graph.OptSpec{Kind: graph.OptAdam, LR: 2e-3, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8},
 		Batch: 32, Epochs: 2, Seed: 5, TrainLimit: 3000, Device: "cpu", Out: filepath.Join(t.TempDir(), "run"),
 		Taps: TapConfig{Nodes: []string{"h1.act"}, Neurons: []int{0, 3}, AllEpochs: true, Examples: 200, Mode: rundir.ModeProbe}}
 }

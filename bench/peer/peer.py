@@ -1,12 +1,17 @@
 #!/usr/bin/env python3
-"""PyTorch peer of `normtap bench`: the same MLP, init, optimizer and batch,
+"""PyTorch peer of `normtap bench`: the same model, init, optimizer and batch,
 timed the same way, printed as JSON with the same result keys.
 
-Model: per hidden layer Linear -> norm (none | BatchNorm1d | LayerNorm |
-GroupNorm(min(--groups, width)) | RMSNorm, written out: torch 1.13 has none) ->
-ReLU, then a Linear to the classes. Hidden weights ~ N(0, 2/fan_in) (He),
-the output weights ~ N(0, 2/(fan_in+fan_out)) (Glorot), biases 0, gamma 1,
-beta 0. Adam (lr 1e-3, betas (0.9, 0.999), eps 1e-8). float32. Random data
+Model --model mlp: per hidden layer Linear -> norm (none | BatchNorm1d |
+LayerNorm | GroupNorm(min(--groups, width)) | RMSNorm, written out: torch
+1.13 has none) -> ReLU, then a Linear to the classes. --model cnn (--hidden
+gives the channel counts, e.g. 16,32): per block Conv2d 3x3 padding 1 ->
+norm (none | BatchNorm2d | GroupNorm(1, C): LayerNorm's statistics over
+C, H, W with per-channel gamma/beta, where normtap's are per value |
+GroupNorm(min(--groups, C), C) | RMSNorm over C, H, W) -> ReLU
+-> MaxPool2d(2), then a Linear from the flattened features to the classes.
+Hidden (and conv) weights ~ N(0, 2/fan_in) (He), the output weights
+~ N(0, 2/(fan_in+fan_out)) (Glorot), biases 0, gamma 1, beta 0. Adam (lr 1e-3, betas (0.9, 0.999), eps 1e-8). float32. Random data
 of MNIST's shape (784 features, 10 classes).
 
 Data: a pool of 8192 random examples (pixels uniform in [0, 1), labels
@@ -18,6 +23,7 @@ examples_per_sec = batch / median seconds. forward_ms_median: the forward
 pass alone up to the logits, in training mode, under no_grad.
 
     python3 bench/peer/peer.py --norm none,batch,layer --threads 2
+    python3 bench/peer/peer.py --model cnn --hidden 16,32 --threads 1
 """
 import argparse
 import json
@@ -31,15 +37,17 @@ import torch
 POOL_EXAMPLES = 8192  # as normtap bench's bench.PoolExamples
 
 class RMSNorm(torch.nn.Module):
-    """x / sqrt(mean(x^2) + eps) * gamma over the last dim, as normtap's."""
+    """x / sqrt(mean(x^2) + eps) * gamma per example over every dim but the
+    first (the features; C, H, W for 4-D), gamma per value, as normtap's."""
 
-    def __init__(self, d, eps=1e-5):
+    def __init__(self, shape, eps=1e-5):
         super().__init__()
         self.eps = eps
-        self.weight = torch.nn.Parameter(torch.ones(d))
+        self.weight = torch.nn.Parameter(torch.ones(shape))
 
     def forward(self, x):
-        return x * torch.rsqrt(x.pow(2).mean(dim=-1, keepdim=True) + self.eps) * self.weight
+        dims = tuple(range(1, x.dim()))
+        return x * torch.rsqrt(x.pow(2).mean(dim=dims, keepdim=True) + self.eps) * self.weight
 
 
 NORMS = ("none", "batch", "layer", "group", "rms")
@@ -70,6 +78,44 @@ def build(hidden, norm, in_features=784, classes=10, groups=32):
     return torch.nn.Sequential(*layers)
 
 
+def build_cnn(channels, norm, in_channels=1, rows=28, cols=28, classes=10, groups=32):
+    layers = []
+    c = in_channels
+    for k in channels:
+        conv = torch.nn.Conv2d(c, k, 3, padding=1)
+        torch.nn.init.normal_(conv.weight, 0.0, math.sqrt(2.0 / (c * 9)))
+        torch.nn.init.zeros_(conv.bias)
+        layers.append(conv)
+        if norm == "batch":
+            layers.append(torch.nn.BatchNorm2d(k, eps=1e-5, momentum=0.1))
+        elif norm == "layer":
+            layers.append(torch.nn.GroupNorm(1, k, eps=1e-5))
+        elif norm == "group":
+            layers.append(torch.nn.GroupNorm(min(groups, k), k, eps=1e-5))
+        elif norm == "rms":
+            layers.append(RMSNorm((k, rows, cols), eps=1e-5))
+        layers += [torch.nn.ReLU(), torch.nn.MaxPool2d(2)]
+        c, rows, cols = k, rows // 2, cols // 2
+    fan_in = c * rows * cols
+    out = torch.nn.Linear(fan_in, classes)
+    torch.nn.init.normal_(out.weight, 0.0, math.sqrt(2.0 / (fan_in + classes)))
+    torch.nn.init.zeros_(out.bias)
+    layers += [torch.nn.Flatten(), out]
+    return torch.nn.Sequential(*layers)
+
+
+def blas_info():
+    """The OpenBLAS kernel and thread count of the BLAS this PyTorch loaded
+    (Debian's links libblas.so.3, OpenBLAS by default), or {}."""
+    import ctypes
+    try:
+        lib = ctypes.CDLL("libblas.so.3")
+        lib.openblas_get_corename.restype = ctypes.c_char_p
+        return {"kernel": lib.openblas_get_corename().decode(), "threads": lib.openblas_get_num_threads()}
+    except (OSError, AttributeError):
+        return {}
+
+
 def percentile(sorted_vals, p):
     """Linear interpolation between closest ranks, as numpy's default."""
     if len(sorted_vals) == 1:
@@ -80,9 +126,14 @@ def percentile(sorted_vals, p):
     return sorted_vals[lo] + (sorted_vals[hi] - sorted_vals[lo]) * (k - lo)
 
 
-def bench_one(norm, hidden, batch, steps, warmup, device, seed, groups=32):
+def bench_one(model_kind, norm, hidden, batch, steps, warmup, device, seed, groups=32):
     torch.manual_seed(seed)
-    model = build(hidden, norm, groups=groups).to(device)
+    if model_kind == "cnn":
+        model = build_cnn(hidden, norm, groups=groups).to(device)
+        shape = (batch, 1, 28, 28)
+    else:
+        model = build(hidden, norm, groups=groups).to(device)
+        shape = (batch, 784)
     model.train()
     opt = torch.optim.Adam(model.parameters(), lr=1e-3, betas=(0.9, 0.999), eps=1e-8)
     loss_fn = torch.nn.CrossEntropyLoss()
@@ -91,7 +142,7 @@ def bench_one(norm, hidden, batch, steps, warmup, device, seed, groups=32):
     # the gradients into subnormal floats, which are many times slower.
     g = torch.Generator().manual_seed(seed + 1)
     nb = max(2, -(-POOL_EXAMPLES // batch))
-    xs = [torch.rand(batch, 784, generator=g).to(device) for _ in range(nb)]
+    xs = [torch.rand(*shape, generator=g).to(device) for _ in range(nb)]
     ys = [torch.randint(0, 10, (batch,), generator=g).to(device) for _ in range(nb)]
     pos = [0]
 
@@ -139,7 +190,7 @@ def bench_one(norm, hidden, batch, steps, warmup, device, seed, groups=32):
     return {
         "norm": norm,
         "device": device,
-        "model": "mlp",
+        "model": model_kind,
         "batch": batch,
         "hidden": hidden,
         "examples_per_sec": batch / (med / 1e3),
@@ -157,7 +208,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     ap.add_argument("--threads", type=int, default=0, help="torch.set_num_threads; 0: the number of CPUs")
-    ap.add_argument("--hidden", default="1024,1024")
+    ap.add_argument("--model", default="mlp", choices=["mlp", "cnn"])
+    ap.add_argument("--hidden", default="", help="hidden widths (mlp, default 1024,1024) or channel counts (cnn, default 16,32)")
     ap.add_argument("--batch", type=int, default=128)
     ap.add_argument("--norm", default="none,batch,layer")
     ap.add_argument("--groups", type=int, default=32, help="GroupNorm's groups (clipped to each width)")
@@ -171,13 +223,13 @@ def main():
         sys.exit(1)
     threads = a.threads if a.threads > 0 else (len(__import__("os").sched_getaffinity(0)))
     torch.set_num_threads(threads)
-    hidden = [int(h) for h in a.hidden.split(",")]
+    hidden = [int(h) for h in (a.hidden or ("16,32" if a.model == "cnn" else "1024,1024")).split(",")]
     norms = [n.strip() for n in a.norm.split(",") if n.strip()]
     for n in norms:
         if n not in NORMS:
             print(f"peer.py: --norm {n!r}: want one of {', '.join(NORMS)}", file=sys.stderr)
             sys.exit(2)
-    results = [bench_one(n, hidden, a.batch, a.steps, a.warmup, a.device, a.seed, a.groups) for n in norms]
+    results = [bench_one(a.model, n, hidden, a.batch, a.steps, a.warmup, a.device, a.seed, a.groups) for n in norms]
     base = {r["norm"]: r for r in results}.get("none")
     for r in results:
         r["norm_overhead"] = r["ms_per_step_median"] / base["ms_per_step_median"] if base else None
@@ -185,6 +237,7 @@ def main():
         "tool": "pytorch",
         "version": torch.__version__,
         "threads": torch.get_num_threads(),
+        "blas": blas_info(),
         "machine": {"nproc": len(__import__("os").sched_getaffinity(0)), "cpu": platform.processor() or platform.machine()},
         "results": results,
     }

@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -14,6 +16,8 @@ import (
 
 	"normtap/bench"
 	"normtap/graph"
+	"normtap/kernels"
+	"normtap/plots"
 	"normtap/rundir"
 )
 
@@ -47,7 +51,7 @@ func (c *BenchCmd) options() (bench.Options, error) {
 	}
 	s.Model, s.Hidden, s.Groups = c.Model, h, c.Groups
 	o := bench.Options{Spec: s, Batch: c.Batch, Steps: c.Steps, Warmup: c.Warmup, Rounds: c.Rounds, Seed: c.Seed,
-		Opt:   graph.OptSpec{Kind: "adam", LR: 1e-3, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8},
+		Opt:   graph.OptSpec{Kind: graph.OptAdam, LR: 1e-3, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8},
 		Micro: c.Micro, Tap: c.Tap, Command: "normtap " + strings.Join(os.Args[1:], " ")}
 	for _, n := range strings.Split(c.Norm, ",") {
 		norm, err := graph.ParseNorm(strings.TrimSpace(n))
@@ -100,6 +104,23 @@ func splitCommand(line string) ([]string, error) {
 	return argv, nil
 }
 
+// checkReportFile refuses to replace a file that is not a report bench
+// wrote (a JSON object with "results").
+func checkReportFile(path string) error {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("--json %s: %w", path, err)
+	}
+	var report map[string]json.RawMessage
+	if json.Unmarshal(data, &report) != nil || report["results"] == nil {
+		return fmt.Errorf("--json %s exists and is not a report normtap bench wrote; normtap replaces only its own files: move it or choose another path", path)
+	}
+	return nil
+}
+
 // checkWritable refuses, before any work, an output file that cannot be
 // written: a folder, a missing or read-only folder, or a run's own file.
 func checkWritable(flag, path string) error {
@@ -131,17 +152,29 @@ func (c *BenchCmd) Run(g *Globals, ctx context.Context) error {
 			}
 		}
 	}
+	if c.Plot != "" {
+		if err := plots.CheckOutput(c.Plot, nil); err != nil {
+			return fmt.Errorf("--plot: %w", err)
+		}
+	}
+	if c.JSON != "" {
+		if err := checkReportFile(c.JSON); err != nil {
+			return err
+		}
+	}
 	dev, err := pickDevice(c.Device)
 	if err != nil {
 		return err
 	}
 	runtime.GOMAXPROCS(o.Threads)
 	o.NewMachine = dev.newMachine
-	o.Machine = bench.MachineInfo{BLAS: blasName, DeviceDescription: dev.desc}
+	o.Machine = bench.MachineInfo{BLAS: blasName, BLASKernel: kernels.BLASKernel(), DeviceDescription: dev.desc}
 	o.PeerDevice = "cpu"
 	if dev.gpu {
 		o.PeerDevice = "cuda"
 		o.MeasureMicro = deviceMicro()
+	} else {
+		o.MeasureGemm = bench.CPUGemmSeconds
 	}
 	if !g.Quiet {
 		o.Log = os.Stderr

@@ -21,7 +21,7 @@ func TestMain(m *testing.M) {
 		panic(err)
 	}
 	binPath = filepath.Join(dir, "normtap")
-	build := exec.Command("go", "build", "-o", binPath, ".")
+	build := exec.Command("go", "build", "-tags", testBuildTags, "-o", binPath, ".")
 	build.Stderr = os.Stderr
 	if err := build.Run(); err != nil {
 		panic("build normtap: " + err.Error())
@@ -158,14 +158,20 @@ func TestFailureModes(t *testing.T) {
 		// class 5: sizes from a header or a flag are bounded
 		{"plot npy header beyond the file", []string{"plot", "--kind", "density", hugeTap, "--out", filepath.Join(t.TempDir(), "d.png")}, 1, "shape (100000000000, 64), but the index says (2, 1)"},
 		{"bench threads", []string{"bench", "--threads", "100000"}, 2, "--threads 100000: must be between 0 (every CPU) and 1024"},
+		{"nodes model too large", []string{"nodes", "--hidden", "65536,65536"}, 2, "--hidden 65536,65536 with --batch 128 needs about 65 GB for the model and its activations; at most 8 GB"},
+		{"bench model too large", []string{"bench", "--hidden", "65536,65536", "--device", "cpu"}, 2, "at most 8 GB"},
 		{"bench batch", []string{"bench", "--batch", "10000000"}, 2, "--batch 10000000: must be between 1 and 65536"},
 		// class 6: never replace what normtap did not write; outputs checked before the work
 		{"plot drift table over metrics.csv", []string{"plot", "--kind", "drift", busy, "--out", filepath.Join(busy, "metrics.png")}, 1, "metrics.csv is run " + busy + "'s own file"},
 		{"plot over a non-figure", []string{"plot", "--kind", "curves", busy, "--out", notFigure}, 1, "is not a .png figure"},
 		{"bench json in a missing folder", []string{"bench", "--json", "/nonexistent/dir/b.json", "--device", "cpu"}, 1, "--json /nonexistent/dir/b.json: cannot write in /nonexistent/dir"},
+		{"bench json over another file", []string{"bench", "--json", notFigure, "--device", "cpu"}, 1, "is not a report normtap bench wrote"},
+		{"bench plot over another file", []string{"bench", "--plot", notFigure, "--device", "cpu"}, 1, "is not a .png figure"},
 		{"bench json over a run file", []string{"bench", "--json", filepath.Join(busy, "metrics.csv"), "--device", "cpu"}, 2, "own file"},
 		// class 7: nothing silently wrong
 		{"plot width without unit", []string{"plot", "--kind", "curves", busy, "--width", "10", "--out", "f.png"}, 2, "with a unit"},
+		{"plot --neuron all for density", []string{"plot", "--kind", "density", "--neuron", "all", busy, "--out", "d.png"}, 2, "--neuron all summarises neurons in --kind drift or percentiles"},
+		{"plot --neuron not a number", []string{"plot", "--kind", "drift", "--neuron", "x", busy, "--out", "d.png"}, 2, "--neuron x: want a column index ≥ 0 or all"},
 		{"plot same run twice", []string{"plot", "--kind", "curves", busy, busy + "/", "--out", filepath.Join(t.TempDir(), "c.png")}, 1, "is given twice"},
 		{"dataset of one class", []string{"train", "--data", writeOneClassIDX(t), "--hidden", "4", "--epochs", "1", "--quiet", "--device", "cpu", "--out", t.TempDir()}, 1, "every label is 3: a classifier needs examples of at least two classes"},
 		// class 9: the peer command is split as a shell user expects
@@ -301,6 +307,28 @@ func TestSplitCommand(t *testing.T) {
 	for _, line := range []string{"", "  ", `python3 "peer.py`, "a; b", "a && b", "a > log"} {
 		if got, err := splitCommand(line); err == nil {
 			t.Errorf("splitCommand(%q) = %q, want an error", line, got)
+		}
+	}
+}
+
+// TestPlotWarnsOfIgnoredFlags: flags the chosen kind does not read give a
+// warning line, the figure is still drawn, and drawing it again replaces
+// plot's own figure.
+func TestPlotWarnsOfIgnoredFlags(t *testing.T) {
+	run := t.TempDir()
+	if code, _, errs := normtap(t, "train", "--out", run, "--hidden", "16", "--epochs", "1", "--train-limit", "500", "--quiet", "--device", "cpu"); code != 0 {
+		t.Fatalf("setup run failed: %s", errs)
+	}
+	out := filepath.Join(t.TempDir(), "c.png")
+	for range 2 {
+		code, _, errs := normtap(t, "plot", "--kind", "curves", "--node", "h1.act", "--bands", "tensorboard", run, "--out", out)
+		if code != 0 {
+			t.Fatalf("exit %d: %s", code, errs)
+		}
+		for _, want := range []string{"warning: --node picks taps; --kind curves draws no taps", "warning: --bands applies to --kind percentiles only"} {
+			if !strings.Contains(errs, want) {
+				t.Errorf("stderr %q does not say %q", errs, want)
+			}
 		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"syscall"
 
 	"normtap/graph"
+	"normtap/kernels"
 )
 
 // gpuBinary is the GPU build's name; `make gpu` puts it beside normtap.
@@ -86,12 +87,12 @@ func cpuMachine(m *graph.Model, o graph.OptSpec) (graph.Machine, error) {
 
 // cpuDescription says what the CPU machine runs on.
 func cpuDescription(why string) string {
-	return fmt.Sprintf("cpu (%d cores, %s BLAS; %s)", runtime.NumCPU(), blasName, why)
+	return fmt.Sprintf("cpu (%d cores, %s; %s)", runtime.NumCPU(), blasDescription(), why)
 }
 
 // buildMeta is what config.json records about the binary and the device.
 func buildMeta(device string) map[string]any {
-	meta := map[string]any{"device_description": device, "go": runtime.Version(), "blas": blasName}
+	meta := map[string]any{"device_description": device, "go": runtime.Version(), "blas": blasName, "blas_kernel": kernels.BLASKernel()}
 	if bi, ok := debug.ReadBuildInfo(); ok {
 		deps := map[string]string{}
 		for _, d := range bi.Deps {

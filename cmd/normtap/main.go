@@ -51,6 +51,10 @@ func usagef(format string, args ...any) error {
 }
 
 func main() {
+	if os.Getenv(envProbe) != "" {
+		os.Exit(blasProbe())
+	}
+	chooseBLASKernel(os.Args[1:]) // may re-execute normtap with a better OpenBLAS kernel
 	os.Exit(run(os.Args[1:]))
 }
 

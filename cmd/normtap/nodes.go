@@ -6,6 +6,7 @@ import (
 	"os"
 	"text/tabwriter"
 
+	"normtap/bench"
 	"normtap/graph"
 )
 
@@ -20,8 +21,11 @@ func (c *NodesCmd) Run(g *Globals, ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if c.Batch < 1 {
-		return usagef("--batch %d: must be ≥ 1", c.Batch)
+	if c.Batch < 1 || c.Batch > bench.MaxBatch {
+		return usagef("--batch %d: must be between 1 and %d", c.Batch, bench.MaxBatch)
+	}
+	if err := bench.CheckModelSize(spec, c.Batch); err != nil {
+		return usagef("%v", err)
 	}
 	m, err := graph.Build(spec, c.Batch)
 	if err != nil {

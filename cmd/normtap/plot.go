@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 
 	"gonum.org/v1/plot/vg"
@@ -14,9 +15,9 @@ import (
 
 // PlotCmd is `normtap plot`: it parses flags and hands them to plots.Render.
 type PlotCmd struct {
-	Kind   string   `required:"" placeholder:"KIND" help:"Figure: density (one panel per run, a density curve per epoch), percentiles (15/50/85th over training), curves (test accuracy and loss), drift (Wasserstein-1 from the first epoch; also prints and writes a CSV table), ridge (all epochs stacked), ics (internal covariate shift per layer, from train --ics-every), landscape (loss band, gradient predictiveness and beta-smoothness, from train --landscape-every), sweep (a sweep's final --metric against the varied flag --x, mean and band over seeds; also writes the table as CSV). Given sweep roots, curves draws every run of the sweeps."`
+	Kind   string   `required:"" placeholder:"KIND" help:"Figure: density (one panel per run, a density curve per epoch), percentiles (15/50/85th over training), curves (test accuracy and loss), drift (Wasserstein-1 from the first epoch; also prints and writes a CSV table), ridge (all epochs stacked), ics (internal covariate shift per layer, from train --ics-every), landscape (loss band, gradient predictiveness and beta-smoothness, from train --landscape-every), sweep (a sweep's final --metric against the varied flag --x, mean and band over seeds; also writes the table as CSV). Given sweep roots, curves draws every run of the sweeps. Runs that differ only in --seed are one configuration: curves and drift draw their mean with a band, density overlays the seeds in one panel."`
 	Node   string   `placeholder:"NODE" help:"Tapped node, e.g. h2.act (default: the only tapped node)."`
-	Neuron *int     `placeholder:"K" help:"Column of the node to draw (default: the first tapped column)."`
+	Neuron string   `placeholder:"K|all" help:"Column of the node to draw (default: the first tapped column); all (drift, percentiles): the median and 25-75% band over every tapped column, with the per-neuron table as CSV beside the figure."`
 	Epochs string   `placeholder:"LIST" help:"Epochs to draw, e.g. 1,10,30 or 1-5 (default: density 1,10,30 where tapped, else first/middle/last; others all)."`
 	X      string   `name:"x" placeholder:"FLAG" help:"sweep: the varied flag on the x axis (log axis for batch and lr); one line per value of the other varied flags."`
 	Metric string   `default:"test_acc" placeholder:"METRIC" help:"sweep: the final metric drawn: test_acc, test_error, test_loss, train_loss, wall_s or examples_per_s."`
@@ -50,11 +51,19 @@ func (c *PlotCmd) Run(g *Globals, ctx context.Context) error {
 		return usagef("plot: unknown --metric %q; metrics: %s", c.Metric, strings.Join(plots.SweepMetrics, ", "))
 	}
 	req := plots.Request{Kind: c.Kind, Runs: c.Runs, Out: c.Out, Bands: c.Bands, Sel: plots.Selection{Node: c.Node, Neuron: -1}, X: c.X, Metric: c.Metric}
-	if c.Neuron != nil {
-		if *c.Neuron < 0 {
-			return usagef("plot: --neuron %d: want a column index ≥ 0", *c.Neuron)
+	switch c.Neuron {
+	case "":
+	case "all":
+		if c.Kind != plots.KindDrift && c.Kind != plots.KindPercentiles {
+			return usagef("plot: --neuron all summarises neurons in --kind drift or percentiles; --kind %s draws one neuron (--neuron K)", c.Kind)
 		}
-		req.Sel.Neuron = *c.Neuron
+		req.Sel.AllNeurons = true
+	default:
+		k, err := strconv.Atoi(c.Neuron)
+		if err != nil || k < 0 {
+			return usagef("plot: --neuron %s: want a column index ≥ 0 or all", c.Neuron)
+		}
+		req.Sel.Neuron = k
 	}
 	if c.Epochs != "" {
 		epochs, err := plots.ParseEpochs(c.Epochs)
@@ -87,12 +96,15 @@ func (c *PlotCmd) unusedFlags() []string {
 	if c.Bands != plots.BandsDefault && c.Kind != plots.KindPercentiles {
 		out = append(out, fmt.Sprintf("--bands applies to --kind percentiles only; ignored for --kind %s", c.Kind))
 	}
+	if c.Bands != plots.BandsDefault && c.Kind == plots.KindPercentiles && c.Neuron == "all" {
+		out = append(out, "--bands draws one neuron's percentiles; --neuron all draws the median over neurons with its 25-75% band, so it is ignored")
+	}
 	switch c.Kind {
 	case plots.KindCurves, plots.KindICS, plots.KindLandscape:
 		for _, f := range []struct {
 			name string
 			set  bool
-		}{{"--node", c.Node != ""}, {"--neuron", c.Neuron != nil}, {"--epochs", c.Epochs != ""}} {
+		}{{"--node", c.Node != ""}, {"--neuron", c.Neuron != ""}, {"--epochs", c.Epochs != ""}} {
 			if f.set {
 				out = append(out, fmt.Sprintf("%s picks taps; --kind %s draws no taps, so it is ignored", f.name, c.Kind))
 			}

@@ -16,6 +16,7 @@ import (
 // ReproCmd is `normtap repro`.
 type ReproCmd struct {
 	BNPaper ReproBNPaperCmd `cmd:"" name:"bn-paper" help:"Ioffe & Szegedy (2015) §4.1: 784-100-100-100-10 sigmoid MLP on MNIST, without and with BatchNorm; draws Fig. 1 (a, b, c) and the density figure."`
+	GNPaper ReproGNPaperCmd `cmd:"" name:"gn-paper" help:"Wu & He (2018) Fig. 1 at MNIST scale: the CNN with batch, group and layer norm at batch sizes 2 to 64, the same examples seen, lr scaled linearly with the batch; a sweep; draws test error against batch size."`
 }
 
 // ReproBNPaperCmd trains both runs and draws the figures.

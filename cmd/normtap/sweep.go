@@ -48,11 +48,17 @@ func (c *SweepCmd) Run(g *Globals, ctx context.Context) error {
 		}
 		return plan.Print(os.Stdout, "normtap")
 	}
+	_, err = runSweep(ctx, g, plan, c.Jobs)
+	return err
+}
+
+// runSweep runs plan's trainings, c.Jobs at once, and prints a line per run.
+func runSweep(ctx context.Context, g *Globals, plan *sweep.Plan, jobs int) (*sweep.Summary, error) {
 	self, err := os.Executable()
 	if err != nil {
-		return fmt.Errorf("sweep: cannot find this binary to run its trainings: %w", err)
+		return nil, fmt.Errorf("sweep: cannot find this binary to run its trainings: %w", err)
 	}
-	opts := sweep.Options{Program: []string{self}, Jobs: c.Jobs, Cores: runtime.NumCPU()}
+	opts := sweep.Options{Program: []string{self}, Jobs: jobs, Cores: runtime.NumCPU()}
 	if !g.Quiet {
 		opts.Log = os.Stderr
 		opts.Terminal = term.IsTerminal(int(os.Stderr.Fd()))
@@ -70,7 +76,7 @@ func (c *SweepCmd) Run(g *Globals, ctx context.Context) error {
 		}
 		tw.Flush()
 	}
-	return sweepError(err)
+	return sum, sweepError(err)
 }
 
 // sweepError maps the sweep's errors to exit statuses.

@@ -158,3 +158,31 @@ func TestSweepUsage(t *testing.T) {
 		t.Fatalf("--print left %v in the root, want sweep.json alone", entries)
 	}
 }
+
+// TestDatasetFlag: --dataset fashion trains on Fashion-MNIST (skipped
+// where Debian's dataset-fashion-mnist is not installed) and says so in
+// config.json; a missing one, or one given beside --data, is one clear line.
+func TestDatasetFlag(t *testing.T) {
+	tiny := []string{"train", "--hidden", "16", "--epochs", "1", "--train-limit", "500", "--quiet", "--device", "cpu"}
+	code, _, errs := normtap(t, append(tiny, "--dataset", "fashion", "--data", t.TempDir(), "--out", t.TempDir())...)
+	if code != 2 || !strings.Contains(errs, "give one of them") {
+		t.Errorf("--dataset with --data: exit %d, %q", code, errs)
+	}
+	cmd := exec.Command(binPath, append(tiny, "--dataset", "fashion", "--out", filepath.Join(t.TempDir(), "r"))...)
+	cmd.Env = append(os.Environ(), "NORMTAP_FASHION_MNIST="+t.TempDir())
+	out, _ := cmd.CombinedOutput()
+	if cmd.ProcessState.ExitCode() != 1 || !strings.Contains(string(out), "apt-get install dataset-fashion-mnist") || strings.Count(strings.TrimSpace(string(out)), "\n") != 0 {
+		t.Errorf("missing Fashion-MNIST: exit %d, %q", cmd.ProcessState.ExitCode(), out)
+	}
+	if _, err := os.Stat("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz"); err != nil {
+		t.Skip("Fashion-MNIST is not installed (sudo apt-get install dataset-fashion-mnist)")
+	}
+	dir := filepath.Join(t.TempDir(), "fashion")
+	if code, _, errs := normtap(t, append(tiny, "--dataset", "fashion", "--out", dir)...); code != 0 {
+		t.Fatalf("--dataset fashion: exit %d: %s", code, errs)
+	}
+	cfg, _ := os.ReadFile(filepath.Join(dir, "config.json"))
+	if !strings.Contains(string(cfg), `"dataset": "fashion"`) {
+		t.Errorf("config.json does not name the dataset:\n%s", cfg)
+	}
+}

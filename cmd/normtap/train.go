@@ -12,6 +12,7 @@ import (
 
 	"golang.org/x/term"
 
+	"normtap/dataset"
 	"normtap/graph"
 	"normtap/rundir"
 	"normtap/train"
@@ -100,18 +101,19 @@ func parseIntsOrAll(flag, v string) (list []int, all bool, err error) {
 type TrainCmd struct {
 	ModelFlags `embed:""`
 
-	Opt      string  `default:"adam" enum:"sgd,momentum,adam" help:"Optimizer: sgd, momentum or adam (PyTorch's semantics)."`
-	LR       float64 `default:"0.001" name:"lr" help:"Learning rate."`
-	Momentum float64 `default:"0.9" help:"Momentum of --opt momentum."`
-	Batch    int     `default:"128" help:"Examples per training step."`
-	Epochs   int     `default:"10" help:"Passes over the training set."`
-	Seed     uint64  `default:"1" help:"Seed of the weight init and the data order: the same flags and seed give the same metrics."`
+	Opt      graph.OptKind `default:"adam" help:"Optimizer: sgd, momentum or adam (PyTorch's semantics)."`
+	LR       float64       `default:"0.001" name:"lr" help:"Learning rate."`
+	Momentum float64       `default:"0.9" help:"Momentum of --opt momentum."`
+	Batch    int           `default:"128" help:"Examples per training step."`
+	Epochs   int           `default:"10" help:"Passes over the training set."`
+	Seed     uint64        `default:"1" help:"Seed of the weight init and the data order: the same flags and seed give the same metrics."`
 
 	Data       string `help:"Directory holding the four IDX files of an MNIST-format dataset (gzip or raw); default: the real MNIST bundled in the Go module cache." type:"path"`
 	TrainLimit int    `default:"0" help:"Use only the first N training examples (0: all)."`
 	Device     string `default:"auto" enum:"auto,cpu,cuda" help:"auto: the GPU build beside this binary when a GPU is visible, else the CPU; cpu; cuda."`
 	Out        string `help:"Run directory (default runs/<norm>-<time>)." type:"path"`
 	Threads    int    `default:"0" help:"Threads (GOMAXPROCS) the training runs on; 0: every CPU (a sweep gives each run its share)."`
+	Dataset    string `placeholder:"NAME" help:"A dataset normtap finds by itself: mnist (the default: the real MNIST in the Go module cache) or fashion (Fashion-MNIST from Debian's dataset-fashion-mnist, /usr/share/datasets/fashion-mnist); --data DIR instead reads any IDX set."`
 
 	Tap           string         `help:"Nodes to tap, comma-separated (normtap nodes lists them), e.g. h2.act."`
 	TapNeuron     string         `default:"0" help:"Columns of each tapped node to keep: K[,K...] or all. Default: neuron 0."`
@@ -144,6 +146,9 @@ func (c *TrainCmd) config() (train.Config, error) {
 		Batch: c.Batch, Epochs: c.Epochs, Seed: c.Seed, Data: c.Data, TrainLimit: c.TrainLimit,
 		Device: c.Device, Out: c.Out, CheckpointEverySteps: c.CheckpointEverySteps, Resume: c.Resume, MaxSteps: c.MaxSteps,
 		Taps: train.TapConfig{EverySteps: c.TapEverySteps, Examples: c.TapExamples, Mode: c.TapMode},
+	}
+	if cfg.Dataset, err = datasetFlag(c.Dataset, c.Data); err != nil {
+		return cfg, err
 	}
 	cfg.Measure = train.MeasureConfig{ICSEvery: c.ICSEvery, LandscapeEvery: c.LandscapeEvery}
 	landscapeRange, err := parseRange("--landscape-range", c.LandscapeRange)
@@ -203,4 +208,23 @@ func (c *TrainCmd) Run(g *Globals, ctx context.Context) error {
 	last := res.Metrics[len(res.Metrics)-1]
 	fmt.Printf("test accuracy %.4f, test loss %.4f after epoch %d (%d steps); run directory %s\n", last.TestAcc, last.TestLoss, last.Epoch, last.Step, cfg.Out)
 	return nil
+}
+
+// datasetFlag resolves --dataset beside --data: the named dataset (MNIST
+// when neither is given), or none when --data names a directory.
+func datasetFlag(name, data string) (dataset.Name, error) {
+	if name == "" {
+		if data != "" {
+			return 0, nil
+		}
+		return dataset.MNIST, nil
+	}
+	if data != "" {
+		return 0, usagef("--dataset %s and --data %s: give one of them (--data reads any IDX set)", name, data)
+	}
+	n, err := dataset.ParseName(name)
+	if err != nil {
+		return 0, usagef("--dataset: %v", err)
+	}
+	return n, nil
 }

@@ -49,6 +49,69 @@ extern "C" __global__ void col2im3x3(const float* __restrict__ col, float* __res
     }
 }
 
+// --- batched: one launch per convolution for the whole batch -------------
+//
+// The batch's columns lie side by side: col (C·9, N·HW), column img·HW + p
+// holding output pixel p of image img, so that one GEMM W (K, C·9) × col
+// gives the whole batch's outputs as (K, N, HW); swap01_f32 turns that into
+// the (N, K, HW) layout of the network, adding the bias on the way, and
+// turns the output gradient (N, K, HW) into (K, N, HW) for the two backward
+// GEMMs. Launches per convolution no longer grow with the batch.
+
+// im2col3x3_batch unfolds x (N, C, H, W) into col (C·9, N·H·W).
+extern "C" __global__ void im2col3x3_batch(const float* __restrict__ x, float* __restrict__ col, int n, int c, int h,
+                                           int w) {
+    const i64 hw = (i64)h * w, nhw = (i64)n * hw, total = (i64)c * 9 * nhw;
+    for (i64 i = convTid(); i < total; i += convStride()) {
+        const i64 row = i / nhw, q = i - row * nhw;
+        const i64 img = q / hw;
+        const int p = (int)(q - img * hw);
+        const int ch = (int)(row / 9), k = (int)(row % 9);
+        const int iy = p / w + k / 3 - 1, ix = p % w + k % 3 - 1;
+        col[i] = (iy >= 0 && iy < h && ix >= 0 && ix < w) ? x[((img * c + ch) * h + iy) * w + ix] : 0.0f;
+    }
+}
+
+// col2im3x3_batch is im2col3x3_batch's adjoint: dx (N, C, H, W), each pixel
+// the sum of the (at most 9) column entries that read it. It overwrites dx.
+extern "C" __global__ void col2im3x3_batch(const float* __restrict__ col, float* __restrict__ dx, int n, int c, int h,
+                                           int w) {
+    const i64 hw = (i64)h * w, nhw = (i64)n * hw, total = (i64)n * c * hw;
+    for (i64 i = convTid(); i < total; i += convStride()) {
+        const i64 img = i / ((i64)c * hw);
+        const i64 r = i - img * c * hw;
+        const int ch = (int)(r / hw), p = (int)(r - (i64)ch * hw);
+        const int iy = p / w, ix = p % w;
+        float s = 0.0f;
+        for (int ky = 0; ky < 3; ky++) {
+            const int oy = iy - ky + 1;
+            if (oy < 0 || oy >= h) continue;
+            for (int kx = 0; kx < 3; kx++) {
+                const int ox = ix - kx + 1;
+                if (ox < 0 || ox >= w) continue;
+                s += col[((i64)ch * 9 + ky * 3 + kx) * nhw + img * hw + (i64)oy * w + ox];
+            }
+        }
+        dx[i] = s;
+    }
+}
+
+// swap01_f32 writes dst (B, A, S) = src (A, B, S) with its first two axes
+// swapped, plus bias[a] when bias is not NULL: dst[b, a, s] = src[a, b, s]
+// + bias[a]. Reads and writes run along S, contiguous in both.
+extern "C" __global__ void swap01_f32(const float* __restrict__ src, const float* __restrict__ bias,
+                                      float* __restrict__ dst, int a, int b, int s) {
+    const i64 total = (i64)a * b * s;
+    for (i64 i = convTid(); i < total; i += convStride()) {
+        const i64 bi = i / ((i64)a * s);
+        const i64 r = i - bi * a * s;
+        const int ai = (int)(r / s), si = (int)(r - (i64)ai * s);
+        float v = src[((i64)ai * b + bi) * s + si];
+        if (bias) v += bias[ai];
+        dst[i] = v;
+    }
+}
+
 // channel_bias_add adds b[ch] to every element of channel ch of y (N, C, S).
 extern "C" __global__ void channel_bias_add(float* __restrict__ y, const float* __restrict__ b, int n, int c, int s) {
     const i64 total = (i64)n * c * s;

@@ -65,7 +65,9 @@ extern "C" __global__ void xent_rows(const float* __restrict__ logits, const flo
 // xent_reduce: one block. meanLoss (may be NULL) receives Σ rowLoss / n;
 // sums (may be NULL) accumulates sums[0] += Σ rowLoss, sums[1] += Σ
 // rowCorrect, so one buffer can gather a whole epoch and be read once.
-extern "C" __global__ void xent_reduce(const float* __restrict__ rowLoss, const float* __restrict__ rowCorrect,
+// Launched with 1024 threads: __launch_bounds__ keeps the compiler to
+// registers that let a block that size run.
+extern "C" __global__ void __launch_bounds__(1024) xent_reduce(const float* __restrict__ rowLoss, const float* __restrict__ rowCorrect,
                                        int n, float* meanLoss, float* sums) {
     __shared__ double scratch[32];
     double l = 0.0, c = 0.0;
