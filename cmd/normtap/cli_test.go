@@ -135,7 +135,7 @@ func TestFailureModes(t *testing.T) {
 		{"bad tap epochs", []string{"train", "--tap-epochs", "0"}, 2, "epochs count from 1"},
 		{"groups not dividing", []string{"nodes", "--norm", "group", "--hidden", "100,64", "--groups", "3"}, 2, "--groups 3 does not divide the 100 units of hidden layer 1"},
 		{"zero groups", []string{"bench", "--norm", "group", "--groups", "0"}, 2, "--groups 0"},
-		{"cnn width count", []string{"nodes", "--model", "cnn", "--hidden", "8"}, 2, "two conv channel counts"},
+		{"cnn width count", []string{"nodes", "--model", "cnn", "--hidden", "8,8,8,8,8,8,8"}, 2, "1 to 6 conv channel counts"},
 		{"missing data", append([]string{"train", "--data", "/nonexistent/mnist"}, tiny...), 1, "/nonexistent/mnist"},
 		{"bad magic", append([]string{"train", "--data", writeBadIDX(t)}, tiny...), 1, "magic"},
 		{"unknown tap", append([]string{"train", "--tap", "h9.act", "--out", t.TempDir()}, tiny...), 1, "h1.linear, h1.norm"},

@@ -20,8 +20,9 @@ import (
 
 // ModelFlags pick the model; shared by train, nodes and bench.
 type ModelFlags struct {
-	Model      graph.ModelKind `default:"mlp" help:"Model: ${models}; cnn is two conv3x3 blocks, each with norm, activation and 2x2 max-pool, then a linear layer."`
-	Hidden     string          `default:"1024,1024" help:"Hidden layer widths of the MLP, or the two conv channel counts of the CNN (e.g. 16,32), comma-separated."`
+	Model      graph.ModelKind `default:"mlp" help:"Model: ${models}. cnn: 1 to 6 conv3x3 blocks, each with norm and activation; a 2x2 max-pool follows a block while its feature map is at least 8x8 (on 28x28 MNIST the first two blocks pool, deeper ones keep 7x7); then a linear layer. resnet: a conv3x3 stem, then per --hidden width a stage of --blocks residual blocks (conv3x3-norm-act-conv3x3-norm plus the skip, then act); each stage after the first starts with a 2x2 max-pool by the cnn's rule; a 1x1 projection with its norm joins the skip where the width changes; global average pool, linear."`
+	Hidden     string          `default:"1024,1024" help:"Hidden layer widths of the MLP, or the channel counts of the CNN's 1 to 6 conv blocks (default 16,32), or the resnet's stage widths (default 16,32,64), comma-separated."`
+	Blocks     int             `default:"1" help:"Residual blocks per stage of --model resnet. Init: with a norm, each block's second norm starts with gains 0 (Goyal et al.), so each block starts as its skip; with --norm none, each block's second conv starts at 0 and its first is He-initialised and scaled by L^-1/2 for L blocks in all (Fixup, Zhang et al. 2019): without a norm the variance of the residual sum grows with every block, and a zero branch keeps each block the identity at the start while its convs still learn."`
 	Norm       graph.Norm      `default:"batch" help:"Normalization: ${norms}."`
 	NormPos    graph.NormPos   `default:"pre" help:"pre: norm before the activation (as in the BatchNorm paper); post: after it."`
 	Act        string          `default:"relu" enum:"relu,gelu,sigmoid,tanh" help:"Activation: relu, gelu, sigmoid or tanh."`
@@ -43,6 +44,9 @@ func (f ModelFlags) spec() (graph.Spec, error) {
 		return s, err
 	}
 	s.Model, s.Hidden, s.Norm, s.NormPos, s.Act = f.Model, h, f.Norm, f.NormPos, f.Act
+	if f.Model == graph.ModelResNet {
+		s.Blocks = f.Blocks
+	}
 	s.InitStd, s.BNMomentum, s.Eps = f.InitStd, f.BNMomentum, f.Eps
 	s.Groups = 0 // recorded for GroupNorm only: other runs' config.json stay as they were
 	if f.Norm == graph.NormGroup {
