@@ -1,6 +1,7 @@
 package train
 
 import (
+	"context"
 	"fmt"
 
 	"normtap/dataset"
@@ -35,4 +36,6 @@ func NewProbeTapper(m *graph.Model, mach graph.Machine, batch int, probe *datase
 
 // Tap takes the tap of the end of epoch, leaving the machine in training
 // mode.
-func (p *ProbeTapper) Tap(epoch int) error { return p.r.tapProbe(epoch, rundir.KindEpoch) }
+func (p *ProbeTapper) Tap(epoch int) error {
+	return p.r.tapProbe(context.Background(), epoch, rundir.KindEpoch)
+}

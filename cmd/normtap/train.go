@@ -167,8 +167,8 @@ func (c *TrainCmd) ignoredFlags(cfg train.Config) []string {
 	if cfg.Taps.Mode == rundir.ModeBatch {
 		ignored("tap-examples", "with --tap-mode batch (it taps the training batch)")
 	}
-	if cfg.Opt.Kind != "momentum" {
-		ignored("momentum", "with --opt "+cfg.Opt.Kind+" (only with --opt momentum)")
+	if cfg.Opt.Kind != graph.OptMomentum {
+		ignored("momentum", "with --opt "+cfg.Opt.Kind.String()+" (only with --opt momentum)")
 	}
 	if cfg.Spec.Norm != graph.NormBatch {
 		ignored("bn-momentum", "with --norm "+cfg.Spec.Norm.String()+" (only with --norm batch)")
