@@ -573,3 +573,28 @@ func TestTapWriterAddThenFlush(t *testing.T) {
 		t.Fatalf("Add made %s", gone)
 	}
 }
+
+// FuzzReadTap feeds arbitrary bytes as a tap's npy file: reading must
+// never panic, and whatever it returns has the index's shape.
+func FuzzReadTap(f *testing.F) {
+	f.Add(npyWithHeader("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 1), }", make([]byte, 8)))
+	f.Add(npyWithHeader("{'descr': '<f4', 'fortran_order': False, 'shape': (100000000000, 64), }", make([]byte, 8)))
+	f.Add(npyWithHeader("{'descr': '<f4', 'fortran_order': False, 'shape': (-1000, 64), }", nil))
+	f.Add([]byte("\x93NUMPY\x02\x00\xff\xff\xff\x7f{}"))
+	f.Add([]byte("\x93NUMPY\x01\x00\x04\x00abcd"))
+	f.Fuzz(func(t *testing.T, file []byte) {
+		dir := t.TempDir()
+		e := entry("h1.act", KindEpoch, 1, 10, 2, 0)
+		e.File = EpochTapFile("h1.act", 1)
+		path := filepath.Join(dir, e.File)
+		os.MkdirAll(filepath.Dir(path), 0o755)
+		os.WriteFile(path, file, 0o644)
+		data, examples, neurons, err := ReadTap(dir, e)
+		if err == nil && (examples != 2 || neurons != 1 || len(data) != 2) {
+			t.Fatalf("read %d×%d (%d values) for an index of 2×1", examples, neurons, len(data))
+		}
+		if err != nil && !strings.Contains(err.Error(), path) {
+			t.Fatalf("error %v does not name %s", err, path)
+		}
+	})
+}

@@ -35,7 +35,7 @@ func NewProbeTapper(m *graph.Model, mach graph.Machine, batch int, probe *datase
 }
 
 // Tap takes the tap of the end of epoch, leaving the machine in training
-// mode.
-func (p *ProbeTapper) Tap(epoch int) error {
-	return p.r.tapProbe(context.Background(), epoch, rundir.KindEpoch)
+// mode; ctx stops it between batches.
+func (p *ProbeTapper) Tap(ctx context.Context, epoch int) error {
+	return p.r.tapProbe(ctx, epoch, rundir.KindEpoch)
 }
