@@ -38,11 +38,6 @@ type Index struct {
 	Entries []TapEntry `json:"entries"`
 }
 
-// sameTap reports whether a and b are the same tap (one replaces the other).
-func sameTap(a, b TapEntry) bool {
-	return a.Node == b.Node && a.Kind == b.Kind && a.when() == b.when()
-}
-
 // when is the entry's position in its series: its epoch or its step.
 func (e TapEntry) when() int {
 	if e.Kind == KindEpoch {
@@ -51,7 +46,8 @@ func (e TapEntry) when() int {
 	return e.Step
 }
 
-// compareTaps orders entries by node, kind and then epoch or step.
+// compareTaps orders entries by node, kind and then epoch or step; 0 means
+// the same tap (one replaces the other).
 func compareTaps(a, b TapEntry) int {
 	return cmp.Or(cmp.Compare(a.Node, b.Node), cmp.Compare(a.Kind, b.Kind), cmp.Compare(a.when(), b.when()))
 }
