@@ -31,6 +31,9 @@ type TapEntry struct {
 	Mode     TapMode `json:"mode"`
 	Examples int     `json:"examples"` // rows of the npy file
 	Neurons  []int   `json:"neurons"`  // the node's column indices held by the npy columns, in order
+	// Unit: with UnitChannel, Neurons are channels and the rows are
+	// (example, y, x), Examples of them; unset means neurons.
+	Unit TapUnit `json:"unit,omitempty"`
 }
 
 // Index lists the taps of a run; it is taps/index.json.
