@@ -44,9 +44,6 @@ func TestGPUMachineMatchesCPU(t *testing.T) {
 						s.Hidden, s.Groups = []int{4, 6}, 2
 					}
 				}
-				if norm == NormGroup || norm == NormRMS {
-					t.Skip("the GPU kernels of GroupNorm and RMSNorm come in the next commit")
-				}
 				build := func() *Model {
 					m, err := Build(s, 32)
 					if err != nil {
@@ -60,6 +57,13 @@ func TestGPUMachineMatchesCPU(t *testing.T) {
 					// The bias before a BatchNorm has a zero gradient up to
 					// rounding; Adam would blow that noise up to steps of
 					// size lr, different on each device. Momentum does not.
+					opt = OptSpec{Kind: OptMomentum, LR: 0.05, Momentum: 0.9}
+				}
+				if norm == NormGroup && act == "sigmoid" {
+					// With Adam, h2.W[2991] ended 5 steps 0.16·lr apart
+					// (Adam divides by √v: a weight whose gradient is near
+					// rounding level moves by ~lr either way); momentum
+					// keeps differences proportional, as for BatchNorm.
 					opt = OptSpec{Kind: OptMomentum, LR: 0.05, Momentum: 0.9}
 				}
 				mc, mg := build(), build()
