@@ -24,6 +24,9 @@ func TestNormBytes(t *testing.T) {
 		{"layer", "forward", 128, 1024, 4 * (2*131072 + 2048 + 256)},
 		{"batch", "backward", 128, 1024, 4 * (3*131072 + 3072 + 2048)},
 		{"layer", "backward", 4096, 1024, 4 * (3*4194304 + 3072 + 8192)},
+		// rms: γ only, 1/rms per row (128); group: mean, 1/σ per row and group
+		{"rms", "forward", 128, 1024, 4 * (2*131072 + 1024 + 128)},
+		{"rms", "backward", 128, 1024, 4 * (3*131072 + 2048 + 128)},
 	}
 	for _, c := range cases {
 		got, err := NormBytes(c.kind, c.pass, c.n, c.d)
@@ -31,8 +34,19 @@ func TestNormBytes(t *testing.T) {
 			t.Errorf("NormBytes(%s, %s, %d, %d) = %d, %v; want %d", c.kind, c.pass, c.n, c.d, got, err, c.want)
 		}
 	}
-	if _, err := NormBytes("group", "forward", 1, 1); err == nil {
+	if _, err := NormBytes("weight", "forward", 1, 1); err == nil {
 		t.Error("NormBytes of an unknown kernel gave no error")
+	}
+	if _, err := NormBytes("group", "forward", 1, 1); err == nil {
+		t.Error("NormBytes of GroupNorm without its group count gave no error")
+	}
+	for _, c := range []struct {
+		pass string
+		want int64
+	}{{"forward", 4 * (2*131072 + 2048 + 2*128*32)}, {"backward", 4 * (3*131072 + 3072 + 2*128*32)}} {
+		if got, err := NormBytesGroups("group", c.pass, 128, 1024, 32); err != nil || got != c.want {
+			t.Errorf("NormBytesGroups(group, %s, 128, 1024, 32) = %d, %v; want %d", c.pass, got, err, c.want)
+		}
 	}
 }
 
@@ -130,11 +144,11 @@ func TestRunReportsEverything(t *testing.T) {
 	if r := rep.Peer.Results[2].NormOverhead; r == nil || math.Abs(*r-1.2) > 1e-12 {
 		t.Errorf("peer R of layer is %v, want 1.2", r)
 	}
-	if len(rep.Micro) != 4 || rep.CopyGBPerSec <= 0 {
+	if len(rep.Micro) != 2*len(MicroKinds) || rep.CopyGBPerSec <= 0 {
 		t.Errorf("%d micro results, copy %g GB/s", len(rep.Micro), rep.CopyGBPerSec)
 	}
 	for _, m := range rep.Micro {
-		want, _ := NormBytes(m.Kind, m.Pass, m.N, m.D)
+		want, _ := NormBytesGroups(m.Kind, m.Pass, m.N, m.D, m.Groups)
 		if m.BytesPerIter != want || math.Abs(m.GBPerSec-float64(want)/m.NsPerIter) > 1e-9 {
 			t.Errorf("%s %s: %d bytes, %g GB/s from %g ns", m.Kind, m.Pass, m.BytesPerIter, m.GBPerSec, m.NsPerIter)
 		}
@@ -181,5 +195,29 @@ func TestOptionsValidateNamesFlags(t *testing.T) {
 		if err := o.Validate(); err == nil || !strings.Contains(err.Error(), c.flag) {
 			t.Errorf("%s: error %v", c.flag, err)
 		}
+	}
+}
+
+// TestModelBytes: the estimate against hand counts, and the bound.
+func TestModelBytes(t *testing.T) {
+	s := graph.DefaultSpec()
+	s.Hidden = []int{100}
+	// params 784·100 + 3·100 + 100·10 + 10 = 79710; activations 110 per example
+	if got, want := ModelBytes(s, 2), 16*(79710+2*110.0); got != want {
+		t.Errorf("mlp: %v bytes, want %v", got, want)
+	}
+	s.Model, s.Hidden, s.Blocks = graph.ModelResNet, []int{8}, 1
+	// one stage of width 8: 1·8·9 + 2·8·8·9 + 3·3·8 params, 3·8·784 activations; pooled to 8·784 flattened (upper bound) ·10 + 10
+	params := 1*8*9 + 2*8*8*9 + 3*3*8 + 8*784*10 + 10.0
+	if got, want := ModelBytes(s, 1), 16*(params+3*8*784+10); got != want {
+		t.Errorf("resnet: %v bytes, want %v", got, want)
+	}
+	s = graph.DefaultSpec()
+	s.Hidden = []int{65536, 65536}
+	if err := CheckModelSize(s, 128); err == nil || !strings.Contains(err.Error(), "--hidden 65536,65536 with --batch 128") {
+		t.Errorf("a 65536x65536 MLP: %v", err)
+	}
+	if err := CheckModelSize(graph.DefaultSpec(), 128); err != nil {
+		t.Errorf("the default MLP: %v", err)
 	}
 }

@@ -15,14 +15,21 @@ import (
 // bandwidth. normtap bench and the Benchmark functions both use these, so
 // every GB/s printed comes from NormBytes and Time.
 
-// Time runs launch once (warm-up), then iters times between two events on
-// the stream, and returns the mean time of one run. launch should only
-// queue work.
+// Time runs launch once (warm-up), then iters times, each between two
+// events on the stream after a write over a buffer twice the size of the
+// L2 cache (as llm.c's harness does), so that no run finds the previous
+// run's data in L2: the time is that of data coming from device memory,
+// as in a training step whose working set is larger than L2. It returns
+// the mean time of one run. launch should only queue work.
 func (d *Device) Time(iters int, launch func() error) (time.Duration, error) {
 	if iters < 1 {
 		return 0, fmt.Errorf("cuda: time: %d iterations", iters)
 	}
 	if err := launch(); err != nil {
+		return 0, err
+	}
+	flush, err := d.l2Flush()
+	if err != nil {
 		return 0, err
 	}
 	start, err := d.drv.newEvent()
@@ -35,22 +42,40 @@ func (d *Device) Time(iters int, launch func() error) (time.Duration, error) {
 		return 0, fmt.Errorf("cuda: time: %w", err)
 	}
 	defer d.drv.destroyEvent(end)
-	if err := d.drv.record(start); err != nil {
-		return 0, fmt.Errorf("cuda: time: %w", err)
-	}
+	var total float64
 	for range iters {
+		if err := d.drv.memsetD32(flush.ptr, 0, int64(flush.n)); err != nil {
+			return 0, fmt.Errorf("cuda: time: flush L2: %w", err)
+		}
+		if err := d.drv.record(start); err != nil {
+			return 0, fmt.Errorf("cuda: time: %w", err)
+		}
 		if err := launch(); err != nil {
 			return 0, err
 		}
+		if err := d.drv.record(end); err != nil {
+			return 0, fmt.Errorf("cuda: time: %w", err)
+		}
+		ms, err := d.drv.elapsedMs(start, end)
+		if err != nil {
+			return 0, fmt.Errorf("cuda: time: %w", err)
+		}
+		total += ms
 	}
-	if err := d.drv.record(end); err != nil {
-		return 0, fmt.Errorf("cuda: time: %w", err)
+	return time.Duration(total * 1e6 / float64(iters)), nil
+}
+
+// l2Flush returns (allocating once) a buffer of twice the L2 size.
+func (d *Device) l2Flush() (Buffer, error) {
+	if d.flush.n == 0 {
+		n := max(2*d.info.L2Bytes/4, 1<<20)
+		b, err := d.Alloc(n)
+		if err != nil {
+			return Buffer{}, fmt.Errorf("cuda: L2 flush buffer: %w", err)
+		}
+		d.flush = b
 	}
-	ms, err := d.drv.elapsedMs(start, end)
-	if err != nil {
-		return 0, fmt.Errorf("cuda: time: %w", err)
-	}
-	return time.Duration(ms * 1e6 / float64(iters)), nil
+	return d.flush, nil
 }
 
 // CopyBytes is what a copy of n floats moves: each float read once and
@@ -86,19 +111,39 @@ type NormKernel int
 
 // The timed norm kernels: BatchNorm over an n×dim matrix (dim channels, as
 // after a Linear) in training mode and eval mode, its training backward,
-// and LayerNorm over n rows of dim features, forward and backward.
+// and LayerNorm, GroupNorm (BenchGroups(dim) groups) and RMSNorm over n
+// rows of dim features, forward and backward.
 const (
 	BNForward NormKernel = iota
 	BNForwardEval
 	BNBackward
 	LNForward
 	LNBackward
+	GNForward
+	GNBackward
+	RMSForward
+	RMSBackward
 )
 
 // NormKernels lists every NormKernel.
-var NormKernels = []NormKernel{BNForward, BNForwardEval, BNBackward, LNForward, LNBackward}
+var NormKernels = []NormKernel{BNForward, BNForwardEval, BNBackward, LNForward, LNBackward, GNForward, GNBackward, RMSForward, RMSBackward}
 
-var normKernelNames = [...]string{"bn-forward", "bn-forward-eval", "bn-backward", "ln-forward", "ln-backward"}
+var normKernelNames = [...]string{"bn-forward", "bn-forward-eval", "bn-backward", "ln-forward", "ln-backward",
+	"gn-forward", "gn-backward", "rms-forward", "rms-backward"}
+
+// normKernelKinds is each kernel's kind and pass in kernels.NormBytesGroups.
+var normKernelKinds = [...][2]string{{"batch", "forward"}, {"batch", "forward"}, {"batch", "backward"},
+	{"layer", "forward"}, {"layer", "backward"}, {"group", "forward"}, {"group", "backward"},
+	{"rms", "forward"}, {"rms", "backward"}}
+
+// Kind and Pass name k as kernels.NormBytesGroups does ("batch", "forward").
+func (k NormKernel) Kind() string { return normKernelKinds[k][0] }
+func (k NormKernel) Pass() string { return normKernelKinds[k][1] }
+
+// BenchGroups is the GroupNorm benchmarks' group count over dim channels:
+// normtap's default 32 (graph.DefaultGroups, which this package, below
+// graph, does not import), clipped to dim.
+func BenchGroups(dim int) int { return min(32, dim) }
 
 func (k NormKernel) String() string {
 	if k < 0 || int(k) >= len(normKernelNames) {
@@ -111,16 +156,11 @@ func (k NormKernel) String() string {
 // of dim features (for BatchNorm over (N, C, S): n = N·S, dim = C), in
 // bytes: kernels.NormBytes, the one definition shared with the CPU bench.
 func NormBytes(k NormKernel, n, dim int) int64 {
-	kind, pass := "batch", "forward"
-	switch k {
-	case BNBackward:
-		pass = "backward"
-	case LNForward:
-		kind = "layer"
-	case LNBackward:
-		kind, pass = "layer", "backward"
+	groups := 0
+	if k.Kind() == "group" {
+		groups = BenchGroups(dim)
 	}
-	b, _ := kernels.NormBytes(kind, pass, n, dim)
+	b, _ := kernels.NormBytesGroups(k.Kind(), k.Pass(), n, dim, groups)
 	return b
 }
 
@@ -162,8 +202,11 @@ func (d *Device) NormBandwidth(k NormKernel, n, dim, iters int) (NormTiming, err
 		rows                                                             = dim // BatchNorm's per-channel vectors
 		err                                                              error
 	)
-	if k == LNForward || k == LNBackward {
+	switch k {
+	case LNForward, LNBackward, RMSForward, RMSBackward:
 		rows = n
+	case GNForward, GNBackward:
+		rows = n * BenchGroups(dim)
 	}
 	for _, b := range []struct {
 		p      *Buffer
@@ -195,6 +238,18 @@ func (d *Device) NormBandwidth(k NormKernel, n, dim, iters int) (NormTiming, err
 		launch = func() error { return d.LayerNormForward(x, gamma, beta, n, dim, eps, y, mean, invstd) }
 	case LNBackward:
 		launch = func() error { return d.LayerNormBackward(x, dy, gamma, mean, invstd, n, dim, dx, dgamma, dbeta) }
+	case GNForward:
+		g := BenchGroups(dim)
+		launch = func() error { return d.GroupNormForward(x, gamma, beta, n, dim, 1, g, eps, y, mean, invstd) }
+	case GNBackward:
+		g := BenchGroups(dim)
+		launch = func() error {
+			return d.GroupNormBackward(x, dy, gamma, mean, invstd, n, dim, 1, g, dx, dgamma, dbeta)
+		}
+	case RMSForward:
+		launch = func() error { return d.RMSNormForward(x, gamma, n, dim, eps, y, invstd) }
+	case RMSBackward:
+		launch = func() error { return d.RMSNormBackward(x, dy, gamma, invstd, n, dim, dx, dgamma) }
 	default:
 		return res, fmt.Errorf("cuda: unknown norm kernel %d", int(k))
 	}

@@ -539,6 +539,96 @@ func lnCase(t *testing.T, d *Device, rng *rand.Rand, n, dim, off int) {
 	check(t, "dbeta", get(t, d, gdb), dbeta)
 }
 
+// --- GroupNorm and RMSNorm ---------------------------------------------------------------
+
+// rowData is x (N, D) with each row's own mean and spread.
+func rowData(rng *rand.Rand, n, dim int) []float32 {
+	x := make([]float32, n*dim)
+	for i := range n {
+		o, sc := 4*rng.Float32()-2, 0.5+2*rng.Float32()
+		for j := range dim {
+			x[i*dim+j] = o + sc*(2*rng.Float32()-1)
+		}
+	}
+	return x
+}
+
+// TestGroupNorm: 2-D (S = 1) and 4-D shapes, groups from 1 (LayerNorm) to
+// C (InstanceNorm), rows from 1 float to longer than a block's 256 threads
+// can cover in one pass; tolerance tol (relative 1e-4, see check).
+func TestGroupNorm(t *testing.T) {
+	d := dev(t)
+	rng := rand.New(rand.NewPCG(16, 6))
+	const eps = 1e-5
+	shapes := []struct{ n, c, s, g int }{
+		{1, 4, 1, 2}, {128, 256, 1, 32}, {64, 100, 1, 4}, {16, 64, 1, 64}, {9, 1024, 1, 1}, // 2-D
+		{4, 6, 25, 3}, {8, 16, 784, 16}, {3, 32, 196, 8}, {2, 8, 49, 1}, {5, 12, 9, 12}, // 4-D
+	}
+	for _, sh := range shapes {
+		for _, off := range []int{0, 1} {
+			t.Run(fmt.Sprintf("%dx%dx%d/G%d/offset%d", sh.n, sh.c, sh.s, sh.g, off), func(t *testing.T) {
+				n, c, s, g := sh.n, sh.c, sh.s, sh.g
+				x, dy := rowData(rng, n, c*s), randSlice(rng, n*c*s, -1, 1)
+				gamma, beta := randSlice(rng, c, 0.5, 1.5), randSlice(rng, c, -0.5, 0.5)
+
+				y, mean, invstd := make([]float32, n*c*s), make([]float32, n*g), make([]float32, n*g)
+				kernels.GroupNormForward(x, gamma, beta, n, c, s, g, eps, y, mean, invstd)
+				gx, gdy, gg, gb := put(t, d, x, off), put(t, d, dy, off), put(t, d, gamma, off), put(t, d, beta, off)
+				gy, gmean, ginv := zeros(t, d, n*c*s, off), zeros(t, d, n*g, off), zeros(t, d, n*g, off)
+				must(t, d.GroupNormForward(gx, gg, gb, n, c, s, g, eps, gy, gmean, ginv))
+				check(t, "y", get(t, d, gy), y)
+				check(t, "mean", get(t, d, gmean), mean)
+				check(t, "invstd", get(t, d, ginv), invstd)
+
+				dx, dgamma, dbeta := make([]float32, n*c*s), make([]float32, c), make([]float32, c)
+				kernels.GroupNormBackward(x, dy, gamma, mean, invstd, n, c, s, g, dx, dgamma, dbeta)
+				gmeanRef, ginvRef := put(t, d, mean, off), put(t, d, invstd, off)
+				gdx, gdg, gdb := zeros(t, d, n*c*s, off), zeros(t, d, c, off), zeros(t, d, c, off)
+				must(t, d.GroupNormBackward(gx, gdy, gg, gmeanRef, ginvRef, n, c, s, g, gdx, gdg, gdb))
+				check(t, "dx", get(t, d, gdx), dx)
+				check(t, "dgamma", get(t, d, gdg), dgamma)
+				check(t, "dbeta", get(t, d, gdb), dbeta)
+			})
+		}
+	}
+	if err := d.GroupNormForward(Buffer{}, Buffer{}, Buffer{}, 2, 6, 1, 4, eps, Buffer{}, Buffer{}, Buffer{}); err == nil {
+		t.Error("4 groups of 6 channels accepted")
+	}
+}
+
+// TestRMSNorm: rows off-centre (so that a missing or extra mean shows),
+// short to longer than 256 threads × a few; tolerance tol.
+func TestRMSNorm(t *testing.T) {
+	d := dev(t)
+	rng := rand.New(rand.NewPCG(17, 6))
+	const eps = 1e-5
+	for _, sh := range []struct{ n, d int }{{1, 1}, {3, 100}, {128, 256}, {64, 1024}, {5, 3000}, {2, 12544}} {
+		for _, off := range []int{0, 1} {
+			t.Run(fmt.Sprintf("%dx%d/offset%d", sh.n, sh.d, off), func(t *testing.T) {
+				n, dim := sh.n, sh.d
+				x, dy := rowData(rng, n, dim), randSlice(rng, n*dim, -1, 1)
+				gamma := randSlice(rng, dim, 0.5, 1.5)
+
+				y, invrms := make([]float32, n*dim), make([]float32, n)
+				kernels.RMSNormForward(x, gamma, n, dim, eps, y, invrms)
+				gx, gdy, gg := put(t, d, x, off), put(t, d, dy, off), put(t, d, gamma, off)
+				gy, ginv := zeros(t, d, n*dim, off), zeros(t, d, n, off)
+				must(t, d.RMSNormForward(gx, gg, n, dim, eps, gy, ginv))
+				check(t, "y", get(t, d, gy), y)
+				check(t, "invrms", get(t, d, ginv), invrms)
+
+				dx, dgamma := make([]float32, n*dim), make([]float32, dim)
+				kernels.RMSNormBackward(x, dy, gamma, invrms, n, dim, dx, dgamma)
+				ginvRef := put(t, d, invrms, off)
+				gdx, gdg := zeros(t, d, n*dim, off), zeros(t, d, dim, off)
+				must(t, d.RMSNormBackward(gx, gdy, gg, ginvRef, n, dim, gdx, gdg))
+				check(t, "dx", get(t, d, gdx), dx)
+				check(t, "dgamma", get(t, d, gdg), dgamma)
+			})
+		}
+	}
+}
+
 // --- softmax cross-entropy -------------------------------------------------------------
 
 func TestSoftmaxCrossEntropy(t *testing.T) {
@@ -557,7 +647,7 @@ func TestSoftmaxCrossEntropy(t *testing.T) {
 
 			gl, glab := put(t, d, logits, 0), put(t, d, labels, 0)
 			gp, gloss := zeros(t, d, n*k, 0), zeros(t, d, 1, 0)
-			must(t, d.SoftmaxCrossEntropyForward(gl, glab, n, k, gp, gloss))
+			must(t, d.SoftmaxCrossEntropyForward(gl, glab, n, k, gp, gloss, Buffer{}))
 			check(t, "probs", get(t, d, gp), probs)
 			check(t, "loss", get(t, d, gloss), []float32{loss})
 
@@ -591,6 +681,14 @@ func TestSoftmaxCrossEntropy(t *testing.T) {
 			if got[1] != float32(2*correct) {
 				t.Errorf("correct: got %g, want %d", got[1], 2*correct)
 			}
+			// the forward pass accumulates the same sums when given them
+			must(t, d.SoftmaxCrossEntropyForward(gl, glab, n, k, gp, gloss, sums))
+			got = get(t, d, sums)
+			check(t, "Σloss after forward", got[:1], []float32{3 * loss * float32(n)})
+			check(t, "loss with sums", get(t, d, gloss), []float32{loss})
+			if got[1] != float32(3*correct) {
+				t.Errorf("correct after forward: got %g, want %d", got[1], 3*correct)
+			}
 		})
 	}
 	t.Run("ties", func(t *testing.T) {
@@ -612,7 +710,7 @@ func TestSoftmaxCrossEntropy(t *testing.T) {
 	t.Run("bad label", func(t *testing.T) {
 		gl, glab := put(t, d, []float32{1, 2, 3, 4}, 0), put(t, d, []float32{1, 2}, 0) // 2 is out of [0, 2)
 		gp, gloss := zeros(t, d, 4, 0), zeros(t, d, 1, 0)
-		must(t, d.SoftmaxCrossEntropyForward(gl, glab, 2, 2, gp, gloss))
+		must(t, d.SoftmaxCrossEntropyForward(gl, glab, 2, 2, gp, gloss, Buffer{}))
 		if v := get(t, d, gloss)[0]; !math.IsNaN(float64(v)) {
 			t.Errorf("loss with label 2 of 2 classes: %g, want NaN", v)
 		}
@@ -950,4 +1048,84 @@ func TestConv3x3Batched(t *testing.T) {
 		t.Errorf("launches per conv step: %d at batch 5, %d at batch 8; want equal", launches[5], launches[8])
 	}
 	t.Logf("launches for forward + both gradients: %v (by batch size)", launches)
+}
+
+// TestTimeFlushesL2: Time writes twice the L2 size between runs, so that
+// the timed kernels read device memory, not the previous run's cache.
+func TestTimeFlushesL2(t *testing.T) {
+	d := dev(t)
+	x := put(t, d, []float32{1, 2, 3, 4}, 0)
+	runs := 0
+	if _, err := d.Time(3, func() error { runs++; return d.Fill(x, float32(runs)) }); err != nil {
+		t.Fatal(err)
+	}
+	if runs != 4 {
+		t.Errorf("launch ran %d times, want 4 (a warm-up and 3 timed)", runs)
+	}
+	if got, want := d.flush.Len()*4, 2*d.info.L2Bytes; got < want {
+		t.Fatalf("flush buffer %d bytes, want ≥ %d (2 × L2)", got, want)
+	}
+	for i, v := range get(t, d, d.flush) {
+		if v != 0 {
+			t.Fatalf("flush buffer [%d] = %g: not written", i, v)
+		}
+	}
+}
+
+// TestCapture: work captured into a graph does not run while captured, and
+// runs once per replay.
+func TestCapture(t *testing.T) {
+	d := dev(t)
+	x := put(t, d, []float32{1, 2, 3, 4, 5}, 0)
+	y := put(t, d, []float32{10, 20, 30, 40, 50}, 0)
+	tmp := zeros(t, d, 5, 0)
+	g, err := d.Capture(func() error {
+		if err := d.Fill(tmp, 2); err != nil {
+			return err
+		}
+		if err := d.Add(tmp, tmp, x); err != nil { // tmp = x + 2
+			return err
+		}
+		return d.Add(y, y, tmp) // y += x + 2
+	})
+	must(t, err)
+	defer g.Close()
+	check(t, "y after capture", get(t, d, y), []float32{10, 20, 30, 40, 50})
+	for range 3 {
+		must(t, g.Launch())
+	}
+	check(t, "y after 3 replays", get(t, d, y), []float32{19, 32, 45, 58, 71})
+	// host copies cannot be captured
+	if _, err := d.Capture(func() error { return d.Upload(x, []float32{1, 1, 1, 1, 1}) }); err == nil {
+		t.Error("an upload from pageable memory was captured without error")
+	}
+	check(t, "x after the refused capture", get(t, d, x), []float32{1, 2, 3, 4, 5})
+}
+
+// TestGemmBias: the bias added in the GEMM's epilogue, with and without
+// split-k, against the CPU's GEMM then bias (relErr ≤ 1e-4).
+func TestGemmBias(t *testing.T) {
+	d := dev(t)
+	rng := rand.New(rand.NewPCG(41, 42))
+	for _, plan := range []struct{ tile, splits int }{{0, 0}, {128, 1}, {64, 3}, {32, 5}} {
+		for _, sh := range []struct{ m, n, k int }{{7, 13, 5}, {128, 100, 200}, {33, 10, 300}} {
+			for _, beta := range []float32{0, 0.5} {
+				t.Run(fmt.Sprintf("tile%d/split%d/%dx%dx%d/beta=%g", plan.tile, plan.splits, sh.m, sh.n, sh.k, beta), func(t *testing.T) {
+					d.gemmTileFixed, d.gemmSplitFixed = plan.tile, plan.splits
+					defer func() { d.gemmTileFixed, d.gemmSplitFixed = 0, 0 }()
+					m, n, k := sh.m, sh.n, sh.k
+					a, b := randSlice(rng, m*k, -1, 1), randSlice(rng, k*n, -1, 1)
+					c0, bias := randSlice(rng, m*n, -1, 1), randSlice(rng, n, -1, 1)
+					want := append([]float32(nil), c0...)
+					kernels.Gemm(false, false, m, n, k, 1.5, a, k, b, n, beta, want, n)
+					for i := range want {
+						want[i] += bias[i%n]
+					}
+					gc := put(t, d, c0, 0)
+					must(t, d.GemmBias(false, false, m, n, k, 1.5, put(t, d, a, 0), k, put(t, d, b, 0), n, beta, gc, n, put(t, d, bias, 0)))
+					check(t, "C", get(t, d, gc), want)
+				})
+			}
+		}
+	}
 }

@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"runtime"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/alecthomas/kong"
 	"golang.org/x/term"
 
 	"normtap/dataset"
@@ -84,8 +86,8 @@ func parseRange(flag, v string) ([2]float64, error) {
 	}
 	for i, p := range parts {
 		x, err := strconv.ParseFloat(strings.TrimSpace(p), 64)
-		if err != nil {
-			return r, usagef("%s %s: %q is not a number", flag, v, p)
+		if err != nil || math.IsNaN(x) || math.IsInf(x, 0) {
+			return r, usagef("%s %s: %q is not a finite number", flag, v, p)
 		}
 		r[i] = x
 	}
@@ -115,7 +117,7 @@ type TrainCmd struct {
 	Data       string `help:"Directory holding the four IDX files of an MNIST-format dataset (gzip or raw); default: the real MNIST bundled in the Go module cache." type:"path"`
 	TrainLimit int    `default:"0" help:"Use only the first N training examples (0: all)."`
 	Device     string `default:"auto" enum:"auto,cpu,cuda" help:"auto: the GPU build beside this binary when a GPU is visible, else the CPU; cpu; cuda."`
-	Out        string `help:"Run directory (default runs/<norm>-<time>)." type:"path"`
+	Out        string `help:"Run directory: a new or empty folder, or a run to --resume (default runs/<norm>-<time>)."`
 	Threads    int    `default:"0" help:"Threads (GOMAXPROCS) the training runs on; 0: every CPU (a sweep gives each run its share)."`
 	Dataset    string `placeholder:"NAME" help:"A dataset normtap finds by itself: mnist (the default: the real MNIST in the Go module cache) or fashion (Fashion-MNIST from Debian's dataset-fashion-mnist, /usr/share/datasets/fashion-mnist); --data DIR instead reads any IDX set."`
 
@@ -125,6 +127,7 @@ type TrainCmd struct {
 	TapEverySteps int            `default:"0" help:"Also tap every N training steps (0: never)."`
 	TapExamples   int            `default:"1000" help:"Size of the probe set: the first N test examples, run in eval mode (--tap-mode probe)."`
 	TapMode       rundir.TapMode `default:"probe" help:"probe: a fixed probe set in eval mode; batch: the current training batch in training mode."`
+	TapUnit       rundir.TapUnit `default:"neuron" help:"neuron: each tapped column is one value of an example; channel: --tap-neuron names channels of conv nodes (N, C, H, W), each kept at every position of every probe example (rows in example, y, x order)."`
 
 	CheckpointEverySteps int  `default:"0" help:"Also checkpoint every N steps (a checkpoint is always written at each epoch's end)."`
 	Resume               bool `help:"Continue the run in --out from its checkpoint."`
@@ -134,11 +137,64 @@ type TrainCmd struct {
 	LandscapeEvery  int    `name:"landscape-every" default:"0" help:"Every N steps, probe the loss along the gradient: loss band, gradient predictiveness and effective beta-smoothness; writes landscape.csv (0: never)."`
 	LandscapeRange  string `name:"landscape-range" default:"0.5,4" help:"Smallest and largest step size of the landscape probe, as multiples of --lr."`
 	LandscapePoints int    `name:"landscape-points" default:"8" help:"Number of step sizes of the landscape probe, evenly spaced over --landscape-range."`
+
+	given map[string]bool // the flags on the command line (AfterApply)
+}
+
+// maxThreads bounds --threads: far above any machine's cores, far below
+// what makes the runtime fall over.
+const maxThreads = 1024
+
+// AfterApply notes which flags were given (kong calls it after parsing).
+func (c *TrainCmd) AfterApply(kctx *kong.Context) error {
+	c.given = givenFlags(kctx)
+	return nil
+}
+
+// ignoredFlags warns about flags given that the rest of the command line
+// makes meaningless: one line each, never silence.
+func (c *TrainCmd) ignoredFlags(cfg train.Config) []string {
+	var w []string
+	ignored := func(flag, why string) {
+		if c.given[flag] {
+			w = append(w, fmt.Sprintf("--%s has no effect %s", flag, why))
+		}
+	}
+	if len(cfg.Taps.Nodes) == 0 {
+		for _, f := range []string{"tap-neuron", "tap-epochs", "tap-every-steps", "tap-examples", "tap-mode", "tap-unit"} {
+			ignored(f, "without --tap")
+		}
+	}
+	if cfg.Taps.Mode == rundir.ModeBatch {
+		ignored("tap-examples", "with --tap-mode batch (it taps the training batch)")
+	}
+	if cfg.Opt.Kind != graph.OptMomentum {
+		ignored("momentum", "with --opt "+cfg.Opt.Kind.String()+" (only with --opt momentum)")
+	}
+	if cfg.Spec.Norm != graph.NormBatch {
+		ignored("bn-momentum", "with --norm "+cfg.Spec.Norm.String()+" (only with --norm batch)")
+	}
+	if cfg.Spec.Norm == graph.NormNone {
+		ignored("eps", "with --norm none")
+		ignored("norm-pos", "with --norm none")
+	}
+	if !cfg.Spec.NormNoise {
+		ignored("norm-noise-a", "without --norm-noise")
+		ignored("norm-noise-b", "without --norm-noise")
+	}
+	if cfg.Measure.LandscapeEvery == 0 {
+		ignored("landscape-range", "without --landscape-every")
+		ignored("landscape-points", "without --landscape-every")
+	}
+	return w
 }
 
 func (c *TrainCmd) config() (train.Config, error) {
-	if c.Threads < 0 {
-		return train.Config{}, usagef("--threads %d: must be ≥ 0 (0: every CPU)", c.Threads)
+	if c.Threads < 0 || c.Threads > maxThreads {
+		return train.Config{}, usagef("--threads %d: must be between 0 and %d (0: every CPU)", c.Threads, maxThreads)
+	}
+	if c.given["out"] && strings.TrimSpace(c.Out) == "" {
+		return train.Config{}, usagef(`--out "": give a directory (or leave --out out for runs/<norm>-<time>)`)
 	}
 	spec, err := c.spec()
 	if err != nil {
@@ -149,7 +205,7 @@ func (c *TrainCmd) config() (train.Config, error) {
 		Opt:   graph.OptSpec{Kind: c.Opt, LR: c.LR, Momentum: c.Momentum, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8},
 		Batch: c.Batch, Epochs: c.Epochs, Seed: c.Seed, Data: c.Data, TrainLimit: c.TrainLimit,
 		Device: c.Device, Out: c.Out, CheckpointEverySteps: c.CheckpointEverySteps, Resume: c.Resume, MaxSteps: c.MaxSteps,
-		Taps: train.TapConfig{EverySteps: c.TapEverySteps, Examples: c.TapExamples, Mode: c.TapMode},
+		Taps: train.TapConfig{EverySteps: c.TapEverySteps, Examples: c.TapExamples, Mode: c.TapMode, Unit: c.TapUnit},
 	}
 	if cfg.Dataset, err = datasetFlag(c.Dataset, c.Data); err != nil {
 		return cfg, err
@@ -197,6 +253,10 @@ func (c *TrainCmd) Run(g *Globals, ctx context.Context) error {
 		return err
 	}
 	opts := train.Options{NewMachine: dev.newMachine, Meta: buildMeta(dev.desc)}
+	opts.Warn = func(msg string) { fmt.Fprintf(os.Stderr, "normtap: warning: %s\n", msg) }
+	for _, w := range c.ignoredFlags(cfg) {
+		opts.Warn(w)
+	}
 	if !g.Quiet {
 		opts.Log = os.Stderr
 		opts.Terminal = term.IsTerminal(int(os.Stderr.Fd()))
