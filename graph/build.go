@@ -152,6 +152,21 @@ func (b *builder) norm(prefix string, x *G.Node) (*G.Node, error) {
 	return normTable[b.m.Spec.Norm].add(b, prefix, x)
 }
 
+// normGamma is norm with the gains γ (the parameter prefix.gamma, where
+// the norm has one) starting at gamma0 instead of 1.
+func (b *builder) normGamma(prefix string, x *G.Node, gamma0 float32) (*G.Node, error) {
+	y, err := b.norm(prefix, x)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range b.m.Params {
+		if p.Name == prefix+".gamma" {
+			p.InitConst = gamma0
+		}
+	}
+	return y, nil
+}
+
 // identityNorm is NormNone: an identity node, so that the .norm tap exists.
 func (b *builder) identityNorm(prefix string, x *G.Node) (*G.Node, error) {
 	return layers.Activation(kernels.Identity, x)

@@ -16,9 +16,9 @@ import (
 // against central differences of the loss. float32 forward passes limit
 // the agreement: the tolerance is 3% of the value plus 2e-3 absolute.
 func TestModelGradientsMatchFiniteDifferences(t *testing.T) {
-	for _, model := range []ModelKind{ModelMLP, ModelCNN} {
+	for _, model := range []ModelKind{ModelMLP, ModelCNN, tinyCNN3, ModelResNet} {
 		for _, norm := range Norms() {
-			t.Run(model.String()+"/"+norm.String(), func(t *testing.T) {
+			t.Run(tinyName(model)+"/"+norm.String(), func(t *testing.T) {
 				s := tinySpec(model, norm)
 				s.Act = "tanh" // smooth, so differences are meaningful
 				m, err := Build(s, 5)
@@ -60,15 +60,22 @@ func TestModelGradientsMatchFiniteDifferences(t *testing.T) {
 					sort.Slice(idx, func(a, b int) bool { return math.Abs(float64(g[idx[a]])) > math.Abs(float64(g[idx[b]])) })
 					for _, j := range idx[:min(3, len(idx))] {
 						old := p.Value[j]
-						const h = 2e-3 // larger steps cross max-pool switches
-						p.Value[j] = old + h
-						up := lossAt()
-						p.Value[j] = old - h
-						down := lossAt()
-						p.Value[j] = old
-						fd := (up - down) / (2 * h)
-						if d := math.Abs(fd - float64(g[j])); d > 2e-3+0.03*math.Abs(fd) {
-							t.Errorf("d%s[%d]: analytic %.5g, finite difference %.5g", p.Name, j, g[j], fd)
+						fdAt := func(h float32) float64 {
+							p.Value[j] = old + h
+							up := lossAt()
+							p.Value[j] = old - h
+							down := lossAt()
+							p.Value[j] = old
+							return (up - down) / (2 * float64(h))
+						}
+						agrees := func(fd float64) bool { return math.Abs(fd-float64(g[j])) <= 2e-3+0.03*math.Abs(fd) }
+						// Larger steps cross max-pool switches (deeper CNNs
+						// cross them at 2e-3 already); smaller ones drown in
+						// float32 rounding. A wrong gradient misses at both.
+						if fd := fdAt(2e-3); !agrees(fd) {
+							if fd2 := fdAt(5e-4); !agrees(fd2) {
+								t.Errorf("d%s[%d]: analytic %.5g, finite differences %.5g (h 2e-3), %.5g (h 5e-4)", p.Name, j, g[j], fd, fd2)
+							}
 						}
 						checked++
 					}

@@ -10,18 +10,44 @@ import (
 	"gorgonia.org/tensor"
 )
 
+// tinyCNN3 asks tinySpec for a three-block CNN (the last block without a
+// pool); it is a test's name only, not a model kind.
+const tinyCNN3 ModelKind = 200
+
+// tinyName names a tinySpec model kind in subtests.
+func tinyName(m ModelKind) string {
+	if m == tinyCNN3 {
+		return "cnn3"
+	}
+	return m.String()
+}
+
+// tinySpec is a small model of the given kind: mlp, cnn (two blocks, both
+// pooling), tinyCNN3, resnet (two stages of two blocks: identity skips in
+// s1, a pool and a projection in s2).
 func tinySpec(model ModelKind, norm Norm) Spec {
 	s := DefaultSpec()
 	s.Model, s.Norm = model, norm
 	s.InRows, s.InCols, s.Classes = 8, 8, 5
 	s.Hidden = []int{12, 7}
-	if model == ModelCNN {
+	switch model {
+	case ModelCNN:
 		s.Hidden = []int{3, 4}
+		s.InRows, s.InCols = 16, 16 // both blocks pool: 16→8→4
+	case tinyCNN3:
+		s.Model, s.Hidden = ModelCNN, []int{3, 4, 2}
+		s.InRows, s.InCols = 16, 16 // 16→8→4, the third block stays 4×4
+	case ModelResNet:
+		s.Hidden, s.Blocks = []int{3, 4}, 2
+		s.InRows, s.InCols = 16, 16
 	}
 	if norm == NormGroup { // groups of 3 and 2 units, or 3 and 4 channels: neither LayerNorm nor InstanceNorm
 		s.Hidden, s.Groups = []int{12, 8}, 4
-		if model == ModelCNN {
+		switch model {
+		case ModelCNN, ModelResNet:
 			s.Hidden, s.Groups = []int{6, 8}, 2
+		case tinyCNN3:
+			s.Hidden, s.Groups = []int{6, 8, 4}, 2
 		}
 	}
 	return s
@@ -45,10 +71,13 @@ func randomBatch(m *Model, rng *rand.Rand) (x, y []float32) {
 // gradient must agree. This is what shows the graph is a real Gorgonia
 // graph and that the machine runs it faithfully.
 func TestCPUMachineMatchesTapeMachine(t *testing.T) {
-	for _, model := range []ModelKind{ModelMLP, ModelCNN} {
+	for _, model := range []ModelKind{ModelMLP, ModelCNN, tinyCNN3, ModelResNet} {
 		for _, norm := range Norms() {
 			for _, pos := range []NormPos{NormPre, NormPost} {
-				t.Run(fmt.Sprintf("%s/%s/%s", model, norm, pos), func(t *testing.T) {
+				if model == ModelResNet && pos == NormPost {
+					continue // the resnet takes pre only (Spec.Validate)
+				}
+				t.Run(fmt.Sprintf("%s/%s/%s", tinyName(model), norm, pos), func(t *testing.T) {
 					s := tinySpec(model, norm)
 					s.NormPos = pos
 					m, err := Build(s, 6)
@@ -120,6 +149,8 @@ func TestTapNames(t *testing.T) {
 	want := map[ModelKind][]string{
 		ModelMLP: {"h1.linear", "h1.norm", "h1.act", "h2.linear", "h2.norm", "h2.act", "logits"},
 		ModelCNN: {"c1.conv", "c1.norm", "c1.act", "c1.pool", "c2.conv", "c2.norm", "c2.act", "c2.pool", "logits"},
+		tinyCNN3: {"c1.conv", "c1.norm", "c1.act", "c1.pool", "c2.conv", "c2.norm", "c2.act", "c2.pool",
+			"c3.conv", "c3.norm", "c3.act", "logits"},
 	}
 	for model, names := range want {
 		for _, norm := range Norms() {

@@ -64,14 +64,16 @@ type ModelKind uint8
 const (
 	ModelMLP ModelKind = iota + 1
 	ModelCNN
+	ModelResNet
 )
 
 var modelTable = [...]struct {
 	name  string
 	build func(*builder) error
 }{
-	ModelMLP: {"mlp", (*builder).mlp},
-	ModelCNN: {"cnn", (*builder).cnn},
+	ModelMLP:    {"mlp", (*builder).mlp},
+	ModelCNN:    {"cnn", (*builder).cnn},
+	ModelResNet: {"resnet", (*builder).resnet},
 }
 
 var modelNames = enum.Names[ModelKind]{What: "model", Names: namesOf(modelTable[:], func(i int) string { return modelTable[i].name })}
@@ -111,12 +113,15 @@ func namesOf[E any](table []E, name func(int) string) []string {
 
 // Spec describes a model. The zero value is not valid; start from DefaultSpec.
 type Spec struct {
-	Model   ModelKind `json:"model" flag:"--model"`
-	Hidden  []int     `json:"hidden" flag:"--hidden"` // MLP hidden widths; CNN conv channels
-	Norm    Norm      `json:"norm" flag:"--norm"`
-	NormPos NormPos   `json:"norm_pos" flag:"--norm-pos"`
-	Act     string    `json:"act" flag:"--act"`           // relu, gelu, sigmoid, tanh
-	InitStd float64   `json:"init_std" flag:"--init-std"` // >0: every weight from N(0, InitStd²); 0: He (relu, gelu) or Glorot (sigmoid, tanh)
+	Model  ModelKind `json:"model" flag:"--model"`
+	Hidden []int     `json:"hidden" flag:"--hidden"` // MLP hidden widths; CNN conv channels; ResNet stage widths
+	// Blocks is the number of residual blocks per stage of the resnet (0
+	// for the other models).
+	Blocks  int     `json:"blocks,omitempty" flag:"--blocks"`
+	Norm    Norm    `json:"norm" flag:"--norm"`
+	NormPos NormPos `json:"norm_pos" flag:"--norm-pos"`
+	Act     string  `json:"act" flag:"--act"`           // relu, gelu, sigmoid, tanh
+	InitStd float64 `json:"init_std" flag:"--init-std"` // >0: every weight from N(0, InitStd²); 0: He (relu, gelu) or Glorot (sigmoid, tanh)
 	// BNMomentum is the weight of a new batch in BatchNorm's running
 	// statistics (PyTorch's convention).
 	BNMomentum float64 `json:"bn_momentum" flag:"--bn-momentum"`
@@ -162,8 +167,19 @@ func (s Spec) Validate() error {
 	if len(s.Hidden) == 0 {
 		return fmt.Errorf("--hidden: at least one layer width is needed")
 	}
-	if s.Model == ModelCNN && len(s.Hidden) != 2 {
-		return fmt.Errorf("--hidden %s: the cnn takes two conv channel counts, e.g. 16,32", JoinInts(s.Hidden))
+	if s.Model == ModelCNN && len(s.Hidden) > MaxCNNBlocks {
+		return fmt.Errorf("--hidden %s: the cnn takes 1 to %d conv channel counts, e.g. 16,32,64", JoinInts(s.Hidden), MaxCNNBlocks)
+	}
+	if s.Model == ModelResNet {
+		if len(s.Hidden) > MaxResNetStages {
+			return fmt.Errorf("--hidden %s: the resnet takes 1 to %d stage widths, e.g. 16,32,64", JoinInts(s.Hidden), MaxResNetStages)
+		}
+		if s.Blocks < 1 || s.Blocks > MaxResNetBlocks {
+			return fmt.Errorf("--blocks %d: the resnet takes 1 to %d residual blocks per stage", s.Blocks, MaxResNetBlocks)
+		}
+		if s.NormPos != NormPre {
+			return fmt.Errorf("--norm-pos %s: the resnet puts each norm before its activation (and the second before the sum); use --norm-pos pre", s.NormPos)
+		}
 	}
 	for _, h := range s.Hidden {
 		if h < 1 || h > 1<<16 {
@@ -208,8 +224,8 @@ func (s Spec) Validate() error {
 	if s.InChannels < 1 || s.InRows < 1 || s.InCols < 1 || s.Classes < 2 {
 		return fmt.Errorf("input shape %dx%dx%d with %d classes is not usable", s.InChannels, s.InRows, s.InCols, s.Classes)
 	}
-	if s.Model == ModelCNN && (s.InRows < 4 || s.InCols < 4) {
-		return fmt.Errorf("the cnn needs images of at least 4x4, got %dx%d", s.InRows, s.InCols)
+	if (s.Model == ModelCNN || s.Model == ModelResNet) && (s.InRows < 4 || s.InCols < 4) {
+		return fmt.Errorf("the %s needs images of at least 4x4, got %dx%d", s.Model, s.InRows, s.InCols)
 	}
 	return nil
 }

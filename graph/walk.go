@@ -129,10 +129,13 @@ func (p *plan[B, S]) bind(n *G.Node, bd binder[B, S]) (run S, ok bool, err error
 	return run, err == nil, err
 }
 
-// isAdd reports gorgonia's element-wise addition, which Grad inserts to sum
-// the gradients of a value used by several ops.
+// isAdd reports gorgonia's element-wise addition of two same-shaped values:
+// what Grad inserts to sum the gradients of a value used by several ops,
+// and the residual network's sum. gorgonia names it "+ false" (its
+// operator and its retSame flag, which means nothing for arithmetic).
 func isAdd(n *G.Node) bool {
-	return n.Op().Arity() == 2 && n.Op().String() == "+" && n.Shape().Eq(Children(n)[0].Shape()) && n.Shape().Eq(Children(n)[1].Shape())
+	s := n.Op().String()
+	return n.Op().Arity() == 2 && (s == "+ false" || s == "+ true") && n.Shape().Eq(Children(n)[0].Shape()) && n.Shape().Eq(Children(n)[1].Shape())
 }
 
 // ancestors is the set of nodes out depends on, out included.

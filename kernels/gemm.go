@@ -10,6 +10,17 @@ import (
 // are GEMM flags, never materialised. The implementation is whatever
 // blas32 uses: gonum's pure-Go BLAS, or OpenBLAS in the openblas build.
 func Gemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	if pureGoBLAS && (m > pureGoTileRows || n > pureGoTileCols) {
+		// gonum's Sgemm would split a large product over goroutines of its
+		// own, allocating on every call; tiles keep it serial and
+		// allocation-free, and the caller decides the parallelism.
+		for i := 0; i < m; i += pureGoTileRows {
+			for j := 0; j < n; j += pureGoTileCols {
+				gemmTile(transA, transB, i, min(i+pureGoTileRows, m), j, min(j+pureGoTileCols, n), k, alpha, a, lda, b, ldb, beta, c, ldc)
+			}
+		}
+		return
+	}
 	ta, tb := blas.NoTrans, blas.NoTrans
 	if transA {
 		ta = blas.Trans
@@ -18,6 +29,24 @@ func Gemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int,
 		tb = blas.Trans
 	}
 	blas32.Implementation().Sgemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+// gemmTile computes rows [i0, i1) and columns [j0, j1) of Gemm's C.
+func gemmTile(transA, transB bool, i0, i1, j0, j1, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	if i0 >= i1 || j0 >= j1 {
+		return
+	}
+	if transA { // A is k×m: rows of op(A) are columns of A
+		a = a[i0:]
+	} else {
+		a = a[i0*lda:]
+	}
+	if transB { // B is n×k
+		b = b[j0*ldb:]
+	} else {
+		b = b[j0:]
+	}
+	Gemm(transA, transB, i1-i0, j1-j0, k, alpha, a, lda, b, ldb, beta, c[i0*ldc+j0:], ldc)
 }
 
 // gemmSerialMACs: below this many multiply-adds a GEMM runs on one core;
@@ -82,19 +111,5 @@ func (g *GemmPlan) runPart(part, parts int) {
 
 // sub computes rows [i0, i1) and columns [j0, j1) of C.
 func (g *GemmPlan) sub(i0, i1, j0, j1 int) {
-	if i0 >= i1 || j0 >= j1 {
-		return
-	}
-	a, b := g.a, g.b
-	if g.transA { // A is k×m: rows of op(A) are columns of A
-		a = a[i0:]
-	} else {
-		a = a[i0*g.lda:]
-	}
-	if g.transB { // B is n×k
-		b = b[j0*g.ldb:]
-	} else {
-		b = b[j0:]
-	}
-	Gemm(g.transA, g.transB, i1-i0, j1-j0, g.k, g.alpha, a, g.lda, b, g.ldb, g.beta, g.c[i0*g.ldc+j0:], g.ldc)
+	gemmTile(g.transA, g.transB, i0, i1, j0, j1, g.k, g.alpha, g.a, g.lda, g.b, g.ldb, g.beta, g.c, g.ldc)
 }

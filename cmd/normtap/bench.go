@@ -25,7 +25,8 @@ import (
 type BenchCmd struct {
 	Device      string          `default:"auto" enum:"auto,cpu,cuda" help:"auto: the GPU build beside this binary when a GPU is visible, else the CPU; cpu; cuda."`
 	Model       graph.ModelKind `default:"mlp" help:"Model: ${models}."`
-	Hidden      string          `default:"1024,1024" help:"Hidden layer widths of the MLP (or the CNN's two channel counts), comma-separated."`
+	Hidden      string          `default:"1024,1024" help:"Hidden layer widths of the MLP (or the channel counts of the CNN's 1 to 6 conv blocks, or the resnet's stage widths), comma-separated."`
+	Blocks      int             `default:"1" help:"Residual blocks per stage of --model resnet."`
 	Batch       int             `default:"128" help:"Examples per training step."`
 	Norm        string          `default:"none,batch,layer,group,rms" help:"Normalizations to compare, comma-separated (${norms}); R is relative to none."`
 	Groups      int             `default:"32" help:"GroupNorm's groups per layer (clipped to the layer's width, which it must divide)."`
@@ -50,6 +51,9 @@ func (c *BenchCmd) options() (bench.Options, error) {
 		return bench.Options{}, err
 	}
 	s.Model, s.Hidden, s.Groups = c.Model, h, c.Groups
+	if c.Model == graph.ModelResNet {
+		s.Blocks = c.Blocks
+	}
 	o := bench.Options{Spec: s, Batch: c.Batch, Steps: c.Steps, Warmup: c.Warmup, Rounds: c.Rounds, Seed: c.Seed,
 		Opt:   graph.OptSpec{Kind: graph.OptAdam, LR: 1e-3, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8},
 		Micro: c.Micro, Tap: c.Tap, Command: "normtap " + strings.Join(os.Args[1:], " ")}

@@ -37,6 +37,22 @@ func (c *NodesCmd) Run(g *Globals, ctx context.Context) error {
 		fmt.Fprintf(w, "%s\t%v\t%d\n", t.Name, t.Shape, t.Neurons)
 	}
 	w.Flush()
+	switch spec.Model {
+	case graph.ModelCNN:
+		fmt.Printf("pooling: %s (%d of %d blocks pool here)\n", graph.PoolRule, countTrue(spec.CNNPools()), len(spec.Hidden))
+	case graph.ModelResNet:
+		fmt.Printf("pooling: each stage after the first starts with a 2x2 max-pool while its feature map is at least 8x8; a global average pool before the logits\n")
+	}
 	fmt.Printf("%d parameters\n", m.ParamCount())
 	return nil
+}
+
+func countTrue(v []bool) int {
+	n := 0
+	for _, b := range v {
+		if b {
+			n++
+		}
+	}
+	return n
 }

@@ -35,6 +35,13 @@ Cases:
               y = x·rsqrt(mean(x², over all but dim 0) + eps)·γ, no β) over
               [F] (8x6) and [C,H,W] (4x3x5x5); γ is per feature (C·H·W
               values for 4-D), output and gradients for "dy" by autograd.
+  conv1x1     bias-free 1x1 convolution (2x3x4x5)->4 channels: output,
+              gradients for "dy"; "w" is torch's (K, C, 1, 1) weight as
+              normtap's (K, C) matrix (the same values).
+  global_avg_pool  mean over H, W of (3x4x5x6) -> (3x4): output, gradient.
+  maxpool2    2x2 max-pool, stride 2, of (2x3x5x4) (odd H: the last row is
+              dropped), inputs distinct so the maxima are unique: output,
+              gradient.
 
 Cases are generated in this order from one generator: new cases go at the
 end of main(), so the values of the existing ones stay as they are.
@@ -240,6 +247,42 @@ def rmsnorm_case(name, shape):
     }
 
 
+def conv1x1_case(name, shape, k):
+    c = shape[1]
+    x0 = randn(*shape)
+    weight = randn(k, c, 1, 1) / c ** 0.5
+    dy = randn(shape[0], k, shape[2], shape[3])
+    x = x0.clone().requires_grad_(True)
+    w = weight.clone().requires_grad_(True)
+    y = F.conv2d(x, w)
+    y.backward(dy)
+    return {"name": name, "shape": list(shape), "k": k, "x": flat(x0), "w": flat(weight),
+            "dy": flat(dy), "y": flat(y), "dx": flat(x.grad), "dw": flat(w.grad)}
+
+
+def global_avg_pool_case(name, shape):
+    x0 = randn(*shape)
+    dy = randn(shape[0], shape[1])
+    x = x0.clone().requires_grad_(True)
+    y = F.adaptive_avg_pool2d(x, 1).reshape(shape[0], shape[1])
+    y.backward(dy)
+    return {"name": name, "shape": list(shape), "x": flat(x0), "dy": flat(dy),
+            "y": flat(y), "dx": flat(x.grad)}
+
+
+def maxpool2_case(name, shape):
+    n = 1
+    for d in shape:
+        n *= d
+    x0 = (torch.randperm(n, generator=gen).to(torch.float32) / n - 0.5).reshape(*shape)
+    dy = randn(shape[0], shape[1], shape[2] // 2, shape[3] // 2)
+    x = x0.clone().requires_grad_(True)
+    y = F.max_pool2d(x, 2)
+    y.backward(dy)
+    return {"name": name, "shape": list(shape), "x": flat(x0), "dy": flat(dy),
+            "y": flat(y), "dx": flat(x.grad)}
+
+
 def main():
     torch.manual_seed(SEED)
     golden = {
@@ -275,6 +318,9 @@ def main():
         rmsnorm_case("RMSNorm/8x6", (8, 6)),
         rmsnorm_case("RMSNorm/4x3x5x5", (4, 3, 5, 5)),
     ]
+    golden["conv1x1"] = [conv1x1_case("Conv1x1/2x3x4x5->4", (2, 3, 4, 5), 4)]
+    golden["global_avg_pool"] = [global_avg_pool_case("GlobalAvgPool/3x4x5x6", (3, 4, 5, 6))]
+    golden["maxpool2"] = [maxpool2_case("MaxPool2/2x3x5x4", (2, 3, 5, 4))]
 
     path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "golden.json")
     with open(path, "w") as f:
