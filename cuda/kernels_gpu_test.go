@@ -881,7 +881,7 @@ func TestH200Plans(t *testing.T) {
 		ta, tb     bool
 		m, n, k    int
 		wantSplits bool
-	}{{false, false, 128, 1024, 784, true}, {true, false, 784, 1024, 128, false}, {false, true, 128, 784, 1024, true},
+	}{{false, false, 128, 1024, 784, true}, {true, false, 768, 768, 32, false}, {false, true, 128, 200, 512, true},
 		{false, false, 128, 10, 1024, true}, {false, false, 128, 256, 512, true}} {
 		tile, splits, _ := d.gemmPlan(sh.m, sh.n, sh.k)
 		if sh.wantSplits != (splits > 1) {
