@@ -1067,3 +1067,19 @@ func TestAdamOnDevice(t *testing.T) {
 		}
 	}
 }
+
+// TestUploadPinned: a copy from page-locked memory lands whole, and can be
+// captured into a graph (unlike one from Go memory).
+func TestUploadPinned(t *testing.T) {
+	d := dev(t)
+	p, err := d.AllocPinned(6)
+	must(t, err)
+	defer p.Free()
+	copy(p.Floats(), []float32{1, 2, 3, 4, 5, 6})
+	dst := zeros(t, d, 6, 0)
+	must(t, d.UploadPinned(dst, p))
+	check(t, "uploaded", get(t, d, dst), []float32{1, 2, 3, 4, 5, 6})
+	if err := d.UploadPinned(zeros(t, d, 7, 0), p); err == nil {
+		t.Error("7 floats uploaded from 6 of pinned memory without error")
+	}
+}

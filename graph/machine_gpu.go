@@ -34,6 +34,8 @@ type GPUMachine struct {
 	grads   []cuda.Buffer
 	slots   []cuda.Buffer // as OptState.Slots
 	x, lab  cuda.Buffer
+	pinX    *cuda.Pinned // page-locked staging of x and lab
+	pinLab  *cuda.Pinned
 	sums    cuda.Buffer // [Σ loss, correct] of the last batch (the loss op's)
 	logits  []float32
 	peek    [3]cuda.Buffer         // scratch for PeekUpdate
@@ -104,6 +106,13 @@ func (gm *GPUMachine) build() error {
 			return err
 		}
 	}
+	var err error
+	if gm.pinX, err = gm.dev.AllocPinned(gm.x.Len()); err != nil {
+		return err
+	}
+	if gm.pinLab, err = gm.dev.AllocPinned(gm.lab.Len()); err != nil {
+		return err
+	}
 	buf[m.X], buf[m.Labels] = gm.x, gm.lab
 	gm.ops.Metrics = gm.sums // the loss op's forward pass fills it
 	gm.logits = make([]float32, m.Batch*m.Spec.Classes)
@@ -146,6 +155,11 @@ func (gm *GPUMachine) Close() error {
 	if gm.graph != nil {
 		gm.graph.Close()
 	}
+	for _, p := range []*cuda.Pinned{gm.pinX, gm.pinLab} {
+		if p != nil {
+			p.Free()
+		}
+	}
 	return gm.dev.Close()
 }
 
@@ -155,18 +169,28 @@ func (gm *GPUMachine) SetTraining(training bool) {
 	}
 }
 
+// load uploads a batch through page-locked staging memory: the copies
+// return at once and overlap the host's work. Every step ends by reading
+// from the device, so the previous batch's copies have run when the next
+// batch is written into the staging memory; load syncs first all the same
+// (the stream is idle then, so it costs little), after an error too.
 func (gm *GPUMachine) load(x, labels []float32) error {
 	if len(x) != gm.x.Len() {
 		return fmt.Errorf("batch holds %d values, the graph takes %d", len(x), gm.x.Len())
 	}
-	if err := gm.dev.Upload(gm.x, x); err != nil {
+	if labels != nil && len(labels) != gm.lab.Len() {
+		return fmt.Errorf("batch holds %d labels, the graph takes %d", len(labels), gm.lab.Len())
+	}
+	if err := gm.dev.Sync(); err != nil {
+		return err
+	}
+	copy(gm.pinX.Floats(), x)
+	if err := gm.dev.UploadPinned(gm.x, gm.pinX); err != nil {
 		return err
 	}
 	if labels != nil {
-		if len(labels) != gm.lab.Len() {
-			return fmt.Errorf("batch holds %d labels, the graph takes %d", len(labels), gm.lab.Len())
-		}
-		return gm.dev.Upload(gm.lab, labels)
+		copy(gm.pinLab.Floats(), labels)
+		return gm.dev.UploadPinned(gm.lab, gm.pinLab)
 	}
 	return nil
 }
