@@ -152,16 +152,19 @@ peer=()
 	fi
 done
 [ ${#peer[@]} -gt 0 ] || note "peer: no Python whose PyTorch sees the GPU; normtap alone"
-step "bench b128 784-$H1-10" 60 150 ./normtap-gpu --quiet bench --device cuda --batch 128 --hidden "$H1" \
+step "bench b128 784-$H1-10" 60 150 ./normtap-gpu --quiet bench --device cuda --batch 128 --norm none,batch,layer --hidden "$H1" \
 	--rounds "$ROUNDS" --steps "$STEPS1" --warmup "$WARM" --no-tap "$MICRO" "${peer[@]}" --json bench-b128.json
 keep bench-b128.json
-step "bench b$B2 784-$H2-10" 60 150 ./normtap-gpu --quiet bench --device cuda --batch "$B2" --hidden "$H2" \
+step "bench b$B2 784-$H2-10" 60 150 ./normtap-gpu --quiet bench --device cuda --batch "$B2" --norm none,batch,layer --hidden "$H2" \
 	--rounds "$ROUNDS" --steps "$STEPS2" --warmup "$WARM" --no-tap --no-micro "${peer[@]}" --json bench-b1024.json
 keep bench-b1024.json
 
 # 5. compute-sanitizer's memcheck over the kernel checks, when the host has
 # it (out-of-bounds and misaligned accesses the emulator cannot see)
-if command -v compute-sanitizer >/dev/null; then
+# (not in a quick run: its binaries may be the emulator's, with no GPU code)
+if [ "$quick" = 1 ]; then
+	note "memcheck: not in a quick run"
+elif command -v compute-sanitizer >/dev/null; then
 	step "memcheck of the kernel checks" 60 120 sh -c "compute-sanitizer --tool memcheck --print-limit 20 ./cuda.test \
 		-test.run 'Conv|MaxPool|BatchNorm|Softmax|Optimizers|BiasAdd|Activations|Gather' -test.timeout 110s > memcheck.txt 2>&1"
 	keep memcheck.txt
