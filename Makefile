@@ -46,20 +46,41 @@ vet:
 	$(GO) vet ./...
 	gofmt -l . | (! grep .)
 
-# plots: the README's figures. Trains the three seed runs (784-128-128-10,
-# relu, 30 epochs, tapping h2.*) into runs/seed/ unless they are there, then
-# draws docs/seed-density.png and docs/seed-drift.png (+ .csv).
-SEED_RUNS := runs/seed
+# plots: the README's figures, for the five norms (PLOT_NORMS). Trains,
+# unless they are there, the seed runs (784-128-128-10, relu, Adam 1e-3,
+# batch 128, tapping h2.*): seed 1 for 30 epochs in runs/seed/<norm>, and
+# seeds 1-3 for 10 epochs in runs/seed/s<seed>/<norm> on MNIST and in
+# runs/fashion/s<seed>/<norm> on Fashion-MNIST; then draws
+# docs/seed-density.png, docs/seed-drift.png (neuron 0) and
+# docs/seed-drift-all.png (median and 25-75% band over the 128 neurons and 3
+# seeds, epochs 1-10, + .csv), and docs/fashion-density.png and
+# docs/fashion-drift-all.png.
+SEED_RUNS    := runs/seed
+FASHION_RUNS := runs/fashion
+PLOT_NORMS   := none batch layer group rms
+SEED_TRAIN    = $(BIN)/normtap train --hidden 128,128 --act relu --batch 128 --opt adam --lr 0.001 --device cpu \
+                --tap h2.linear,h2.norm,h2.act --tap-neuron all
 plots: build
-	@for n in none batch layer; do \
+	@for n in $(PLOT_NORMS); do \
 	  [ -f $(SEED_RUNS)/$$n/metrics.csv ] && [ $$(wc -l < $(SEED_RUNS)/$$n/metrics.csv) -gt 30 ] || \
-	  $(BIN)/normtap train --hidden 128,128 --norm $$n --act relu --epochs 30 --batch 128 --opt adam --lr 0.001 \
-	    --seed 1 --device cpu --tap h2.linear,h2.norm,h2.act --tap-neuron all --out $(SEED_RUNS)/$$n || exit 1; \
+	  $(SEED_TRAIN) --norm $$n --epochs 30 --seed 1 --out $(SEED_RUNS)/$$n || exit 1; \
+	  for s in 1 2 3; do \
+	    [ -f $(SEED_RUNS)/s$$s/$$n/metrics.csv ] && [ $$(wc -l < $(SEED_RUNS)/s$$s/$$n/metrics.csv) -gt 10 ] || \
+	    $(SEED_TRAIN) --norm $$n --epochs 10 --seed $$s --out $(SEED_RUNS)/s$$s/$$n || exit 1; \
+	    [ -f $(FASHION_RUNS)/s$$s/$$n/metrics.csv ] && [ $$(wc -l < $(FASHION_RUNS)/s$$s/$$n/metrics.csv) -gt 10 ] || \
+	    $(SEED_TRAIN) --dataset fashion --norm $$n --epochs 10 --seed $$s --out $(FASHION_RUNS)/s$$s/$$n || exit 1; \
+	  done; \
 	done
-	$(BIN)/normtap plot --kind density --node h2.norm --neuron 0 $(SEED_RUNS)/none $(SEED_RUNS)/batch $(SEED_RUNS)/layer \
-	  --width 9in --height 3.4in --out docs/seed-density.png
-	$(BIN)/normtap plot --kind drift --node h2.norm --neuron 0 $(SEED_RUNS)/none $(SEED_RUNS)/batch $(SEED_RUNS)/layer \
+	$(BIN)/normtap plot --kind density --node h2.norm --neuron 0 $(addprefix $(SEED_RUNS)/,$(PLOT_NORMS)) \
+	  --width 12in --height 3.4in --out docs/seed-density.png
+	$(BIN)/normtap plot --kind drift --node h2.norm --neuron 0 $(addprefix $(SEED_RUNS)/,$(PLOT_NORMS)) \
 	  --width 9in --height 3.4in --out docs/seed-drift.png
+	$(BIN)/normtap plot --kind drift --node h2.norm --neuron all \
+	  $(foreach s,1 2 3,$(addprefix $(SEED_RUNS)/s$(s)/,$(PLOT_NORMS))) --width 9in --height 3.4in --out docs/seed-drift-all.png
+	$(BIN)/normtap plot --kind density --node h2.norm --neuron 0 --epochs 1,5,10 $(addprefix $(FASHION_RUNS)/s1/,$(PLOT_NORMS)) \
+	  --width 12in --height 3.4in --out docs/fashion-density.png
+	$(BIN)/normtap plot --kind drift --node h2.norm --neuron all \
+	  $(foreach s,1 2 3,$(addprefix $(FASHION_RUNS)/s$(s)/,$(PLOT_NORMS))) --width 9in --height 3.4in --out docs/fashion-drift-all.png
 
 # bench: normtap's benchmark on the CPU (table on stdout; JSON and bars in
 # runs/bench/). bench-peer: the same with the PyTorch peer
@@ -86,10 +107,12 @@ bench-peer: build
 # linear) at CNN_WIDTHS channel counts against the PyTorch peer's same CNN,
 # alternating rounds as bench-peer does; JSON in runs/bench/bench-cnn-*.json.
 CNN_WIDTHS ?= 16,32 32,64
+CNN_ROUNDS ?= 5
+CNN_STEPS  ?= 20
 bench-cnn-peer: build
 	mkdir -p $(BENCH_OUT)
 	@for c in $(CNN_WIDTHS); do \
-	  $(BIN)/normtap bench --device cpu --model cnn --hidden $$c --rounds 5 --steps 20 --no-micro --no-tap \
+	  $(BIN)/normtap bench --device cpu --model cnn --hidden $$c --rounds $(CNN_ROUNDS) --steps $(CNN_STEPS) --no-micro --no-tap \
 	    --peer '$(PYTHON) bench/peer/peer.py' --peer-threads $(PEER_THREADS) \
 	    --json $(BENCH_OUT)/bench-cnn-$$(echo $$c | tr , -).json || exit 1; \
 	done

@@ -24,6 +24,9 @@ func TestNormBytes(t *testing.T) {
 		{"layer", "forward", 128, 1024, 4 * (2*131072 + 2048 + 256)},
 		{"batch", "backward", 128, 1024, 4 * (3*131072 + 3072 + 2048)},
 		{"layer", "backward", 4096, 1024, 4 * (3*4194304 + 3072 + 8192)},
+		// rms: γ only, 1/rms per row (128); group: mean, 1/σ per row and group
+		{"rms", "forward", 128, 1024, 4 * (2*131072 + 1024 + 128)},
+		{"rms", "backward", 128, 1024, 4 * (3*131072 + 2048 + 128)},
 	}
 	for _, c := range cases {
 		got, err := NormBytes(c.kind, c.pass, c.n, c.d)
@@ -31,8 +34,19 @@ func TestNormBytes(t *testing.T) {
 			t.Errorf("NormBytes(%s, %s, %d, %d) = %d, %v; want %d", c.kind, c.pass, c.n, c.d, got, err, c.want)
 		}
 	}
-	if _, err := NormBytes("group", "forward", 1, 1); err == nil {
+	if _, err := NormBytes("weight", "forward", 1, 1); err == nil {
 		t.Error("NormBytes of an unknown kernel gave no error")
+	}
+	if _, err := NormBytes("group", "forward", 1, 1); err == nil {
+		t.Error("NormBytes of GroupNorm without its group count gave no error")
+	}
+	for _, c := range []struct {
+		pass string
+		want int64
+	}{{"forward", 4 * (2*131072 + 2048 + 2*128*32)}, {"backward", 4 * (3*131072 + 3072 + 2*128*32)}} {
+		if got, err := NormBytesGroups("group", c.pass, 128, 1024, 32); err != nil || got != c.want {
+			t.Errorf("NormBytesGroups(group, %s, 128, 1024, 32) = %d, %v; want %d", c.pass, got, err, c.want)
+		}
 	}
 }
 
@@ -130,11 +144,11 @@ func TestRunReportsEverything(t *testing.T) {
 	if r := rep.Peer.Results[2].NormOverhead; r == nil || math.Abs(*r-1.2) > 1e-12 {
 		t.Errorf("peer R of layer is %v, want 1.2", r)
 	}
-	if len(rep.Micro) != 4 || rep.CopyGBPerSec <= 0 {
+	if len(rep.Micro) != 2*len(MicroKinds) || rep.CopyGBPerSec <= 0 {
 		t.Errorf("%d micro results, copy %g GB/s", len(rep.Micro), rep.CopyGBPerSec)
 	}
 	for _, m := range rep.Micro {
-		want, _ := NormBytes(m.Kind, m.Pass, m.N, m.D)
+		want, _ := NormBytesGroups(m.Kind, m.Pass, m.N, m.D, m.Groups)
 		if m.BytesPerIter != want || math.Abs(m.GBPerSec-float64(want)/m.NsPerIter) > 1e-9 {
 			t.Errorf("%s %s: %d bytes, %g GB/s from %g ns", m.Kind, m.Pass, m.BytesPerIter, m.GBPerSec, m.NsPerIter)
 		}

@@ -13,7 +13,7 @@ import (
 // batch, and the 16384×1024 of the GPU targets.
 var GPUMicroShapes = []Shape{{128, 1024}, {4096, 1024}, {16384, 1024}}
 
-// GPUMicro times the device's BatchNorm and LayerNorm kernels (bytes from
+// GPUMicro times the device's BatchNorm, LayerNorm, GroupNorm and RMSNorm kernels (bytes from
 // cuda.NormBytes) next to a device-to-device copy of a 16384×1024 buffer
 // measured in the same run, on device 0.
 func GPUMicro(ctx context.Context) (float64, []Micro, error) {
@@ -33,7 +33,8 @@ func GPUMicro(ctx context.Context) (float64, []Micro, error) {
 		if err != nil {
 			return 0, nil, err
 		}
-		for _, k := range []cuda.NormKernel{cuda.BNForward, cuda.BNBackward, cuda.LNForward, cuda.LNBackward} {
+		for _, k := range []cuda.NormKernel{cuda.BNForward, cuda.BNBackward, cuda.LNForward, cuda.LNBackward,
+			cuda.GNForward, cuda.GNBackward, cuda.RMSForward, cuda.RMSBackward} {
 			if err := ctx.Err(); err != nil {
 				return 0, nil, err
 			}
@@ -41,14 +42,11 @@ func GPUMicro(ctx context.Context) (float64, []Micro, error) {
 			if err != nil {
 				return 0, nil, fmt.Errorf("%v %dx%d: %w", k, sh.N, sh.D, err)
 			}
-			kind, pass := "batch", "forward"
-			if k == cuda.LNForward || k == cuda.LNBackward {
-				kind = "layer"
+			kind, pass, groups := k.Kind(), k.Pass(), 0
+			if kind == "group" {
+				groups = cuda.BenchGroups(sh.D)
 			}
-			if k == cuda.BNBackward || k == cuda.LNBackward {
-				pass = "backward"
-			}
-			out = append(out, Micro{Kind: kind, Pass: pass, N: sh.N, D: sh.D, BytesPerIter: t.BytesPerIter,
+			out = append(out, Micro{Kind: kind, Groups: groups, Pass: pass, N: sh.N, D: sh.D, BytesPerIter: t.BytesPerIter,
 				NsPerIter: float64(t.PerIter.Nanoseconds()), GBPerSec: t.GBPerSec,
 				CopyGBPerSec: copyGB, CopyFraction: t.GBPerSec / copyGB, SameSizeCopyGBPerSec: sameSize})
 		}

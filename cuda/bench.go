@@ -111,19 +111,39 @@ type NormKernel int
 
 // The timed norm kernels: BatchNorm over an n×dim matrix (dim channels, as
 // after a Linear) in training mode and eval mode, its training backward,
-// and LayerNorm over n rows of dim features, forward and backward.
+// and LayerNorm, GroupNorm (BenchGroups(dim) groups) and RMSNorm over n
+// rows of dim features, forward and backward.
 const (
 	BNForward NormKernel = iota
 	BNForwardEval
 	BNBackward
 	LNForward
 	LNBackward
+	GNForward
+	GNBackward
+	RMSForward
+	RMSBackward
 )
 
 // NormKernels lists every NormKernel.
-var NormKernels = []NormKernel{BNForward, BNForwardEval, BNBackward, LNForward, LNBackward}
+var NormKernels = []NormKernel{BNForward, BNForwardEval, BNBackward, LNForward, LNBackward, GNForward, GNBackward, RMSForward, RMSBackward}
 
-var normKernelNames = [...]string{"bn-forward", "bn-forward-eval", "bn-backward", "ln-forward", "ln-backward"}
+var normKernelNames = [...]string{"bn-forward", "bn-forward-eval", "bn-backward", "ln-forward", "ln-backward",
+	"gn-forward", "gn-backward", "rms-forward", "rms-backward"}
+
+// normKernelKinds is each kernel's kind and pass in kernels.NormBytesGroups.
+var normKernelKinds = [...][2]string{{"batch", "forward"}, {"batch", "forward"}, {"batch", "backward"},
+	{"layer", "forward"}, {"layer", "backward"}, {"group", "forward"}, {"group", "backward"},
+	{"rms", "forward"}, {"rms", "backward"}}
+
+// Kind and Pass name k as kernels.NormBytesGroups does ("batch", "forward").
+func (k NormKernel) Kind() string { return normKernelKinds[k][0] }
+func (k NormKernel) Pass() string { return normKernelKinds[k][1] }
+
+// BenchGroups is the GroupNorm benchmarks' group count over dim channels:
+// normtap's default 32 (graph.DefaultGroups, which this package, below
+// graph, does not import), clipped to dim.
+func BenchGroups(dim int) int { return min(32, dim) }
 
 func (k NormKernel) String() string {
 	if k < 0 || int(k) >= len(normKernelNames) {
@@ -136,16 +156,11 @@ func (k NormKernel) String() string {
 // of dim features (for BatchNorm over (N, C, S): n = N·S, dim = C), in
 // bytes: kernels.NormBytes, the one definition shared with the CPU bench.
 func NormBytes(k NormKernel, n, dim int) int64 {
-	kind, pass := "batch", "forward"
-	switch k {
-	case BNBackward:
-		pass = "backward"
-	case LNForward:
-		kind = "layer"
-	case LNBackward:
-		kind, pass = "layer", "backward"
+	groups := 0
+	if k.Kind() == "group" {
+		groups = BenchGroups(dim)
 	}
-	b, _ := kernels.NormBytes(kind, pass, n, dim)
+	b, _ := kernels.NormBytesGroups(k.Kind(), k.Pass(), n, dim, groups)
 	return b
 }
 
@@ -187,8 +202,11 @@ func (d *Device) NormBandwidth(k NormKernel, n, dim, iters int) (NormTiming, err
 		rows                                                             = dim // BatchNorm's per-channel vectors
 		err                                                              error
 	)
-	if k == LNForward || k == LNBackward {
+	switch k {
+	case LNForward, LNBackward, RMSForward, RMSBackward:
 		rows = n
+	case GNForward, GNBackward:
+		rows = n * BenchGroups(dim)
 	}
 	for _, b := range []struct {
 		p      *Buffer
@@ -220,6 +238,18 @@ func (d *Device) NormBandwidth(k NormKernel, n, dim, iters int) (NormTiming, err
 		launch = func() error { return d.LayerNormForward(x, gamma, beta, n, dim, eps, y, mean, invstd) }
 	case LNBackward:
 		launch = func() error { return d.LayerNormBackward(x, dy, gamma, mean, invstd, n, dim, dx, dgamma, dbeta) }
+	case GNForward:
+		g := BenchGroups(dim)
+		launch = func() error { return d.GroupNormForward(x, gamma, beta, n, dim, 1, g, eps, y, mean, invstd) }
+	case GNBackward:
+		g := BenchGroups(dim)
+		launch = func() error {
+			return d.GroupNormBackward(x, dy, gamma, mean, invstd, n, dim, 1, g, dx, dgamma, dbeta)
+		}
+	case RMSForward:
+		launch = func() error { return d.RMSNormForward(x, gamma, n, dim, eps, y, invstd) }
+	case RMSBackward:
+		launch = func() error { return d.RMSNormBackward(x, dy, gamma, invstd, n, dim, dx, dgamma) }
 	default:
 		return res, fmt.Errorf("cuda: unknown norm kernel %d", int(k))
 	}

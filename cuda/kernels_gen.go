@@ -35,6 +35,11 @@ const (
 	kGemmNt32                        // gemm.ptx gemm_nt_32(iiifpipifpiipp)
 	kGemmTn32                        // gemm.ptx gemm_tn_32(iiifpipifpiipp)
 	kGemmTt32                        // gemm.ptx gemm_tt_32(iiifpipifpiipp)
+	kGnForward                       // groupnorm.ptx gn_forward(pppiiiifppp)
+	kGnBackward                      // groupnorm.ptx gn_backward(pppppiiiippp)
+	kRmsForward                      // groupnorm.ptx rms_forward(ppiifpp)
+	kRmsBackward                     // groupnorm.ptx rms_backward(ppppiipp)
+	kNormRowsFinalize                // groupnorm.ptx norm_rows_finalize(ppiipp)
 	kXentRows                        // loss.ptx xent_rows(ppiippp)
 	kXentReduce                      // loss.ptx xent_reduce(ppipp)
 	kXentBackward                    // loss.ptx xent_backward(ppiifp)
@@ -105,6 +110,11 @@ var kernelTable = [numKernels]kernelInfo{
 	kGemmNt32:          {name: "gemm_nt_32", file: "gemm.ptx", params: "iiifpipifpiipp", maxThreads: 64},
 	kGemmTn32:          {name: "gemm_tn_32", file: "gemm.ptx", params: "iiifpipifpiipp", maxThreads: 64},
 	kGemmTt32:          {name: "gemm_tt_32", file: "gemm.ptx", params: "iiifpipifpiipp", maxThreads: 64},
+	kGnForward:         {name: "gn_forward", file: "groupnorm.ptx", params: "pppiiiifppp", maxThreads: 256},
+	kGnBackward:        {name: "gn_backward", file: "groupnorm.ptx", params: "pppppiiiippp", maxThreads: 256},
+	kRmsForward:        {name: "rms_forward", file: "groupnorm.ptx", params: "ppiifpp", maxThreads: 256},
+	kRmsBackward:       {name: "rms_backward", file: "groupnorm.ptx", params: "ppppiipp", maxThreads: 256},
+	kNormRowsFinalize:  {name: "norm_rows_finalize", file: "groupnorm.ptx", params: "ppiipp", maxThreads: 0},
 	kXentRows:          {name: "xent_rows", file: "loss.ptx", params: "ppiippp", maxThreads: 0},
 	kXentReduce:        {name: "xent_reduce", file: "loss.ptx", params: "ppipp", maxThreads: 1024},
 	kXentBackward:      {name: "xent_backward", file: "loss.ptx", params: "ppiifp", maxThreads: 0},

@@ -539,6 +539,96 @@ func lnCase(t *testing.T, d *Device, rng *rand.Rand, n, dim, off int) {
 	check(t, "dbeta", get(t, d, gdb), dbeta)
 }
 
+// --- GroupNorm and RMSNorm ---------------------------------------------------------------
+
+// rowData is x (N, D) with each row's own mean and spread.
+func rowData(rng *rand.Rand, n, dim int) []float32 {
+	x := make([]float32, n*dim)
+	for i := range n {
+		o, sc := 4*rng.Float32()-2, 0.5+2*rng.Float32()
+		for j := range dim {
+			x[i*dim+j] = o + sc*(2*rng.Float32()-1)
+		}
+	}
+	return x
+}
+
+// TestGroupNorm: 2-D (S = 1) and 4-D shapes, groups from 1 (LayerNorm) to
+// C (InstanceNorm), rows from 1 float to longer than a block's 256 threads
+// can cover in one pass; tolerance tol (relative 1e-4, see check).
+func TestGroupNorm(t *testing.T) {
+	d := dev(t)
+	rng := rand.New(rand.NewPCG(16, 6))
+	const eps = 1e-5
+	shapes := []struct{ n, c, s, g int }{
+		{1, 4, 1, 2}, {128, 256, 1, 32}, {64, 100, 1, 4}, {16, 64, 1, 64}, {9, 1024, 1, 1}, // 2-D
+		{4, 6, 25, 3}, {8, 16, 784, 16}, {3, 32, 196, 8}, {2, 8, 49, 1}, {5, 12, 9, 12}, // 4-D
+	}
+	for _, sh := range shapes {
+		for _, off := range []int{0, 1} {
+			t.Run(fmt.Sprintf("%dx%dx%d/G%d/offset%d", sh.n, sh.c, sh.s, sh.g, off), func(t *testing.T) {
+				n, c, s, g := sh.n, sh.c, sh.s, sh.g
+				x, dy := rowData(rng, n, c*s), randSlice(rng, n*c*s, -1, 1)
+				gamma, beta := randSlice(rng, c, 0.5, 1.5), randSlice(rng, c, -0.5, 0.5)
+
+				y, mean, invstd := make([]float32, n*c*s), make([]float32, n*g), make([]float32, n*g)
+				kernels.GroupNormForward(x, gamma, beta, n, c, s, g, eps, y, mean, invstd)
+				gx, gdy, gg, gb := put(t, d, x, off), put(t, d, dy, off), put(t, d, gamma, off), put(t, d, beta, off)
+				gy, gmean, ginv := zeros(t, d, n*c*s, off), zeros(t, d, n*g, off), zeros(t, d, n*g, off)
+				must(t, d.GroupNormForward(gx, gg, gb, n, c, s, g, eps, gy, gmean, ginv))
+				check(t, "y", get(t, d, gy), y)
+				check(t, "mean", get(t, d, gmean), mean)
+				check(t, "invstd", get(t, d, ginv), invstd)
+
+				dx, dgamma, dbeta := make([]float32, n*c*s), make([]float32, c), make([]float32, c)
+				kernels.GroupNormBackward(x, dy, gamma, mean, invstd, n, c, s, g, dx, dgamma, dbeta)
+				gmeanRef, ginvRef := put(t, d, mean, off), put(t, d, invstd, off)
+				gdx, gdg, gdb := zeros(t, d, n*c*s, off), zeros(t, d, c, off), zeros(t, d, c, off)
+				must(t, d.GroupNormBackward(gx, gdy, gg, gmeanRef, ginvRef, n, c, s, g, gdx, gdg, gdb))
+				check(t, "dx", get(t, d, gdx), dx)
+				check(t, "dgamma", get(t, d, gdg), dgamma)
+				check(t, "dbeta", get(t, d, gdb), dbeta)
+			})
+		}
+	}
+	if err := d.GroupNormForward(Buffer{}, Buffer{}, Buffer{}, 2, 6, 1, 4, eps, Buffer{}, Buffer{}, Buffer{}); err == nil {
+		t.Error("4 groups of 6 channels accepted")
+	}
+}
+
+// TestRMSNorm: rows off-centre (so that a missing or extra mean shows),
+// short to longer than 256 threads × a few; tolerance tol.
+func TestRMSNorm(t *testing.T) {
+	d := dev(t)
+	rng := rand.New(rand.NewPCG(17, 6))
+	const eps = 1e-5
+	for _, sh := range []struct{ n, d int }{{1, 1}, {3, 100}, {128, 256}, {64, 1024}, {5, 3000}, {2, 12544}} {
+		for _, off := range []int{0, 1} {
+			t.Run(fmt.Sprintf("%dx%d/offset%d", sh.n, sh.d, off), func(t *testing.T) {
+				n, dim := sh.n, sh.d
+				x, dy := rowData(rng, n, dim), randSlice(rng, n*dim, -1, 1)
+				gamma := randSlice(rng, dim, 0.5, 1.5)
+
+				y, invrms := make([]float32, n*dim), make([]float32, n)
+				kernels.RMSNormForward(x, gamma, n, dim, eps, y, invrms)
+				gx, gdy, gg := put(t, d, x, off), put(t, d, dy, off), put(t, d, gamma, off)
+				gy, ginv := zeros(t, d, n*dim, off), zeros(t, d, n, off)
+				must(t, d.RMSNormForward(gx, gg, n, dim, eps, gy, ginv))
+				check(t, "y", get(t, d, gy), y)
+				check(t, "invrms", get(t, d, ginv), invrms)
+
+				dx, dgamma := make([]float32, n*dim), make([]float32, dim)
+				kernels.RMSNormBackward(x, dy, gamma, invrms, n, dim, dx, dgamma)
+				ginvRef := put(t, d, invrms, off)
+				gdx, gdg := zeros(t, d, n*dim, off), zeros(t, d, dim, off)
+				must(t, d.RMSNormBackward(gx, gdy, gg, ginvRef, n, dim, gdx, gdg))
+				check(t, "dx", get(t, d, gdx), dx)
+				check(t, "dgamma", get(t, d, gdg), dgamma)
+			})
+		}
+	}
+}
+
 // --- softmax cross-entropy -------------------------------------------------------------
 
 func TestSoftmaxCrossEntropy(t *testing.T) {

@@ -54,15 +54,15 @@ func (op *GroupNormOp) DiffWRT(int) []bool                             { return 
 
 func (op *GroupNormOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) (gorgonia.Nodes, error) {
 	b := &GroupNormGradOp{Fwd: op}
-	b.opBase = opBase{name: "GroupNormGrad", inDims: []int{len(op.out), 2, len(op.out)}, out: op.out.Clone(), self: b}
-	dx, err := apply(b, inputs[0], inputs[1], grad)
+	b.opBase = opBase{name: "GroupNormGrad", inDims: []int{len(op.out), len(op.out), 2}, out: op.out.Clone(), self: b}
+	dx, err := apply(b, inputs[0], grad, inputs[1])
 	if err != nil {
 		return nil, err
 	}
 	return paramGrads(op, op.stash, op.C, dx)
 }
 
-// GroupNormGradOp computes dx of a GroupNorm from (x, γ, dy), leaving dγ and
+// GroupNormGradOp computes dx of a GroupNorm from (x, dy, γ), in its kernel's order, leaving dγ and
 // dβ in the forward op's stash.
 type GroupNormGradOp struct {
 	opBase
@@ -71,7 +71,7 @@ type GroupNormGradOp struct {
 
 func (op *GroupNormGradOp) Exec(out []float32, in [][]float32) {
 	f, sh := op.Fwd, op.Fwd.stash
-	kernels.GroupNormBackward(in[0], in[2], in[1], sh.mean, sh.invstd, f.N, f.C, f.S, f.Groups, out, sh.dgamma, sh.dbeta)
+	kernels.GroupNormBackward(in[0], in[1], in[2], sh.mean, sh.invstd, f.N, f.C, f.S, f.Groups, out, sh.dgamma, sh.dbeta)
 }
 func (op *GroupNormGradOp) Do(v ...gorgonia.Value) (gorgonia.Value, error) { return doWith(op, v) }
 
@@ -87,7 +87,7 @@ func (op *GroupNormOp) Bind(w *kernels.Workers, out []float32, in [][]float32) f
 }
 
 func (op *GroupNormGradOp) Bind(w *kernels.Workers, out []float32, in [][]float32) func() {
-	x, gamma, dy := in[0], in[1], in[2]
+	x, dy, gamma := in[0], in[1], in[2]
 	f, sh := op.Fwd, op.Fwd.stash
 	d, g := f.C*f.S, f.Groups
 	return bindRowSums(w, f.N, len(out), [][]float32{sh.dgamma, sh.dbeta}, func(lo, hi int, sums [][]float32) {

@@ -47,8 +47,8 @@ func (op *RMSNormOp) DiffWRT(int) []bool                             { return []
 
 func (op *RMSNormOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) (gorgonia.Nodes, error) {
 	b := &RMSNormGradOp{Fwd: op}
-	b.opBase = opBase{name: "RMSNormGrad", inDims: []int{len(op.out), 2, len(op.out)}, out: op.out.Clone(), self: b}
-	dx, err := apply(b, inputs[0], inputs[1], grad)
+	b.opBase = opBase{name: "RMSNormGrad", inDims: []int{len(op.out), len(op.out), 2}, out: op.out.Clone(), self: b}
+	dx, err := apply(b, inputs[0], grad, inputs[1])
 	if err != nil {
 		return nil, err
 	}
@@ -61,7 +61,7 @@ func (op *RMSNormOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node)
 	return gorgonia.Nodes{dx, dg}, nil
 }
 
-// RMSNormGradOp computes dx of an RMSNorm from (x, γ, dy), leaving dγ in
+// RMSNormGradOp computes dx of an RMSNorm from (x, dy, γ), in its kernel's order, leaving dγ in
 // the forward op's stash.
 type RMSNormGradOp struct {
 	opBase
@@ -70,7 +70,7 @@ type RMSNormGradOp struct {
 
 func (op *RMSNormGradOp) Exec(out []float32, in [][]float32) {
 	f, sh := op.Fwd, op.Fwd.stash
-	kernels.RMSNormBackward(in[0], in[2], in[1], sh.invstd, f.N, f.D, out, sh.dgamma)
+	kernels.RMSNormBackward(in[0], in[1], in[2], sh.invstd, f.N, f.D, out, sh.dgamma)
 }
 func (op *RMSNormGradOp) Do(v ...gorgonia.Value) (gorgonia.Value, error) { return doWith(op, v) }
 
@@ -86,7 +86,7 @@ func (op *RMSNormOp) Bind(w *kernels.Workers, out []float32, in [][]float32) fun
 }
 
 func (op *RMSNormGradOp) Bind(w *kernels.Workers, out []float32, in [][]float32) func() {
-	x, gamma, dy := in[0], in[1], in[2]
+	x, dy, gamma := in[0], in[1], in[2]
 	f, sh, d := op.Fwd, op.Fwd.stash, op.Fwd.D
 	return bindRowSums(w, f.N, len(out), [][]float32{sh.dgamma}, func(lo, hi int, sums [][]float32) {
 		kernels.RMSNormBackward(x[lo*d:hi*d], dy[lo*d:hi*d], gamma, sh.invstd[lo:hi], hi-lo, d, out[lo*d:hi*d], sums[0])
