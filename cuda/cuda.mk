@@ -71,4 +71,4 @@ gpu-vet:
 
 gpu-emu-test:
 	go vet -tags 'gpu cudaemu' ./cuda/... ./graph
-	go test -tags 'gpu cudaemu' -count=1 ./cuda/... ./graph
+	go test -tags 'gpu cudaemu' -count=1 -timeout 30m ./cuda/... ./graph

@@ -134,6 +134,22 @@ func (dr *driver) dtoh(dst unsafe.Pointer, src uintptr, bytes int64) error {
 	return emu.DtoH(dst, src, bytes)
 }
 
+// pinnedMem: the emulator's "page-locked" memory is Go memory.
+type pinnedMem struct{ host []float32 }
+
+func (dr *driver) allocPinned(n int) (pinnedMem, []float32, error) {
+	h := make([]float32, n)
+	return pinnedMem{h}, h, nil
+}
+
+func (dr *driver) freePinned(m pinnedMem) error { return nil }
+
+// htodPinned copies at once, or when replayed if captured (a DMA from
+// pinned memory can be captured, unlike one from pageable memory).
+func (dr *driver) htodPinned(dst uintptr, src pinnedMem, bytes int64) error {
+	return dr.queue(func() error { return emu.HtoD(dst, unsafe.Pointer(&src.host[0]), bytes) })
+}
+
 func (dr *driver) dtod(dst, src uintptr, bytes int64) error {
 	return dr.queue(func() error { return emu.DtoD(dst, src, bytes) })
 }

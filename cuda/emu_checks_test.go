@@ -68,7 +68,7 @@ func TestLaunchLimits(t *testing.T) {
 	wantErr(t, d.launch(kCopyF32, d2(1, 70000), d1(32), &p), "y and z 1 to 65535")
 	wantErr(t, d.launch(kCopyF32, d1(1), dim3{1, 1, 65}, &p), "out of CUDA's limits")
 	var g args
-	g.i32(1).i32(1).i32(1).f32(1).buf(x).i32(1).buf(x).i32(1).f32(0).buf(x).i32(1).i32(8).buf(Buffer{})
+	g.i32(1).i32(1).i32(1).f32(1).buf(x).i32(1).buf(x).i32(1).f32(0).buf(x).i32(1).i32(8).buf(Buffer{}).buf(Buffer{})
 	wantErr(t, d.launch(kGemmNn128, d1(1), d1(512), &g), "over the kernel's __launch_bounds__(256)")
 	wantErr(t, d.drv.launch(kCopyF32, d2(1, 70000), d1(32), p.v[:p.n]), "grid (1, 70000, 1)")
 	wantErr(t, d.drv.launch(kCopyF32, d1(1), d1(2048), p.v[:p.n]), "block (2048, 1, 1)")

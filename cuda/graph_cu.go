@@ -67,3 +67,25 @@ func (dr *driver) destroyGraph(g graphExec) error {
 	defer dr.enter()()
 	return cuErr(C.cuGraphExecDestroy(g.exec))
 }
+
+// pinnedMem is memory from cuMemAllocHost.
+type pinnedMem struct{ p unsafe.Pointer }
+
+func (dr *driver) allocPinned(n int) (pinnedMem, []float32, error) {
+	defer dr.enter()()
+	var p unsafe.Pointer
+	if err := cuErr(C.cuMemAllocHost(&p, C.size_t(n)*4)); err != nil {
+		return pinnedMem{}, nil, err
+	}
+	return pinnedMem{p}, unsafe.Slice((*float32)(p), n), nil
+}
+
+func (dr *driver) freePinned(m pinnedMem) error {
+	defer dr.enter()()
+	return cuErr(C.cuMemFreeHost(m.p))
+}
+
+func (dr *driver) htodPinned(dst uintptr, src pinnedMem, bytes int64) error {
+	defer dr.enter()()
+	return cuErr(C.cuMemcpyHtoDAsync(C.CUdeviceptr(dst), src.p, C.size_t(bytes), dr.cuStream()))
+}

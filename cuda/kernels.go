@@ -748,6 +748,40 @@ func (d *Device) AdamUpdate(w, g, m, v Buffer, lr, beta1, beta2, eps float32, t 
 	isq := 1 / float32(math.Sqrt(float64(bc2)))
 	vec := aligned16(w, g, m, v)
 	var p args
-	p.buf(w).buf(g).buf(m).buf(v).i32(w.n).f32(step).f32(beta1).f32(beta2).f32(eps).f32(isq).flag(vec)
+	p.buf(w).buf(g).buf(m).buf(v).i32(w.n).f32(step).f32(beta1).f32(beta2).f32(eps).f32(isq).flag(vec).buf(Buffer{})
+	return d.launch(kAdamUpdate, d.grid1D(vecUnits(w.n, vec)), d1(256), &p)
+}
+
+// AdamScalars is the length of the device buffer AdamStepOnDevice and
+// AdamUpdateOnDevice share: [t, lr/(1−β₁ᵗ), 1/√(1−β₂ᵗ)].
+const AdamScalars = 3
+
+// AdamStepOnDevice queues advancing the step counter sc[0] (t, as a float:
+// exact below 2²⁴ steps) and computing that step's bias corrections into
+// sc[1:3], exactly as AdamUpdate does on the host. Set sc[0] to the number
+// of steps taken so far (Upload) before the first call.
+func (d *Device) AdamStepOnDevice(sc Buffer, lr, beta1, beta2 float32) error {
+	sz := sizes{op: "AdamStepOnDevice"}
+	sz.need("sc", sc, AdamScalars)
+	if sz.err != nil {
+		return sz.err
+	}
+	var p args
+	p.buf(sc).f32(lr).f32(beta1).f32(beta2)
+	return d.launch(kAdamStep, d1(1), d1(32), &p)
+}
+
+// AdamUpdateOnDevice is AdamUpdate with the step's scalars read from sc
+// (AdamStepOnDevice's), so that no argument changes from step to step and
+// the step can be captured once as a Graph.
+func (d *Device) AdamUpdateOnDevice(w, g, m, v, sc Buffer, beta1, beta2, eps float32) error {
+	sz := optSizes("AdamUpdateOnDevice", w, g, m, v)
+	sz.need("sc", sc, AdamScalars)
+	if sz.err != nil {
+		return sz.err
+	}
+	vec := aligned16(w, g, m, v)
+	var p args
+	p.buf(w).buf(g).buf(m).buf(v).i32(w.n).f32(0).f32(beta1).f32(beta2).f32(eps).f32(0).flag(vec).buf(sc)
 	return d.launch(kAdamUpdate, d.grid1D(vecUnits(w.n, vec)), d1(256), &p)
 }

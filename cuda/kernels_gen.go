@@ -72,7 +72,8 @@ const (
 	kLnBwdFinalize                   // norm.ptx ln_bwd_finalize(ppiipp)
 	kSgdUpdate                       // optim.ptx sgd_update(ppifi)
 	kMomentumUpdate                  // optim.ptx momentum_update(pppiffi)
-	kAdamUpdate                      // optim.ptx adam_update(ppppifffffi)
+	kAdamStep                        // optim.ptx adam_step(pfff)
+	kAdamUpdate                      // optim.ptx adam_update(ppppifffffip)
 	numKernels
 )
 
@@ -146,5 +147,6 @@ var kernelTable = [numKernels]kernelInfo{
 	kLnBwdFinalize:     {name: "ln_bwd_finalize", file: "norm.ptx", params: "ppiipp", maxThreads: 0},
 	kSgdUpdate:         {name: "sgd_update", file: "optim.ptx", params: "ppifi", maxThreads: 0},
 	kMomentumUpdate:    {name: "momentum_update", file: "optim.ptx", params: "pppiffi", maxThreads: 0},
-	kAdamUpdate:        {name: "adam_update", file: "optim.ptx", params: "ppppifffffi", maxThreads: 0},
+	kAdamStep:          {name: "adam_step", file: "optim.ptx", params: "pfff", maxThreads: 0},
+	kAdamUpdate:        {name: "adam_update", file: "optim.ptx", params: "ppppifffffip", maxThreads: 0},
 }

@@ -971,7 +971,7 @@ func TestH200Plans(t *testing.T) {
 		ta, tb     bool
 		m, n, k    int
 		wantSplits bool
-	}{{false, false, 128, 1024, 784, true}, {true, false, 784, 1024, 128, false}, {false, true, 128, 784, 1024, true},
+	}{{false, false, 128, 1024, 784, true}, {true, false, 768, 768, 32, false}, {false, true, 128, 200, 512, true},
 		{false, false, 128, 10, 1024, true}, {false, false, 128, 256, 512, true}} {
 		tile, splits, _ := d.gemmPlan(sh.m, sh.n, sh.k)
 		if sh.wantSplits != (splits > 1) {
@@ -1127,5 +1127,49 @@ func TestGemmBias(t *testing.T) {
 				})
 			}
 		}
+	}
+}
+
+// TestAdamOnDevice: Adam with its step counter and bias corrections in
+// device memory gives the CPU's AdamUpdate (steps 1 to 5, from step 0 and
+// resumed from step 1000), and AdamStepOnDevice counts the steps.
+func TestAdamOnDevice(t *testing.T) {
+	d := dev(t)
+	rng := rand.New(rand.NewPCG(51, 52))
+	for _, start := range []int64{0, 1000} {
+		for _, n := range []int{1, 37, 1024} {
+			w, m, v := randSlice(rng, n, -1, 1), randSlice(rng, n, -0.1, 0.1), randSlice(rng, n, 0, 0.01)
+			gw, gm, gv := put(t, d, w, 0), put(t, d, m, 0), put(t, d, v, 0)
+			sc := put(t, d, []float32{float32(start), 0, 0}, 0)
+			for step := start + 1; step <= start+5; step++ {
+				g := randSlice(rng, n, -1, 1)
+				kernels.AdamUpdate(w, g, m, v, 1e-3, 0.9, 0.999, 1e-8, step)
+				must(t, d.AdamStepOnDevice(sc, 1e-3, 0.9, 0.999))
+				must(t, d.AdamUpdateOnDevice(gw, put(t, d, g, 0), gm, gv, sc, 0.9, 0.999, 1e-8))
+			}
+			name := fmt.Sprintf("start %d, n %d", start, n)
+			check(t, name+" w", get(t, d, gw), w)
+			check(t, name+" m", get(t, d, gm), m)
+			check(t, name+" v", get(t, d, gv), v)
+			if got := get(t, d, sc)[0]; got != float32(start+5) {
+				t.Errorf("%s: step counter %g, want %d", name, got, start+5)
+			}
+		}
+	}
+}
+
+// TestUploadPinned: a copy from page-locked memory lands whole, and can be
+// captured into a graph (unlike one from Go memory).
+func TestUploadPinned(t *testing.T) {
+	d := dev(t)
+	p, err := d.AllocPinned(6)
+	must(t, err)
+	defer p.Free()
+	copy(p.Floats(), []float32{1, 2, 3, 4, 5, 6})
+	dst := zeros(t, d, 6, 0)
+	must(t, d.UploadPinned(dst, p))
+	check(t, "uploaded", get(t, d, dst), []float32{1, 2, 3, 4, 5, 6})
+	if err := d.UploadPinned(zeros(t, d, 7, 0), p); err == nil {
+		t.Error("7 floats uploaded from 6 of pinned memory without error")
 	}
 }

@@ -4,6 +4,7 @@ package graph
 
 import (
 	"fmt"
+	"os"
 
 	G "gorgonia.org/gorgonia"
 
@@ -33,11 +34,22 @@ type GPUMachine struct {
 	grads   []cuda.Buffer
 	slots   []cuda.Buffer // as OptState.Slots
 	x, lab  cuda.Buffer
+	pinX    *cuda.Pinned // page-locked staging of x and lab
+	pinLab  *cuda.Pinned
 	sums    cuda.Buffer // [Σ loss, correct] of the last batch (the loss op's)
 	logits  []float32
 	peek    [3]cuda.Buffer         // scratch for PeekUpdate
 	tapCols map[string]cuda.Buffer // column lists of taps, uploaded once
 	tapOut  cuda.Buffer            // gathered tap columns
+
+	// Graph mode (NORMTAP_CUDA_GRAPH=1): Step replays one captured CUDA
+	// graph of the whole step (zero the metrics, forward, backward,
+	// optimizer), re-captured when the training mode changes; Adam's step
+	// counter and bias corrections live in adamSc on the device.
+	useGraph      bool
+	graph         *cuda.Graph
+	graphTraining bool
+	adamSc        cuda.Buffer
 }
 
 // NewGPUMachine opens device 0 and binds a buffer to every node of m's
@@ -51,7 +63,7 @@ func NewGPUMachine(m *Model, opt OptSpec) (*GPUMachine, error) {
 	if err != nil {
 		return nil, err
 	}
-	gm := &GPUMachine{m: m, opt: opt, dev: dev, ops: layers.NewGPUState(dev)}
+	gm := &GPUMachine{m: m, opt: opt, dev: dev, ops: layers.NewGPUState(dev), useGraph: os.Getenv("NORMTAP_CUDA_GRAPH") == "1"}
 	if err := gm.build(); err != nil {
 		dev.Close()
 		return nil, err
@@ -87,12 +99,19 @@ func (gm *GPUMachine) build() error {
 	for _, b := range []struct {
 		dst *cuda.Buffer
 		n   int
-	}{{&gm.x, m.Batch * m.Spec.InFeatures()}, {&gm.lab, m.Batch}, {&gm.sums, 2},
+	}{{&gm.x, m.Batch * m.Spec.InFeatures()}, {&gm.lab, m.Batch}, {&gm.sums, 2}, {&gm.adamSc, cuda.AdamScalars},
 		{&gm.peek[0], maxParam}, {&gm.peek[1], maxParam}, {&gm.peek[2], maxParam}} {
 		var err error
 		if *b.dst, err = alloc(b.n); err != nil {
 			return err
 		}
+	}
+	var err error
+	if gm.pinX, err = gm.dev.AllocPinned(gm.x.Len()); err != nil {
+		return err
+	}
+	if gm.pinLab, err = gm.dev.AllocPinned(gm.lab.Len()); err != nil {
+		return err
 	}
 	buf[m.X], buf[m.Labels] = gm.x, gm.lab
 	gm.ops.Metrics = gm.sums // the loss op's forward pass fills it
@@ -132,7 +151,17 @@ func (b gpuBinder) add(_ *G.Node, out, x, y cuda.Buffer) (func() error, error) {
 func (gm *GPUMachine) Model() *Model             { return gm.m }
 func (gm *GPUMachine) Opt() (OptSpec, *OptState) { return gm.opt, gm.state }
 func (gm *GPUMachine) Device() string            { return "cuda: " + gm.dev.Info().String() }
-func (gm *GPUMachine) Close() error              { return gm.dev.Close() }
+func (gm *GPUMachine) Close() error {
+	if gm.graph != nil {
+		gm.graph.Close()
+	}
+	for _, p := range []*cuda.Pinned{gm.pinX, gm.pinLab} {
+		if p != nil {
+			p.Free()
+		}
+	}
+	return gm.dev.Close()
+}
 
 func (gm *GPUMachine) SetTraining(training bool) {
 	for _, l := range gm.m.BN {
@@ -140,18 +169,28 @@ func (gm *GPUMachine) SetTraining(training bool) {
 	}
 }
 
+// load uploads a batch through page-locked staging memory: the copies
+// return at once and overlap the host's work. Every step ends by reading
+// from the device, so the previous batch's copies have run when the next
+// batch is written into the staging memory; load syncs first all the same
+// (the stream is idle then, so it costs little), after an error too.
 func (gm *GPUMachine) load(x, labels []float32) error {
 	if len(x) != gm.x.Len() {
 		return fmt.Errorf("batch holds %d values, the graph takes %d", len(x), gm.x.Len())
 	}
-	if err := gm.dev.Upload(gm.x, x); err != nil {
+	if labels != nil && len(labels) != gm.lab.Len() {
+		return fmt.Errorf("batch holds %d labels, the graph takes %d", len(labels), gm.lab.Len())
+	}
+	if err := gm.dev.Sync(); err != nil {
+		return err
+	}
+	copy(gm.pinX.Floats(), x)
+	if err := gm.dev.UploadPinned(gm.x, gm.pinX); err != nil {
 		return err
 	}
 	if labels != nil {
-		if len(labels) != gm.lab.Len() {
-			return fmt.Errorf("batch holds %d labels, the graph takes %d", len(labels), gm.lab.Len())
-		}
-		return gm.dev.Upload(gm.lab, labels)
+		copy(gm.pinLab.Floats(), labels)
+		return gm.dev.UploadPinned(gm.lab, gm.pinLab)
 	}
 	return nil
 }
@@ -196,6 +235,9 @@ func (gm *GPUMachine) slotsOf(i int) []cuda.Buffer {
 
 func (gm *GPUMachine) Update() error {
 	gm.state.Step++
+	if gm.useGraph {
+		return gm.queueUpdate()
+	}
 	for i := range gm.params {
 		if err := gm.applyOpt(gm.params[i], gm.grads[i], gm.slotsOf(i), gm.state.Step); err != nil {
 			return err
@@ -204,7 +246,88 @@ func (gm *GPUMachine) Update() error {
 	return nil
 }
 
+// queueUpdate queues the optimizer step with no per-step host argument:
+// Adam's counter and bias corrections advance on the device (adamSc).
+func (gm *GPUMachine) queueUpdate() error {
+	if gm.opt.Kind == OptAdam {
+		o := gm.opt
+		if err := gm.dev.AdamStepOnDevice(gm.adamSc, float32(o.LR), float32(o.Beta1), float32(o.Beta2)); err != nil {
+			return err
+		}
+		for i := range gm.params {
+			s := gm.slotsOf(i)
+			if err := gm.dev.AdamUpdateOnDevice(gm.params[i], gm.grads[i], s[0], s[1], gm.adamSc, float32(o.Beta1), float32(o.Beta2), float32(o.Eps)); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	for i := range gm.params {
+		if err := gm.applyOpt(gm.params[i], gm.grads[i], gm.slotsOf(i), 0); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// queueStep queues a whole training step on the device: what the graph
+// holds.
+func (gm *GPUMachine) queueStep() error {
+	if err := gm.dev.Zero(gm.sums); err != nil {
+		return err
+	}
+	if err := run(gm.all); err != nil {
+		return err
+	}
+	return gm.queueUpdate()
+}
+
+// training is the mode the BatchNorm layers are in (SetTraining sets all).
+func (gm *GPUMachine) training() bool {
+	if len(gm.m.BN) > 0 {
+		return gm.m.BN[0].State.Training
+	}
+	return true
+}
+
+// graphStep is Step in graph mode: the batch is uploaded, then the
+// captured step replayed. A new training mode runs one step eagerly (it
+// allocates every temporary the step needs) and captures the next.
+func (gm *GPUMachine) graphStep(x, labels []float32) (float32, int, error) {
+	if err := gm.load(x, labels); err != nil {
+		return 0, 0, err
+	}
+	gm.state.Step++
+	tr := gm.training()
+	if gm.graph != nil && gm.graphTraining == tr {
+		if err := gm.graph.Launch(); err != nil {
+			return 0, 0, err
+		}
+	} else {
+		if gm.graph != nil {
+			gm.graph.Close()
+			gm.graph = nil
+		}
+		if err := gm.queueStep(); err != nil {
+			return 0, 0, err
+		}
+		g, err := gm.dev.Capture(gm.queueStep)
+		if err != nil {
+			return 0, 0, err
+		}
+		gm.graph, gm.graphTraining = g, tr
+	}
+	var s [2]float32
+	if err := gm.dev.Download(s[:], gm.sums); err != nil {
+		return 0, 0, err
+	}
+	return s[0] / float32(gm.m.Batch), int(s[1]), nil
+}
+
 func (gm *GPUMachine) Step(x, labels []float32) (float32, int, error) {
+	if gm.useGraph {
+		return gm.graphStep(x, labels)
+	}
 	loss, right, err := gm.Backward(x, labels)
 	if err != nil {
 		return 0, 0, err
@@ -328,6 +451,10 @@ func (gm *GPUMachine) LoadParams() error {
 		if err := gm.dev.Upload(gm.slots[i], s); err != nil {
 			return err
 		}
+	}
+	// Adam's device step counter (graph mode) resumes from the host's
+	if err := gm.dev.Upload(gm.adamSc, []float32{float32(gm.state.Step), 0, 0}); err != nil {
+		return err
 	}
 	return gm.dev.Sync()
 }

@@ -94,7 +94,11 @@ keep() { cp "$@" "$out/" 2>/dev/null || true; }
 # nothing after it could pass)
 echo "== GPU check $(date -u +%FT%TZ), deadline ${GPUCHECK_DEADLINE:-500}s${quick:+, quick}"
 nvidia-smi 2>&1 | head -20 || echo "nvidia-smi: not found"
-nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv,noheader 2>/dev/null | sed 's/^/gpu: /' | tee -a "$summary"
+if q=$(nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv,noheader 2>/dev/null); then
+	note "gpu: $q"
+else
+	note "gpu: nvidia-smi absent or failed (no driver?)"
+fi
 libcuda=$( (ldconfig -p 2>/dev/null | awk '/libcuda\.so\.1 /{print $NF; exit}') || true)
 note "libcuda: ${libcuda:-not in ldconfig} -> $(readlink -f "${libcuda:-/nonexistent}" 2>/dev/null || echo '?')"
 [ -f "$here/ptxas.txt" ] && { echo "ptxas report from the build:"; cat "$here/ptxas.txt"; }
@@ -124,7 +128,7 @@ for run in $CHECK_RUNS; do
 	# shellcheck disable=SC2086
 	step "1 epoch $name on the GPU" "$est" 150 env NORMTAP_CUDA_DEBUG=1 ./normtap-gpu --quiet train --model "$model" --norm "$norm" \
 		--hidden "$hidden" --train-limit "$limit" $CHECK_TRAIN_FLAGS --device cuda --out "runs/$name"
-	g=$(tail -1 "runs/$name/metrics.csv" 2>/dev/null | cut -d, -f6,7)
+	g=$(tail -1 "runs/$name/metrics.csv" 2>/dev/null | grep '^[0-9]' | cut -d, -f6,7)
 	c=$(awk -F, -v n="$name" '$1 == n { print $6 "," $7 }' "$expected" 2>/dev/null)
 	awk -v row="$name,$model,$norm,$(echo "$hidden" | tr , x)" -v c="$c" -v g="$g" -v tol="$CHECK_ACC_POINTS" 'BEGIN {
 		split(c, a, ","); split(g, b, ",");
@@ -140,23 +144,27 @@ cat accuracy.csv
 # rounds in one invocation (bench --peer); the norm kernels' GB/s next to a
 # device-to-device copy measured in the same run. The peer runs under the
 # first Python whose PyTorch sees the GPU.
+# (Importing PyTorch takes seconds: only when a bench step can still run.)
 peer=()
-for py in python3 /usr/bin/python3 python; do
+[ "$(left)" -lt 20 ] || for py in python3 python; do
 	if command -v "$py" >/dev/null && "$py" -c 'import torch; assert torch.cuda.is_available()' 2>/dev/null && [ -f peer/peer.py ]; then
 		peer=(--peer "$py peer/peer.py"); echo "peer: $("$py" -c 'import torch; print("PyTorch", torch.__version__, "CUDA", torch.version.cuda)')"; break
 	fi
 done
 [ ${#peer[@]} -gt 0 ] || note "peer: no Python whose PyTorch sees the GPU; normtap alone"
-step "bench b128 784-$H1-10" 60 150 ./normtap-gpu --quiet bench --device cuda --batch 128 --hidden "$H1" \
+step "bench b128 784-$H1-10" 60 150 ./normtap-gpu --quiet bench --device cuda --batch 128 --norm none,batch,layer --hidden "$H1" \
 	--rounds "$ROUNDS" --steps "$STEPS1" --warmup "$WARM" --no-tap "$MICRO" "${peer[@]}" --json bench-b128.json
 keep bench-b128.json
-step "bench b$B2 784-$H2-10" 60 150 ./normtap-gpu --quiet bench --device cuda --batch "$B2" --hidden "$H2" \
+step "bench b$B2 784-$H2-10" 60 150 ./normtap-gpu --quiet bench --device cuda --batch "$B2" --norm none,batch,layer --hidden "$H2" \
 	--rounds "$ROUNDS" --steps "$STEPS2" --warmup "$WARM" --no-tap --no-micro "${peer[@]}" --json bench-b1024.json
 keep bench-b1024.json
 
 # 5. compute-sanitizer's memcheck over the kernel checks, when the host has
 # it (out-of-bounds and misaligned accesses the emulator cannot see)
-if command -v compute-sanitizer >/dev/null; then
+# (not in a quick run: its binaries may be the emulator's, with no GPU code)
+if [ "$quick" = 1 ]; then
+	note "memcheck: not in a quick run"
+elif command -v compute-sanitizer >/dev/null; then
 	step "memcheck of the kernel checks" 60 120 sh -c "compute-sanitizer --tool memcheck --print-limit 20 ./cuda.test \
 		-test.run 'Conv|MaxPool|BatchNorm|Softmax|Optimizers|BiasAdd|Activations|Gather' -test.timeout 110s > memcheck.txt 2>&1"
 	keep memcheck.txt

@@ -60,9 +60,31 @@ extern "C" __global__ void momentum_update(float* __restrict__ w, const float* _
     for (i64 i = start + gtid(); i < n; i += gstride()) momentum1(w[i], g[i], v[i], lr, mu);
 }
 
+// adam_step advances Adam's step counter held in device memory and
+// computes that step's scalars, as the Go side's AdamUpdate does on the
+// host (float64 powers, then float32): sc[0] = t (exact below 2^24 steps),
+// sc[1] = lr/(1−β₁ᵗ), sc[2] = 1/√(1−β₂ᵗ). One thread. With it (and
+// adam_update reading sc), a training step has no per-step host arguments
+// and can be captured once as a CUDA graph.
+extern "C" __global__ void adam_step(float* sc, float lr, float b1, float b2) {
+    if (blockIdx.x != 0 || threadIdx.x != 0) return;
+    const float t = sc[0] + 1.0f;
+    const float bc1 = (float)(1.0 - pow((double)b1, (double)t));
+    const float bc2 = (float)(1.0 - pow((double)b2, (double)t));
+    sc[0] = t;
+    sc[1] = lr / bc1;
+    sc[2] = 1.0f / (float)sqrt((double)bc2);
+}
+
+// adam_update: one Adam step of n parameters; step and isq come from the
+// arguments, or from sc[1] and sc[2] (adam_step's) when sc is not NULL.
 extern "C" __global__ void adam_update(float* __restrict__ w, const float* __restrict__ g, float* __restrict__ m,
                                        float* __restrict__ v, int n, float step, float b1, float b2, float eps,
-                                       float isq, int vec) {
+                                       float isq, int vec, const float* __restrict__ sc) {
+    if (sc != NULL) {
+        step = sc[1];
+        isq = sc[2];
+    }
     i64 start = 0;
     if (vec) {
         const i64 n4 = n >> 2;

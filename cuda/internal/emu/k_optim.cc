@@ -11,5 +11,6 @@
 static emu::Registrar registered{
     EMU_KERNEL(sgd_update),
     EMU_KERNEL(momentum_update),
+    EMU_KERNEL(adam_step),
     EMU_KERNEL(adam_update),
 };
