@@ -43,6 +43,9 @@ func TestGPUMachineMatchesCPU(t *testing.T) {
 					if model != ModelMLP {
 						s.Hidden, s.Groups = []int{4, 6}, 2
 					}
+					if model == tinyCNN3 {
+						s.Hidden = []int{4, 6, 4}
+					}
 				}
 				build := func() *Model {
 					m, err := Build(s, 32)
@@ -116,8 +119,14 @@ func TestGPUMachineMatchesCPU(t *testing.T) {
 				if err := near(a, b); err != nil {
 					t.Fatalf("eval logits: %v", err)
 				}
-				tp, _ := mc.Tap(tapNode)
-				tg, _ := mg.Tap(tapNode)
+				tp, err := mc.Tap(tapNode)
+				if err != nil {
+					t.Fatal(err)
+				}
+				tg, err := mg.Tap(tapNode)
+				if err != nil {
+					t.Fatal(err)
+				}
 				cols := []int{5, 0, 47}
 				tc, tgpu := make([]float32, 20*3), make([]float32, 20*3)
 				if err := cpu.ReadTap(tp, cols, 20, tc); err != nil {
