@@ -38,11 +38,6 @@ type Index struct {
 	Entries []TapEntry `json:"entries"`
 }
 
-// sameTap reports whether a and b are the same tap (one replaces the other).
-func sameTap(a, b TapEntry) bool {
-	return a.Node == b.Node && a.Kind == b.Kind && a.when() == b.when()
-}
-
 // when is the entry's position in its series: its epoch or its step.
 func (e TapEntry) when() int {
 	if e.Kind == KindEpoch {
