@@ -99,7 +99,7 @@ func Conv3x3Forward(s Conv3x3Shape, x, w, bias, cols, yt, y []float32, b0, b1 in
 		for n := n0; n < n1; n++ {
 			Im2Col3x3Ld(x[n*s.C*hw:(n+1)*s.C*hw], s.C, s.H, s.W, bc[(n-n0)*hw:], ld)
 		}
-		gemmOneCore(false, false, s.K, ld, ck, 1, w, ck, bc, ld, 0, yt, ld)
+		Gemm(false, false, s.K, ld, ck, 1, w, ck, bc, ld, 0, yt, ld)
 		for n := n0; n < n1; n++ { // (K, nb·HW) → (nb, K, HW), adding the bias
 			for k := 0; k < s.K; k++ {
 				addBias(y[(n*s.K+k)*hw:(n*s.K+k+1)*hw], yt[k*ld+(n-n0)*hw:][:hw], bias[k])
@@ -127,7 +127,7 @@ func Conv3x3GradWeight(s Conv3x3Shape, dy, cols, dyt, dw []float32, b0, b1 int) 
 		n0, n1 := s.blockRange(blk)
 		ld := (n1 - n0) * hw
 		gatherDy(s, dy, dyt, n0, n1)
-		gemmOneCore(false, true, s.K, ck, ld, 1, dyt, ld, cols[n0*ck*hw:n1*ck*hw], ld, 1, dw, ck)
+		Gemm(false, true, s.K, ck, ld, 1, dyt, ld, cols[n0*ck*hw:n1*ck*hw], ld, 1, dw, ck)
 	}
 }
 
@@ -139,24 +139,12 @@ func Conv3x3GradInput(s Conv3x3Shape, dy, w, dyt, dcols, dx []float32, b0, b1 in
 		n0, n1 := s.blockRange(blk)
 		ld := (n1 - n0) * hw
 		gatherDy(s, dy, dyt, n0, n1)
-		gemmOneCore(true, false, ck, ld, s.K, 1, w, ck, dyt, ld, 0, dcols, ld)
+		Gemm(true, false, ck, ld, s.K, 1, w, ck, dyt, ld, 0, dcols, ld)
 		clear(dx[n0*s.C*hw : n1*s.C*hw])
 		for n := n0; n < n1; n++ {
 			Col2Im3x3Ld(dcols[(n-n0)*hw:], s.C, s.H, s.W, dx[n*s.C*hw:(n+1)*s.C*hw], ld)
 		}
 	}
-}
-
-// gemmOneCore is Gemm on the calling goroutine alone, allocating nothing:
-// in the pure-Go build gonum's Sgemm starts goroutines (and allocates) for
-// large products, so the product goes to it in GemmPlan's small tiles.
-func gemmOneCore(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	if !pureGoBLAS {
-		Gemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
-		return
-	}
-	g := GemmPlan{transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, beta: beta, a: a, b: b, c: c, lda: lda, ldb: ldb, ldc: ldc}
-	g.runPart(0, 1)
 }
 
 // addBias writes y = x + b.

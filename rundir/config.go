@@ -72,6 +72,9 @@ type TapConfig struct {
 	EverySteps int      `json:"every_steps" flag:"--tap-every-steps"` // 0: no step taps
 	Examples   int      `json:"examples" flag:"--tap-examples"`       // probe-set size (probe mode)
 	Mode       TapMode  `json:"mode" flag:"--tap-mode"`
+	// Unit is what Neurons name: neurons (unset reads so) or channels of
+	// 4-D nodes.
+	Unit TapUnit `json:"unit,omitempty" flag:"--tap-unit"`
 }
 
 // MeasureConfig says what graph.Measure measures during training, and how
@@ -119,6 +122,9 @@ func (c *Config) Validate() error {
 	t := c.Taps
 	if !t.Mode.Valid() {
 		return fmt.Errorf("--tap-mode %s: want %s", t.Mode, TapModeNames())
+	}
+	if t.Unit != 0 && !t.Unit.Valid() {
+		return fmt.Errorf("--tap-unit %s: want %s", t.Unit, TapUnitNames())
 	}
 	if t.Mode == ModeProbe && (t.Examples < 1 || t.Examples > 1<<20) {
 		return fmt.Errorf("--tap-examples %d: must be between 1 and 1048576", t.Examples)
@@ -284,6 +290,7 @@ func Diff(was, now Config) []Difference {
 	was.Out, now.Out = "", ""
 	was.Device, now.Device = "", ""
 	was.Resume, now.Resume = false, false
+	was.Taps.Unit, now.Taps.Unit = was.Taps.Unit.Or(), now.Taps.Unit.Or()   // unset reads as neuron
 	was.Dataset, now.Dataset = was.Dataset.OrMNIST(), now.Dataset.OrMNIST() // runs from before --dataset
 	var out []Difference
 	diffValue(reflect.ValueOf(was), reflect.ValueOf(now), "", "", &out)

@@ -53,6 +53,33 @@ func (m TapMode) Valid() bool                      { return tapModeNames.Valid(m
 func ParseTapMode(s string) (TapMode, error)       { return tapModeNames.Parse(s) }
 func TapModeNames() string                         { return tapModeNames.List() }
 
+// TapUnit says what a tapped column is: one value of the node per example
+// (a neuron: for a conv node, one channel at one position), or a channel
+// of a (N, C, H, W) node with every position of every example as its rows.
+// Unset (0) reads as UnitNeuron: the runs before channel taps.
+type TapUnit uint8
+
+const (
+	UnitNeuron  TapUnit = iota + 1 // columns: the flattened values of one example
+	UnitChannel                    // columns: channels; rows: (example, y, x)
+)
+
+var tapUnitNames = enum.Names[TapUnit]{What: "tap unit", Names: []string{"", "neuron", "channel"}}
+
+func (u TapUnit) String() string                   { return tapUnitNames.String(u) }
+func (u TapUnit) MarshalText() ([]byte, error)     { return tapUnitNames.Marshal(u) }
+func (u *TapUnit) UnmarshalText(text []byte) error { return tapUnitNames.Unmarshal(text, u) }
+func (u TapUnit) Valid() bool                      { return tapUnitNames.Valid(u) }
+func TapUnitNames() string                         { return tapUnitNames.List() }
+
+// Or is u, or UnitNeuron when u is unset.
+func (u TapUnit) Or() TapUnit {
+	if u == 0 {
+		return UnitNeuron
+	}
+	return u
+}
+
 // EpochTapFile is the file, relative to the run directory, of node's tap at
 // the end of epoch (1-based): "taps/<node>/epoch-0001.npy".
 func EpochTapFile(node string, epoch int) string {

@@ -31,6 +31,9 @@ type TapEntry struct {
 	Mode     TapMode `json:"mode"`
 	Examples int     `json:"examples"` // rows of the npy file
 	Neurons  []int   `json:"neurons"`  // the node's column indices held by the npy columns, in order
+	// Unit: with UnitChannel, Neurons are channels and the rows are
+	// (example, y, x), Examples of them; unset means neurons.
+	Unit TapUnit `json:"unit,omitempty"`
 }
 
 // Index lists the taps of a run; it is taps/index.json.
@@ -46,7 +49,8 @@ func (e TapEntry) when() int {
 	return e.Step
 }
 
-// compareTaps orders entries by node, kind and then epoch or step.
+// compareTaps orders entries by node, kind and then epoch or step; 0 means
+// the same tap (one replaces the other).
 func compareTaps(a, b TapEntry) int {
 	return cmp.Or(cmp.Compare(a.Node, b.Node), cmp.Compare(a.Kind, b.Kind), cmp.Compare(a.when(), b.when()))
 }

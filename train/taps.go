@@ -12,8 +12,13 @@ import (
 // resolvedTap is a tap point with the columns to copy out of it.
 type resolvedTap struct {
 	point graph.TapPoint
-	cols  []int
+	cols  []int     // the flattened per-example columns ReadTap copies
 	buf   []float32 // rows×len(cols) of one copy, reused
+	// channel taps: the channels kept, each the hw columns cols holds in
+	// a block; their file is [(example, y, x), channel]
+	channels []int
+	hw       int
+	out      []float32 // the transposed copy written for a channel tap
 }
 
 // resolveTaps checks the tap flags against the model: an unknown node or
@@ -30,9 +35,16 @@ func resolveTaps(m *graph.Model, t TapConfig) ([]resolvedTap, error) {
 		if err != nil {
 			return nil, fmt.Errorf("--tap: %w", err)
 		}
+		units, what := p.Neurons, "neurons"
+		if t.Unit == rundir.UnitChannel {
+			if len(p.Shape) != 4 {
+				return nil, fmt.Errorf("--tap-unit channel: node %s has shape %v, not (examples, channels, rows, columns): tap it by neuron", name, p.Shape)
+			}
+			units, what = p.Shape[1], "channels"
+		}
 		cols := t.Neurons
 		if t.AllNeurons {
-			cols = make([]int, p.Neurons)
+			cols = make([]int, units)
 			for i := range cols {
 				cols[i] = i
 			}
@@ -40,11 +52,20 @@ func resolveTaps(m *graph.Model, t TapConfig) ([]resolvedTap, error) {
 			cols = []int{DefaultNeuron}
 		}
 		for _, c := range cols {
-			if c < 0 || c >= p.Neurons {
-				return nil, fmt.Errorf("--tap-neuron %d: node %s has neurons 0..%d", c, name, p.Neurons-1)
+			if c < 0 || c >= units {
+				return nil, fmt.Errorf("--tap-neuron %d: node %s has %s 0..%d", c, name, what, units-1)
 			}
 		}
-		out = append(out, resolvedTap{point: p, cols: cols})
+		rt := resolvedTap{point: p, cols: cols}
+		if t.Unit == rundir.UnitChannel {
+			rt.channels, rt.hw, rt.cols = cols, p.Shape[2]*p.Shape[3], nil
+			for _, c := range cols {
+				for k := range rt.hw {
+					rt.cols = append(rt.cols, c*rt.hw+k)
+				}
+			}
+		}
+		out = append(out, rt)
 	}
 	return out, nil
 }
@@ -108,14 +129,20 @@ func (r *runner) tapBatch(epoch int, kind rundir.TapKind) error {
 }
 
 func (r *runner) writeTaps(epoch int, kind rundir.TapKind, n int, mode rundir.TapMode) error {
-	for _, t := range r.taps {
+	for i := range r.taps {
+		t := &r.taps[i]
 		e := rundir.TapEntry{Node: t.point.Name, Kind: kind, Epoch: epoch, Step: r.st.Step, Mode: mode, Examples: n, Neurons: t.cols}
 		if kind == rundir.KindEpoch {
 			e.File = rundir.EpochTapFile(t.point.Name, epoch)
 		} else {
 			e.File = rundir.StepTapFile(t.point.Name, r.st.Step)
 		}
-		if err := r.tw.Add(e, t.buf[:n*len(t.cols)]); err != nil {
+		data := t.buf[:n*len(t.cols)]
+		if t.channels != nil {
+			e.Examples, e.Neurons, e.Unit = n*t.hw, t.channels, rundir.UnitChannel
+			data = t.byChannel(n)
+		}
+		if err := r.tw.Add(e, data); err != nil {
 			return err
 		}
 	}
@@ -233,4 +260,24 @@ func formatBytes(n int64) string {
 		return fmt.Sprintf("%.1f MB", float64(n)/1e6)
 	}
 	return fmt.Sprintf("%.0f kB", float64(n)/1e3)
+}
+
+// byChannel rearranges a channel tap's copy of n examples, each its
+// channels' blocks of hw positions, into rows (example, y, x) of one
+// value per channel.
+func (t *resolvedTap) byChannel(n int) []float32 {
+	k := len(t.channels)
+	if len(t.out) != n*t.hw*k {
+		t.out = make([]float32, n*t.hw*k)
+	}
+	for i := range n {
+		in := t.buf[i*k*t.hw : (i+1)*k*t.hw]
+		rows := t.out[i*t.hw*k : (i+1)*t.hw*k]
+		for c := range k {
+			for p := range t.hw {
+				rows[p*k+c] = in[c*t.hw+p]
+			}
+		}
+	}
+	return t.out
 }

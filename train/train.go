@@ -53,15 +53,18 @@ func Run(ctx context.Context, cfg Config, opts Options) (*Result, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	dataDir := cfg.Data
+	// A named dataset declares its classes, so a label outside them is an
+	// error naming the file and example; any --data set takes its classes
+	// from the labels it has.
+	dataDir, classes := cfg.Data, 0
 	if dataDir == "" {
 		d, err := dataset.Dir(cfg.Dataset)
 		if err != nil {
 			return nil, err
 		}
-		dataDir = d
+		dataDir, classes = d, dataset.MNISTClasses
 	}
-	trainSet, testSet, err := dataset.Load(dataDir, cfg.TrainLimit)
+	trainSet, testSet, err := dataset.LoadClasses(dataDir, cfg.TrainLimit, classes)
 	if err != nil {
 		return nil, err
 	}

@@ -127,6 +127,7 @@ type TrainCmd struct {
 	TapEverySteps int            `default:"0" help:"Also tap every N training steps (0: never)."`
 	TapExamples   int            `default:"1000" help:"Size of the probe set: the first N test examples, run in eval mode (--tap-mode probe)."`
 	TapMode       rundir.TapMode `default:"probe" help:"probe: a fixed probe set in eval mode; batch: the current training batch in training mode."`
+	TapUnit       rundir.TapUnit `default:"neuron" help:"neuron: each tapped column is one value of an example; channel: --tap-neuron names channels of conv nodes (N, C, H, W), each kept at every position of every probe example (rows in example, y, x order)."`
 
 	CheckpointEverySteps int  `default:"0" help:"Also checkpoint every N steps (a checkpoint is always written at each epoch's end)."`
 	Resume               bool `help:"Continue the run in --out from its checkpoint."`
@@ -160,7 +161,7 @@ func (c *TrainCmd) ignoredFlags(cfg train.Config) []string {
 		}
 	}
 	if len(cfg.Taps.Nodes) == 0 {
-		for _, f := range []string{"tap-neuron", "tap-epochs", "tap-every-steps", "tap-examples", "tap-mode"} {
+		for _, f := range []string{"tap-neuron", "tap-epochs", "tap-every-steps", "tap-examples", "tap-mode", "tap-unit"} {
 			ignored(f, "without --tap")
 		}
 	}
@@ -204,7 +205,7 @@ func (c *TrainCmd) config() (train.Config, error) {
 		Opt:   graph.OptSpec{Kind: c.Opt, LR: c.LR, Momentum: c.Momentum, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8},
 		Batch: c.Batch, Epochs: c.Epochs, Seed: c.Seed, Data: c.Data, TrainLimit: c.TrainLimit,
 		Device: c.Device, Out: c.Out, CheckpointEverySteps: c.CheckpointEverySteps, Resume: c.Resume, MaxSteps: c.MaxSteps,
-		Taps: train.TapConfig{EverySteps: c.TapEverySteps, Examples: c.TapExamples, Mode: c.TapMode},
+		Taps: train.TapConfig{EverySteps: c.TapEverySteps, Examples: c.TapExamples, Mode: c.TapMode, Unit: c.TapUnit},
 	}
 	if cfg.Dataset, err = datasetFlag(c.Dataset, c.Data); err != nil {
 		return cfg, err
