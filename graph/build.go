@@ -86,11 +86,20 @@ func Build(spec Spec, batch int) (*Model, error) {
 	if err := modelTable[spec.Model].build(&b); err != nil {
 		return nil, fmt.Errorf("build %s: %w", spec.Model, err)
 	}
-	m.Labels = G.NewVector(m.G, tensor.Float32, G.WithShape(batch), G.WithName("labels"),
-		G.WithValue(tensor.New(tensor.WithShape(batch), tensor.Of(tensor.Float32))))
+	if err := m.addLoss(); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// addLoss adds the labels, the mean softmax cross-entropy of the logits and
+// its gradients wrt every parameter to a model whose layers are built.
+func (m *Model) addLoss() error {
+	m.Labels = G.NewVector(m.G, tensor.Float32, G.WithShape(m.Batch), G.WithName("labels"),
+		G.WithValue(tensor.New(tensor.WithShape(m.Batch), tensor.Of(tensor.Float32))))
 	var err error
 	if m.Loss, err = layers.SoftmaxCrossEntropy(m.Logits, m.Labels); err != nil {
-		return nil, err
+		return err
 	}
 	m.LossOp = m.Loss.Op().(*layers.SoftmaxCrossEntropyOp)
 	wrt := make(G.Nodes, len(m.Params))
@@ -99,12 +108,12 @@ func Build(spec Spec, batch int) (*Model, error) {
 	}
 	grads, err := G.Grad(m.Loss, wrt...)
 	if err != nil {
-		return nil, fmt.Errorf("differentiate: %w", err)
+		return fmt.Errorf("differentiate: %w", err)
 	}
 	for i, p := range m.Params {
 		p.Grad = grads[i]
 	}
-	return m, nil
+	return nil
 }
 
 func mustAct(s string) kernels.Act {
@@ -133,7 +142,7 @@ func (b *builder) param(name string, rows, cols int, std float64, c float32) *G.
 
 func (b *builder) tap(name string, n *G.Node) {
 	s := n.Shape().Clone()
-	b.m.Taps = append(b.m.Taps, TapPoint{Name: name, Node: n, Shape: s, Neurons: prod(s[1:])})
+	b.m.Taps = append(b.m.Taps, TapPoint{Name: name, Node: n, Shape: s, Neurons: s[1:].TotalSize()})
 }
 
 // weightStd is the initial standard deviation of a weight with the given fans.
@@ -175,7 +184,7 @@ func (b *builder) batchNorm(prefix string, x *G.Node) (*G.Node, error) {
 
 // layerNorm is NormLayer: per example over every unit (C·H·W for 4-D x).
 func (b *builder) layerNorm(prefix string, x *G.Node) (*G.Node, error) {
-	d := prod(x.Shape()[1:])
+	d := x.Shape()[1:].TotalSize()
 	return layers.LayerNorm(x, b.param(prefix+".gamma", 1, d, 0, 1), b.param(prefix+".beta", 1, d, 0, 0), float32(b.m.Spec.Eps))
 }
 
@@ -190,7 +199,7 @@ func (b *builder) groupNorm(prefix string, x *G.Node) (*G.Node, error) {
 // rmsNorm is NormRMS: per example over every unit (C·H·W for 4-D x), γ per
 // unit as LayerNorm's, no β.
 func (b *builder) rmsNorm(prefix string, x *G.Node) (*G.Node, error) {
-	d := prod(x.Shape()[1:])
+	d := x.Shape()[1:].TotalSize()
 	return layers.RMSNorm(x, b.param(prefix+".gamma", 1, d, 0, 1), float32(b.m.Spec.Eps))
 }
 
@@ -240,14 +249,7 @@ func (b *builder) mlp() error {
 		}
 		in = h
 	}
-	w := b.param("out.W", in, s.Classes, b.weightStd(in, s.Classes, false), 0)
-	bias := b.param("out.b", 1, s.Classes, 0, 0)
-	var err error
-	if m.Logits, err = layers.Linear(x, w, bias, len(s.Hidden) == 0); err != nil {
-		return err
-	}
-	b.tap("logits", m.Logits)
-	return nil
+	return b.logits(x, len(s.Hidden) == 0)
 }
 
 // Init draws every parameter's initial value from rng, resets the
@@ -302,14 +304,6 @@ func (m *Model) ParamCount() int {
 		n += len(p.Value)
 	}
 	return n
-}
-
-func prod(s []int) int {
-	p := 1
-	for _, v := range s {
-		p *= v
-	}
-	return p
 }
 
 // Children returns n's inputs in order (gorgonia keeps them unexported; its

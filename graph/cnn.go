@@ -62,7 +62,7 @@ func (b *builder) cnn() error {
 			b.tap(prefix+".pool", x)
 		}
 	}
-	return b.logits(x)
+	return b.logits(x, false)
 }
 
 // conv3x3 adds prefix's 3×3 convolution of x to k channels, with its weight
@@ -80,14 +80,15 @@ func (b *builder) conv3x3Scaled(prefix string, x *G.Node, k int, noInputGrad boo
 	return layers.Conv3x3(x, w, bias, noInputGrad)
 }
 
-// logits adds the linear layer from x (flattened) to the classes.
-func (b *builder) logits(x *G.Node) error {
+// logits adds the output layer, linear from x (flattened) to the classes,
+// and taps it; noInputGrad where x is the model's input.
+func (b *builder) logits(x *G.Node, noInputGrad bool) error {
 	s, m := b.m.Spec, b.m
-	in := prod(x.Shape()[1:])
+	in := x.Shape()[1:].TotalSize()
 	w := b.param("out.W", in, s.Classes, b.weightStd(in, s.Classes, false), 0)
 	bias := b.param("out.b", 1, s.Classes, 0, 0)
 	var err error
-	if m.Logits, err = layers.Linear(x, w, bias, false); err != nil {
+	if m.Logits, err = layers.Linear(x, w, bias, noInputGrad); err != nil {
 		return err
 	}
 	b.tap("logits", m.Logits)

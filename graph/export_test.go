@@ -16,3 +16,16 @@ func ShiftedGrads(m Machine, x, labels []float32) (names []string, g, gShifted [
 	}
 	return names, g, gShifted, err
 }
+
+// shiftedGrads runs the pass at the start and computes G′ from its
+// gradients.
+func (s *session) shiftedGrads() ([]string, [][]float32, [][]float32, error) {
+	if _, err := s.pass(); err != nil {
+		return nil, nil, nil, err
+	}
+	g, err := s.grads(nil)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return s.shiftedFrom(g)
+}

@@ -184,12 +184,8 @@ func (cm *CPUMachine) Update() error {
 
 // Grad copies parameter i's gradient from the last Backward.
 func (cm *CPUMachine) Grad(i int, dst []float32) error {
-	if i < 0 || i >= len(cm.m.Params) {
-		return fmt.Errorf("grad: no parameter %d (the model has %d)", i, len(cm.m.Params))
-	}
-	p := cm.m.Params[i]
-	if len(dst) != len(p.Value) {
-		return fmt.Errorf("grad: %s holds %d values, dst %d", p.Name, len(p.Value), len(dst))
+	if err := checkParamDst(cm.m, "grad", i, dst); err != nil {
+		return err
 	}
 	copy(dst, cm.grads[i])
 	return nil
@@ -197,13 +193,10 @@ func (cm *CPUMachine) Grad(i int, dst []float32) error {
 
 // PeekUpdate writes the value parameter i would have after Update.
 func (cm *CPUMachine) PeekUpdate(i int, dst []float32) error {
-	if i < 0 || i >= len(cm.m.Params) {
-		return fmt.Errorf("peek update: no parameter %d (the model has %d)", i, len(cm.m.Params))
+	if err := checkParamDst(cm.m, "peek update", i, dst); err != nil {
+		return err
 	}
 	p := cm.m.Params[i]
-	if len(dst) != len(p.Value) {
-		return fmt.Errorf("peek update: %s holds %d values, dst %d", p.Name, len(p.Value), len(dst))
-	}
 	copy(dst, p.Value)
 	cm.opt.applyToCopy(cm.state, i, dst, cm.grads[i])
 	return nil
@@ -260,4 +253,16 @@ func CountCorrect(scores, labels []float32, rows, classes int) int {
 		}
 	}
 	return n
+}
+
+// checkParamDst checks that m has a parameter i and that dst holds as many
+// values; what names the call in the error.
+func checkParamDst(m *Model, what string, i int, dst []float32) error {
+	if i < 0 || i >= len(m.Params) {
+		return fmt.Errorf("%s: no parameter %d (the model has %d)", what, i, len(m.Params))
+	}
+	if p := m.Params[i]; len(dst) != len(p.Value) {
+		return fmt.Errorf("%s: %s holds %d values, dst %d", what, p.Name, len(p.Value), len(dst))
+	}
+	return nil
 }

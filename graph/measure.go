@@ -216,17 +216,6 @@ func (s *session) measure(spec MeasureSpec) (*Measurement, error) {
 	return res, nil
 }
 
-func (s *session) shiftedGrads() ([]string, [][]float32, [][]float32, error) {
-	if _, err := s.pass(); err != nil {
-		return nil, nil, nil, err
-	}
-	g, err := s.grads(nil)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	return s.shiftedFrom(g)
-}
-
 // shiftedFrom computes G′ of every weighted layer, given every parameter's
 // gradient g at the start (the last pass must be the one at the start:
 // PeekUpdate reads its gradients).

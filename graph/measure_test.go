@@ -9,7 +9,6 @@ import (
 	"time"
 
 	G "gorgonia.org/gorgonia"
-	"gorgonia.org/tensor"
 
 	"normtap/kernels"
 	"normtap/layers"
@@ -28,23 +27,8 @@ func linearModel(t *testing.T, in int, hidden []int, classes, batch int) *Model 
 	if err := b.mlp(); err != nil {
 		t.Fatal(err)
 	}
-	m.Labels = G.NewVector(m.G, tensor.Float32, G.WithShape(batch), G.WithName("labels"),
-		G.WithValue(tensor.New(tensor.WithShape(batch), tensor.Of(tensor.Float32))))
-	var err error
-	if m.Loss, err = layers.SoftmaxCrossEntropy(m.Logits, m.Labels); err != nil {
+	if err := m.addLoss(); err != nil {
 		t.Fatal(err)
-	}
-	m.LossOp = m.Loss.Op().(*layers.SoftmaxCrossEntropyOp)
-	wrt := make(G.Nodes, len(m.Params))
-	for i, p := range m.Params {
-		wrt[i] = p.Node
-	}
-	grads, err := G.Grad(m.Loss, wrt...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i, p := range m.Params {
-		p.Grad = grads[i]
 	}
 	return m
 }

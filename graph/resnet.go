@@ -89,7 +89,7 @@ func (b *builder) resnet() error {
 		return err
 	}
 	b.tap("pool", x)
-	return b.logits(x)
+	return b.logits(x, false)
 }
 
 // residualBlock adds one block of width k to x (see resnet).

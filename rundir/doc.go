@@ -5,7 +5,7 @@
 //	metrics.csv           one row per epoch (WriteMetrics, ReadMetrics)
 //	ics.csv               internal covariate shift per layer and measured step (WriteICS, ReadICS)
 //	landscape.csv         the loss landscape along the gradient per measured step (WriteLandscape, ReadLandscape)
-//	taps/<node>/*.npy     tapped activations, float32 [examples, neurons] (WriteTap, ReadTap)
+//	taps/<node>/*.npy     tapped activations, float32 [examples, neurons] (TapWriter, ReadTap)
 //	taps/index.json       the list of taps (ReadIndex)
 //	checkpoint/           written by the trainer (CheckpointFile: the whole of it)
 //

@@ -195,16 +195,6 @@ func (w *TapWriter) Flush() error {
 	return nil
 }
 
-// WriteTap writes one tap into dir, reading and rewriting its index; see
-// TapWriter.Write. A trainer that taps often should keep a TapWriter.
-func WriteTap(dir string, e TapEntry, data []float32) error {
-	w, err := OpenTapWriter(dir)
-	if err != nil {
-		return err
-	}
-	return w.Write(e, data)
-}
-
 // ReadTap reads the npy file of e: data is row-major [examples, neurons].
 // It checks the file against e (dtype, shape, and its size against the
 // shape) before allocating, and names the file when it does not match.
