@@ -107,10 +107,12 @@ bench-peer: build
 # linear) at CNN_WIDTHS channel counts against the PyTorch peer's same CNN,
 # alternating rounds as bench-peer does; JSON in runs/bench/bench-cnn-*.json.
 CNN_WIDTHS ?= 16,32 32,64
+CNN_ROUNDS ?= 5
+CNN_STEPS  ?= 20
 bench-cnn-peer: build
 	mkdir -p $(BENCH_OUT)
 	@for c in $(CNN_WIDTHS); do \
-	  $(BIN)/normtap bench --device cpu --model cnn --hidden $$c --rounds 5 --steps 20 --no-micro --no-tap \
+	  $(BIN)/normtap bench --device cpu --model cnn --hidden $$c --rounds $(CNN_ROUNDS) --steps $(CNN_STEPS) --no-micro --no-tap \
 	    --peer '$(PYTHON) bench/peer/peer.py' --peer-threads $(PEER_THREADS) \
 	    --json $(BENCH_OUT)/bench-cnn-$$(echo $$c | tr , -).json || exit 1; \
 	done

@@ -197,3 +197,27 @@ func TestOptionsValidateNamesFlags(t *testing.T) {
 		}
 	}
 }
+
+// TestModelBytes: the estimate against hand counts, and the bound.
+func TestModelBytes(t *testing.T) {
+	s := graph.DefaultSpec()
+	s.Hidden = []int{100}
+	// params 784·100 + 3·100 + 100·10 + 10 = 79710; activations 110 per example
+	if got, want := ModelBytes(s, 2), 16*(79710+2*110.0); got != want {
+		t.Errorf("mlp: %v bytes, want %v", got, want)
+	}
+	s.Model, s.Hidden, s.Blocks = graph.ModelResNet, []int{8}, 1
+	// one stage of width 8: 1·8·9 + 2·8·8·9 + 3·3·8 params, 3·8·784 activations; pooled to 8·784 flattened (upper bound) ·10 + 10
+	params := 1*8*9 + 2*8*8*9 + 3*3*8 + 8*784*10 + 10.0
+	if got, want := ModelBytes(s, 1), 16*(params+3*8*784+10); got != want {
+		t.Errorf("resnet: %v bytes, want %v", got, want)
+	}
+	s = graph.DefaultSpec()
+	s.Hidden = []int{65536, 65536}
+	if err := CheckModelSize(s, 128); err == nil || !strings.Contains(err.Error(), "--hidden 65536,65536 with --batch 128") {
+		t.Errorf("a 65536x65536 MLP: %v", err)
+	}
+	if err := CheckModelSize(graph.DefaultSpec(), 128); err != nil {
+		t.Errorf("the default MLP: %v", err)
+	}
+}

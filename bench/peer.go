@@ -88,7 +88,7 @@ func peerArgs(o *Options) []string {
 	return []string{"--device", o.PeerDevice, "--model", o.Spec.Model.String(), "--norm", joinNorms(o.Norms), "--hidden", joinInts(o.Spec.Hidden),
 		"--batch", strconv.Itoa(o.Batch), "--steps", strconv.Itoa(o.Steps), "--warmup", strconv.Itoa(o.Warmup),
 		"--threads", strconv.Itoa(threads), "--seed", strconv.FormatUint(o.Seed, 10),
-		"--groups", strconv.Itoa(o.Spec.Groups)}
+		"--groups", strconv.Itoa(o.Spec.Groups), "--blocks", strconv.Itoa(max(o.Spec.Blocks, 1))}
 }
 
 // DefaultPeerTimeout bounds one run of the peer: peer.py at bench's

@@ -151,6 +151,7 @@ func summarizeRoofline(rounds []*Roofline) *Roofline {
 func setRoofline(rs []Result, flopPerExample float64, roof []*Roofline, rounds []map[graph.Norm]float64) {
 	for i := range rs {
 		r := &rs[i]
+		r.FLOPPerExample = flopPerExample
 		r.GFLOPPerSec = flopPerExample * r.ExamplesPerSec / 1e9
 		var fr []float64
 		for j, rf := range roof {

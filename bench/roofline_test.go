@@ -49,6 +49,9 @@ func TestRoofline(t *testing.T) {
 	rs := []Result{{Norm: graph.NormNone, MsPerStepMedian: 2 * wantMs, ExamplesPerSec: 16 / (2 * wantMs / 1e3)}}
 	ours := []map[graph.Norm]float64{{graph.NormNone: 2 * wantMs}, {graph.NormNone: 4 * wantMs}, {graph.NormNone: 2 * wantMs}}
 	setRoofline(rs, rf.FLOPPerExample, rounds, ours)
+	if rs[0].FLOPPerExample != wantFLOP {
+		t.Errorf("result's FLOP per example %g, want %g", rs[0].FLOPPerExample, wantFLOP)
+	}
 	if f := rs[0].RooflineFraction; f == nil || math.Abs(*f-0.5) > 1e-12 || math.Abs(rs[0].GFLOPPerSec-5) > 1e-9 {
 		t.Errorf("fraction %v, %g GFLOP/s; want 0.5 at 5 GFLOP/s", rs[0].RooflineFraction, rs[0].GFLOPPerSec)
 	}

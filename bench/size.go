@@ -14,19 +14,26 @@ const MaxModelBytes = 8 << 30
 // ModelBytes estimates, from above, the float32 memory spec takes at batch:
 // each parameter four times (value, gradient, two optimizer moments) and
 // each activation four times (value, gradient, the norm's and the
-// activation's own), a conv layer's activations counted at full image size.
+// activation's own), a conv layer's activations counted at full image size
+// (no pooling).
 func ModelBytes(spec graph.Spec, batch int) float64 {
 	var params, acts float64
 	prev := float64(spec.InFeatures())
-	if spec.Model == graph.ModelCNN {
+	if spec.Model == graph.ModelCNN || spec.Model == graph.ModelResNet {
+		// a 3x3 conv per CNN block; per resnet stage, one into its width
+		// and two per residual block
+		convs := 1
+		if spec.Model == graph.ModelResNet {
+			convs += 2 * spec.Blocks
+		}
 		prev = float64(spec.InChannels)
 		pixels := float64(spec.InRows * spec.InCols)
 		for _, c := range spec.Hidden {
-			params += prev*float64(c)*9 + 3*float64(c)
-			acts += float64(c) * pixels
+			params += prev*float64(c)*9 + float64(convs-1)*float64(c)*float64(c)*9 + 3*float64(convs)*float64(c)
+			acts += float64(convs*c) * pixels
 			prev = float64(c)
 		}
-		prev *= pixels
+		prev *= pixels // the CNN flattens (the resnet pools: fewer)
 	} else {
 		for _, h := range spec.Hidden {
 			params += prev*float64(h) + 3*float64(h)

@@ -67,7 +67,7 @@ func measureTap(ctx context.Context, t *trainer, examples, reps int) (*TapOverhe
 			return nil, err
 		}
 		start := time.Now()
-		if err := tapper.Tap(epoch); err != nil {
+		if err := tapper.Tap(ctx, epoch); err != nil {
 			return nil, err
 		}
 		times = append(times, float64(time.Since(start).Nanoseconds())/1e6)

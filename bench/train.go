@@ -35,6 +35,7 @@ type Result struct {
 	// GFLOPPerSec is the step's GEMM FLOP (Roofline.FLOPPerExample) per
 	// second at the median step time; RooflineFraction is the roofline's
 	// step time (Roofline.StepMsAtRoofline) ÷ the median step time.
+	FLOPPerExample   float64  `json:"flop_per_example"`
 	GFLOPPerSec      float64  `json:"gflop_per_sec"`
 	RooflineFraction *float64 `json:"roofline_fraction,omitempty"`
 	Steps            int      `json:"steps"`  // timed steps, all rounds together

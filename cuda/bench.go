@@ -15,14 +15,21 @@ import (
 // bandwidth. normtap bench and the Benchmark functions both use these, so
 // every GB/s printed comes from NormBytes and Time.
 
-// Time runs launch once (warm-up), then iters times between two events on
-// the stream, and returns the mean time of one run. launch should only
-// queue work.
+// Time runs launch once (warm-up), then iters times, each between two
+// events on the stream after a write over a buffer twice the size of the
+// L2 cache (as llm.c's harness does), so that no run finds the previous
+// run's data in L2: the time is that of data coming from device memory,
+// as in a training step whose working set is larger than L2. It returns
+// the mean time of one run. launch should only queue work.
 func (d *Device) Time(iters int, launch func() error) (time.Duration, error) {
 	if iters < 1 {
 		return 0, fmt.Errorf("cuda: time: %d iterations", iters)
 	}
 	if err := launch(); err != nil {
+		return 0, err
+	}
+	flush, err := d.l2Flush()
+	if err != nil {
 		return 0, err
 	}
 	start, err := d.drv.newEvent()
@@ -35,22 +42,40 @@ func (d *Device) Time(iters int, launch func() error) (time.Duration, error) {
 		return 0, fmt.Errorf("cuda: time: %w", err)
 	}
 	defer d.drv.destroyEvent(end)
-	if err := d.drv.record(start); err != nil {
-		return 0, fmt.Errorf("cuda: time: %w", err)
-	}
+	var total float64
 	for range iters {
+		if err := d.drv.memsetD32(flush.ptr, 0, int64(flush.n)); err != nil {
+			return 0, fmt.Errorf("cuda: time: flush L2: %w", err)
+		}
+		if err := d.drv.record(start); err != nil {
+			return 0, fmt.Errorf("cuda: time: %w", err)
+		}
 		if err := launch(); err != nil {
 			return 0, err
 		}
+		if err := d.drv.record(end); err != nil {
+			return 0, fmt.Errorf("cuda: time: %w", err)
+		}
+		ms, err := d.drv.elapsedMs(start, end)
+		if err != nil {
+			return 0, fmt.Errorf("cuda: time: %w", err)
+		}
+		total += ms
 	}
-	if err := d.drv.record(end); err != nil {
-		return 0, fmt.Errorf("cuda: time: %w", err)
+	return time.Duration(total * 1e6 / float64(iters)), nil
+}
+
+// l2Flush returns (allocating once) a buffer of twice the L2 size.
+func (d *Device) l2Flush() (Buffer, error) {
+	if d.flush.n == 0 {
+		n := max(2*d.info.L2Bytes/4, 1<<20)
+		b, err := d.Alloc(n)
+		if err != nil {
+			return Buffer{}, fmt.Errorf("cuda: L2 flush buffer: %w", err)
+		}
+		d.flush = b
 	}
-	ms, err := d.drv.elapsedMs(start, end)
-	if err != nil {
-		return 0, fmt.Errorf("cuda: time: %w", err)
-	}
-	return time.Duration(ms * 1e6 / float64(iters)), nil
+	return d.flush, nil
 }
 
 // CopyBytes is what a copy of n floats moves: each float read once and

@@ -45,7 +45,8 @@ type Device struct {
 	occ     map[kernel]int    // blocks per multiprocessor, by kernel
 	closed  bool
 
-	launches int64 // kernels launched (Launches)
+	launches int64  // kernels launched (Launches)
+	flush    Buffer // written between timed runs to empty L2 (Time)
 
 	gemmTileFixed  int // tests: force a GEMM tile size (0: choose)
 	gemmSplitFixed int // tests: force a number of k splits (0: choose)

@@ -80,6 +80,14 @@ var gemmKernels = map[int][2][2]kernel{
 // op(X) is X or Xᵀ, op(A) is m×k, op(B) is k×n and C is m×n (as
 // kernels.Gemm). beta = 0 means C is not read.
 func (d *Device) Gemm(transA, transB bool, m, n, k int, alpha float32, a Buffer, lda int, b Buffer, ldb int, beta float32, c Buffer, ldc int) error {
+	return d.GemmBias(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, Buffer{})
+}
+
+// GemmBias is Gemm with bias (n floats, or the zero Buffer for none) added
+// to every row of C in the GEMM's own epilogue: C = α·op(A)·op(B) + β·C +
+// 1·biasᵀ, one launch where Gemm then BiasAdd take two (a Linear layer's
+// forward pass).
+func (d *Device) GemmBias(transA, transB bool, m, n, k int, alpha float32, a Buffer, lda int, b Buffer, ldb int, beta float32, c Buffer, ldc int, bias Buffer) error {
 	s := sizes{op: "Gemm"}
 	if m < 0 || n < 0 || k < 0 {
 		s.failf("m, n, k = %d, %d, %d: must be ≥ 0", m, n, k)
@@ -95,6 +103,9 @@ func (d *Device) Gemm(transA, transB bool, m, n, k int, alpha float32, a Buffer,
 		s.matrix("B", b, k, n, ldb)
 	}
 	s.matrix("C", c, m, n, ldc)
+	if !bias.IsZero() {
+		s.need("bias", bias, n)
+	}
 	if s.err != nil {
 		return s.err
 	}
@@ -125,12 +136,12 @@ func (d *Device) Gemm(transA, transB bool, m, n, k int, alpha float32, a Buffer,
 		}
 	}
 	var p args
-	p.i32(m).i32(n).i32(k).f32(alpha).buf(a).i32(lda).buf(b).i32(ldb).f32(beta).buf(c).i32(ldc).i32(kChunk).buf(partial)
+	p.i32(m).i32(n).i32(k).f32(alpha).buf(a).i32(lda).buf(b).i32(ldb).f32(beta).buf(c).i32(ldc).i32(kChunk).buf(partial).buf(bias)
 	if err := d.launch(gemmKernels[tile][ta][tb], grid, d1(threads), &p); err != nil || splits == 1 {
 		return err
 	}
 	p = args{}
-	p.buf(partial).i32(splits).i32(m).i32(n).f32(alpha).f32(beta).buf(c).i32(ldc)
+	p.buf(partial).i32(splits).i32(m).i32(n).f32(alpha).f32(beta).buf(c).i32(ldc).buf(bias)
 	return d.launch(kGemmSplitkReduce, d.grid1D(m*n), d1(256), &p)
 }
 
@@ -628,11 +639,17 @@ func (d *Device) xentRows(logits, labels Buffer, n, k int, probs Buffer) (Buffer
 // softmax(logits)[label] into loss[0] and the probabilities (n×k) into
 // probs, as kernels.SoftmaxCrossEntropyForward (which returns the loss).
 // labels holds class indices as float32; a row whose label is not an
-// integer in [0, k) makes the loss NaN.
-func (d *Device) SoftmaxCrossEntropyForward(logits, labels Buffer, n, k int, probs, loss Buffer) error {
+// integer in [0, k) makes the loss NaN. When sums is not the zero Buffer,
+// the same pass also accumulates into it as SoftmaxCrossEntropyMetrics
+// does (sums[0] += Σ loss_i, sums[1] += right answers), so a training step
+// needs no second pass over the logits for its metrics.
+func (d *Device) SoftmaxCrossEntropyForward(logits, labels Buffer, n, k int, probs, loss, sums Buffer) error {
 	sz := xentSizes("SoftmaxCrossEntropyForward", logits, labels, n, k)
 	sz.need("probs", probs, n*k)
 	sz.need("loss", loss, 1)
+	if !sums.IsZero() {
+		sz.need("sums", sums, 2)
+	}
 	if sz.err != nil {
 		return sz.err
 	}
@@ -641,7 +658,7 @@ func (d *Device) SoftmaxCrossEntropyForward(logits, labels Buffer, n, k int, pro
 		return err
 	}
 	var p args
-	p.buf(rowLoss).buf(rowCorrect).i32(n).buf(loss).buf(Buffer{})
+	p.buf(rowLoss).buf(rowCorrect).i32(n).buf(loss).buf(sums)
 	return d.launch(kXentReduce, d1(1), d1(1024), &p)
 }
 

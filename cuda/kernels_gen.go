@@ -22,19 +22,19 @@ const (
 	kAddF32                          // elementwise.ptx add_f32(pppii)
 	kBiasAdd                         // elementwise.ptx bias_add(ppiii)
 	kColSum                          // elementwise.ptx col_sum(ppii)
-	kGemmSplitkReduce                // gemm.ptx gemm_splitk_reduce(piiiffpi)
-	kGemmNn128                       // gemm.ptx gemm_nn_128(iiifpipifpiip)
-	kGemmNt128                       // gemm.ptx gemm_nt_128(iiifpipifpiip)
-	kGemmTn128                       // gemm.ptx gemm_tn_128(iiifpipifpiip)
-	kGemmTt128                       // gemm.ptx gemm_tt_128(iiifpipifpiip)
-	kGemmNn64                        // gemm.ptx gemm_nn_64(iiifpipifpiip)
-	kGemmNt64                        // gemm.ptx gemm_nt_64(iiifpipifpiip)
-	kGemmTn64                        // gemm.ptx gemm_tn_64(iiifpipifpiip)
-	kGemmTt64                        // gemm.ptx gemm_tt_64(iiifpipifpiip)
-	kGemmNn32                        // gemm.ptx gemm_nn_32(iiifpipifpiip)
-	kGemmNt32                        // gemm.ptx gemm_nt_32(iiifpipifpiip)
-	kGemmTn32                        // gemm.ptx gemm_tn_32(iiifpipifpiip)
-	kGemmTt32                        // gemm.ptx gemm_tt_32(iiifpipifpiip)
+	kGemmSplitkReduce                // gemm.ptx gemm_splitk_reduce(piiiffpip)
+	kGemmNn128                       // gemm.ptx gemm_nn_128(iiifpipifpiipp)
+	kGemmNt128                       // gemm.ptx gemm_nt_128(iiifpipifpiipp)
+	kGemmTn128                       // gemm.ptx gemm_tn_128(iiifpipifpiipp)
+	kGemmTt128                       // gemm.ptx gemm_tt_128(iiifpipifpiipp)
+	kGemmNn64                        // gemm.ptx gemm_nn_64(iiifpipifpiipp)
+	kGemmNt64                        // gemm.ptx gemm_nt_64(iiifpipifpiipp)
+	kGemmTn64                        // gemm.ptx gemm_tn_64(iiifpipifpiipp)
+	kGemmTt64                        // gemm.ptx gemm_tt_64(iiifpipifpiipp)
+	kGemmNn32                        // gemm.ptx gemm_nn_32(iiifpipifpiipp)
+	kGemmNt32                        // gemm.ptx gemm_nt_32(iiifpipifpiipp)
+	kGemmTn32                        // gemm.ptx gemm_tn_32(iiifpipifpiipp)
+	kGemmTt32                        // gemm.ptx gemm_tt_32(iiifpipifpiipp)
 	kGnForward                       // groupnorm.ptx gn_forward(pppiiiifppp)
 	kGnBackward                      // groupnorm.ptx gn_backward(pppppiiiippp)
 	kRmsForward                      // groupnorm.ptx rms_forward(ppiifpp)
@@ -96,19 +96,19 @@ var kernelTable = [numKernels]kernelInfo{
 	kAddF32:            {name: "add_f32", file: "elementwise.ptx", params: "pppii", maxThreads: 0},
 	kBiasAdd:           {name: "bias_add", file: "elementwise.ptx", params: "ppiii", maxThreads: 0},
 	kColSum:            {name: "col_sum", file: "elementwise.ptx", params: "ppii", maxThreads: 0},
-	kGemmSplitkReduce:  {name: "gemm_splitk_reduce", file: "gemm.ptx", params: "piiiffpi", maxThreads: 0},
-	kGemmNn128:         {name: "gemm_nn_128", file: "gemm.ptx", params: "iiifpipifpiip", maxThreads: 256},
-	kGemmNt128:         {name: "gemm_nt_128", file: "gemm.ptx", params: "iiifpipifpiip", maxThreads: 256},
-	kGemmTn128:         {name: "gemm_tn_128", file: "gemm.ptx", params: "iiifpipifpiip", maxThreads: 256},
-	kGemmTt128:         {name: "gemm_tt_128", file: "gemm.ptx", params: "iiifpipifpiip", maxThreads: 256},
-	kGemmNn64:          {name: "gemm_nn_64", file: "gemm.ptx", params: "iiifpipifpiip", maxThreads: 256},
-	kGemmNt64:          {name: "gemm_nt_64", file: "gemm.ptx", params: "iiifpipifpiip", maxThreads: 256},
-	kGemmTn64:          {name: "gemm_tn_64", file: "gemm.ptx", params: "iiifpipifpiip", maxThreads: 256},
-	kGemmTt64:          {name: "gemm_tt_64", file: "gemm.ptx", params: "iiifpipifpiip", maxThreads: 256},
-	kGemmNn32:          {name: "gemm_nn_32", file: "gemm.ptx", params: "iiifpipifpiip", maxThreads: 64},
-	kGemmNt32:          {name: "gemm_nt_32", file: "gemm.ptx", params: "iiifpipifpiip", maxThreads: 64},
-	kGemmTn32:          {name: "gemm_tn_32", file: "gemm.ptx", params: "iiifpipifpiip", maxThreads: 64},
-	kGemmTt32:          {name: "gemm_tt_32", file: "gemm.ptx", params: "iiifpipifpiip", maxThreads: 64},
+	kGemmSplitkReduce:  {name: "gemm_splitk_reduce", file: "gemm.ptx", params: "piiiffpip", maxThreads: 0},
+	kGemmNn128:         {name: "gemm_nn_128", file: "gemm.ptx", params: "iiifpipifpiipp", maxThreads: 256},
+	kGemmNt128:         {name: "gemm_nt_128", file: "gemm.ptx", params: "iiifpipifpiipp", maxThreads: 256},
+	kGemmTn128:         {name: "gemm_tn_128", file: "gemm.ptx", params: "iiifpipifpiipp", maxThreads: 256},
+	kGemmTt128:         {name: "gemm_tt_128", file: "gemm.ptx", params: "iiifpipifpiipp", maxThreads: 256},
+	kGemmNn64:          {name: "gemm_nn_64", file: "gemm.ptx", params: "iiifpipifpiipp", maxThreads: 256},
+	kGemmNt64:          {name: "gemm_nt_64", file: "gemm.ptx", params: "iiifpipifpiipp", maxThreads: 256},
+	kGemmTn64:          {name: "gemm_tn_64", file: "gemm.ptx", params: "iiifpipifpiipp", maxThreads: 256},
+	kGemmTt64:          {name: "gemm_tt_64", file: "gemm.ptx", params: "iiifpipifpiipp", maxThreads: 256},
+	kGemmNn32:          {name: "gemm_nn_32", file: "gemm.ptx", params: "iiifpipifpiipp", maxThreads: 64},
+	kGemmNt32:          {name: "gemm_nt_32", file: "gemm.ptx", params: "iiifpipifpiipp", maxThreads: 64},
+	kGemmTn32:          {name: "gemm_tn_32", file: "gemm.ptx", params: "iiifpipifpiipp", maxThreads: 64},
+	kGemmTt32:          {name: "gemm_tt_32", file: "gemm.ptx", params: "iiifpipifpiipp", maxThreads: 64},
 	kGnForward:         {name: "gn_forward", file: "groupnorm.ptx", params: "pppiiiifppp", maxThreads: 256},
 	kGnBackward:        {name: "gn_backward", file: "groupnorm.ptx", params: "pppppiiiippp", maxThreads: 256},
 	kRmsForward:        {name: "rms_forward", file: "groupnorm.ptx", params: "ppiifpp", maxThreads: 256},

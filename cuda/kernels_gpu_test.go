@@ -647,7 +647,7 @@ func TestSoftmaxCrossEntropy(t *testing.T) {
 
 			gl, glab := put(t, d, logits, 0), put(t, d, labels, 0)
 			gp, gloss := zeros(t, d, n*k, 0), zeros(t, d, 1, 0)
-			must(t, d.SoftmaxCrossEntropyForward(gl, glab, n, k, gp, gloss))
+			must(t, d.SoftmaxCrossEntropyForward(gl, glab, n, k, gp, gloss, Buffer{}))
 			check(t, "probs", get(t, d, gp), probs)
 			check(t, "loss", get(t, d, gloss), []float32{loss})
 
@@ -681,6 +681,14 @@ func TestSoftmaxCrossEntropy(t *testing.T) {
 			if got[1] != float32(2*correct) {
 				t.Errorf("correct: got %g, want %d", got[1], 2*correct)
 			}
+			// the forward pass accumulates the same sums when given them
+			must(t, d.SoftmaxCrossEntropyForward(gl, glab, n, k, gp, gloss, sums))
+			got = get(t, d, sums)
+			check(t, "Σloss after forward", got[:1], []float32{3 * loss * float32(n)})
+			check(t, "loss with sums", get(t, d, gloss), []float32{loss})
+			if got[1] != float32(3*correct) {
+				t.Errorf("correct after forward: got %g, want %d", got[1], 3*correct)
+			}
 		})
 	}
 	t.Run("ties", func(t *testing.T) {
@@ -702,7 +710,7 @@ func TestSoftmaxCrossEntropy(t *testing.T) {
 	t.Run("bad label", func(t *testing.T) {
 		gl, glab := put(t, d, []float32{1, 2, 3, 4}, 0), put(t, d, []float32{1, 2}, 0) // 2 is out of [0, 2)
 		gp, gloss := zeros(t, d, 4, 0), zeros(t, d, 1, 0)
-		must(t, d.SoftmaxCrossEntropyForward(gl, glab, 2, 2, gp, gloss))
+		must(t, d.SoftmaxCrossEntropyForward(gl, glab, 2, 2, gp, gloss, Buffer{}))
 		if v := get(t, d, gloss)[0]; !math.IsNaN(float64(v)) {
 			t.Errorf("loss with label 2 of 2 classes: %g, want NaN", v)
 		}
@@ -1040,4 +1048,84 @@ func TestConv3x3Batched(t *testing.T) {
 		t.Errorf("launches per conv step: %d at batch 5, %d at batch 8; want equal", launches[5], launches[8])
 	}
 	t.Logf("launches for forward + both gradients: %v (by batch size)", launches)
+}
+
+// TestTimeFlushesL2: Time writes twice the L2 size between runs, so that
+// the timed kernels read device memory, not the previous run's cache.
+func TestTimeFlushesL2(t *testing.T) {
+	d := dev(t)
+	x := put(t, d, []float32{1, 2, 3, 4}, 0)
+	runs := 0
+	if _, err := d.Time(3, func() error { runs++; return d.Fill(x, float32(runs)) }); err != nil {
+		t.Fatal(err)
+	}
+	if runs != 4 {
+		t.Errorf("launch ran %d times, want 4 (a warm-up and 3 timed)", runs)
+	}
+	if got, want := d.flush.Len()*4, 2*d.info.L2Bytes; got < want {
+		t.Fatalf("flush buffer %d bytes, want ≥ %d (2 × L2)", got, want)
+	}
+	for i, v := range get(t, d, d.flush) {
+		if v != 0 {
+			t.Fatalf("flush buffer [%d] = %g: not written", i, v)
+		}
+	}
+}
+
+// TestCapture: work captured into a graph does not run while captured, and
+// runs once per replay.
+func TestCapture(t *testing.T) {
+	d := dev(t)
+	x := put(t, d, []float32{1, 2, 3, 4, 5}, 0)
+	y := put(t, d, []float32{10, 20, 30, 40, 50}, 0)
+	tmp := zeros(t, d, 5, 0)
+	g, err := d.Capture(func() error {
+		if err := d.Fill(tmp, 2); err != nil {
+			return err
+		}
+		if err := d.Add(tmp, tmp, x); err != nil { // tmp = x + 2
+			return err
+		}
+		return d.Add(y, y, tmp) // y += x + 2
+	})
+	must(t, err)
+	defer g.Close()
+	check(t, "y after capture", get(t, d, y), []float32{10, 20, 30, 40, 50})
+	for range 3 {
+		must(t, g.Launch())
+	}
+	check(t, "y after 3 replays", get(t, d, y), []float32{19, 32, 45, 58, 71})
+	// host copies cannot be captured
+	if _, err := d.Capture(func() error { return d.Upload(x, []float32{1, 1, 1, 1, 1}) }); err == nil {
+		t.Error("an upload from pageable memory was captured without error")
+	}
+	check(t, "x after the refused capture", get(t, d, x), []float32{1, 2, 3, 4, 5})
+}
+
+// TestGemmBias: the bias added in the GEMM's epilogue, with and without
+// split-k, against the CPU's GEMM then bias (relErr ≤ 1e-4).
+func TestGemmBias(t *testing.T) {
+	d := dev(t)
+	rng := rand.New(rand.NewPCG(41, 42))
+	for _, plan := range []struct{ tile, splits int }{{0, 0}, {128, 1}, {64, 3}, {32, 5}} {
+		for _, sh := range []struct{ m, n, k int }{{7, 13, 5}, {128, 100, 200}, {33, 10, 300}} {
+			for _, beta := range []float32{0, 0.5} {
+				t.Run(fmt.Sprintf("tile%d/split%d/%dx%dx%d/beta=%g", plan.tile, plan.splits, sh.m, sh.n, sh.k, beta), func(t *testing.T) {
+					d.gemmTileFixed, d.gemmSplitFixed = plan.tile, plan.splits
+					defer func() { d.gemmTileFixed, d.gemmSplitFixed = 0, 0 }()
+					m, n, k := sh.m, sh.n, sh.k
+					a, b := randSlice(rng, m*k, -1, 1), randSlice(rng, k*n, -1, 1)
+					c0, bias := randSlice(rng, m*n, -1, 1), randSlice(rng, n, -1, 1)
+					want := append([]float32(nil), c0...)
+					kernels.Gemm(false, false, m, n, k, 1.5, a, k, b, n, beta, want, n)
+					for i := range want {
+						want[i] += bias[i%n]
+					}
+					gc := put(t, d, c0, 0)
+					must(t, d.GemmBias(false, false, m, n, k, 1.5, put(t, d, a, 0), k, put(t, d, b, 0), n, beta, gc, n, put(t, d, bias, 0)))
+					check(t, "C", get(t, d, gc), want)
+				})
+			}
+		}
+	}
 }

@@ -79,17 +79,12 @@ func TestTwoBlockCNNPinned(t *testing.T) {
 }
 
 // TestConvModelsStepAllocateNothing: TestStepAllocatesNothing for the
-// convolutional models. The images are 10×10: the 3×3 convolution calls
-// Gemm per example, and gonum's pure-Go Sgemm (the build without OpenBLAS)
-// starts goroutines, which allocate, for products of four or more 64×64
-// blocks; at 10×10 none is that large.
+// three-block CNN and the resnet.
 func TestConvModelsStepAllocateNothing(t *testing.T) {
 	for _, model := range []ModelKind{tinyCNN3, ModelResNet} {
 		for _, norm := range Norms() {
 			t.Run(tinyName(model)+"/"+norm.String(), func(t *testing.T) {
-				s := tinySpec(model, norm)
-				s.InRows, s.InCols = 10, 10
-				m, err := Build(s, 6)
+				m, err := Build(tinySpec(model, norm), 6)
 				if err != nil {
 					t.Fatal(err)
 				}

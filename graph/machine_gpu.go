@@ -33,7 +33,7 @@ type GPUMachine struct {
 	grads   []cuda.Buffer
 	slots   []cuda.Buffer // as OptState.Slots
 	x, lab  cuda.Buffer
-	sums    cuda.Buffer // [Σ loss, correct] of the last batch
+	sums    cuda.Buffer // [Σ loss, correct] of the last batch (the loss op's)
 	logits  []float32
 	peek    [3]cuda.Buffer         // scratch for PeekUpdate
 	tapCols map[string]cuda.Buffer // column lists of taps, uploaded once
@@ -95,6 +95,7 @@ func (gm *GPUMachine) build() error {
 		}
 	}
 	buf[m.X], buf[m.Labels] = gm.x, gm.lab
+	gm.ops.Metrics = gm.sums // the loss op's forward pass fills it
 	gm.logits = make([]float32, m.Batch*m.Spec.Classes)
 	pl, err := walk(m, buf, gpuBinder{gm.ops})
 	if err != nil {
@@ -168,14 +169,12 @@ func (gm *GPUMachine) Backward(x, labels []float32) (float32, int, error) {
 	if err := gm.load(x, labels); err != nil {
 		return 0, 0, err
 	}
-	if err := run(gm.all); err != nil {
-		return 0, 0, err
-	}
-	// one small read per step: the batch's loss sum and right answers
+	// the loss op's forward pass accumulates the batch's loss sum and
+	// right answers into sums: one small read per step, no second pass
 	if err := gm.dev.Zero(gm.sums); err != nil {
 		return 0, 0, err
 	}
-	if err := gm.dev.SoftmaxCrossEntropyMetrics(gm.buf[gm.m.Logits], gm.lab, gm.m.Batch, gm.m.Spec.Classes, gm.sums); err != nil {
+	if err := run(gm.all); err != nil {
 		return 0, 0, err
 	}
 	var s [2]float32

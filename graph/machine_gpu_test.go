@@ -21,20 +21,26 @@ func TestGPUMachineMatchesCPU(t *testing.T) {
 		act   string
 	}{
 		{ModelMLP, "relu"}, {ModelMLP, "gelu"}, {ModelMLP, "sigmoid"}, {ModelMLP, "tanh"}, {ModelCNN, "relu"}, {ModelCNN, "tanh"},
+		{tinyCNN3, "relu"}, {ModelResNet, "relu"}, {ModelResNet, "tanh"},
 	} {
 		for _, norm := range Norms() {
 			model, act := c.model, c.act
-			t.Run(model.String()+"/"+norm.String()+"/"+act, func(t *testing.T) {
+			t.Run(tinyName(model)+"/"+norm.String()+"/"+act, func(t *testing.T) {
 				s := DefaultSpec()
 				s.Model, s.Norm, s.Act, s.Hidden = model, norm, act, []int{64, 48}
 				s.InRows, s.InCols, s.Classes = 8, 8, 10
 				tapNode := "h2.norm"
-				if model == ModelCNN {
+				switch model {
+				case ModelCNN:
 					s.Hidden, s.InRows, s.InCols, tapNode = []int{3, 5}, 10, 10, "c2.norm"
+				case tinyCNN3: // 16→8→4, the third block without a pool
+					s.Model, s.Hidden, s.InRows, s.InCols, tapNode = ModelCNN, []int{3, 5, 4}, 16, 16, "c3.norm"
+				case ModelResNet: // identity skips in s1, a pool, a 1×1 projection, the global average pool
+					s.Hidden, s.Blocks, s.InRows, s.InCols, tapNode = []int{3, 5}, 2, 10, 10, "s2.b1.norm2"
 				}
 				if norm == NormGroup { // groups of 8 and 6 units, or 2 and 3 channels
 					s.Groups = 8
-					if model == ModelCNN {
+					if model != ModelMLP {
 						s.Hidden, s.Groups = []int{4, 6}, 2
 					}
 				}
@@ -139,4 +145,42 @@ func near(a, b []float32) error {
 		}
 	}
 	return nil
+}
+
+// TestGPUCNNLaunchesPerStep: a CNN training step's kernel launches do not
+// grow with the batch (one im2col/col2im and one GEMM per convolution and
+// gradient for the whole batch). GEMM plans may split k differently at
+// another batch size, which adds or removes a reduction launch per GEMM,
+// hence the small slack.
+func TestGPUCNNLaunchesPerStep(t *testing.T) {
+	launches := map[int]int64{}
+	for _, batch := range []int{4, 32} {
+		s := DefaultSpec()
+		s.Model, s.Norm, s.Act, s.Hidden = ModelCNN, NormBatch, "relu", []int{3, 5}
+		s.InRows, s.InCols, s.Classes = 10, 10, 10
+		m, err := Build(s, batch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m.Init(rand.New(rand.NewPCG(1, 2)))
+		gm, err := NewGPUMachine(m, OptSpec{Kind: OptAdam, LR: 1e-3, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rng := rand.New(rand.NewPCG(3, 4))
+		x, y := randomBatch(m, rng)
+		if _, _, err := gm.Step(x, y); err != nil { // first step: allocations
+			t.Fatal(err)
+		}
+		before := gm.dev.Launches()
+		if _, _, err := gm.Step(x, y); err != nil {
+			t.Fatal(err)
+		}
+		launches[batch] = gm.dev.Launches() - before
+		gm.Close()
+	}
+	t.Logf("kernel launches per CNN training step by batch size: %v", launches)
+	if d := launches[32] - launches[4]; d > 8 || d < -8 {
+		t.Errorf("launches per step: %d at batch 4, %d at batch 32; want (nearly) equal", launches[4], launches[32])
+	}
 }

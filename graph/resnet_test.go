@@ -26,9 +26,9 @@ func prototypeBatch(m *Model, rng *rand.Rand, protos [][]float32) (x, y []float3
 	return x, y
 }
 
-// TestResNetInit: the branch of every block starts at zero — the second
-// norm's gains with a norm, the second conv's weights without — and the
-// unnormalised net scales its first convs by L^-1/2 (Fixup).
+// TestResNetInit: every γ starts at 1 and every conv is He-initialised,
+// except without a norm (Fixup): each block's second conv starts at 0, its
+// first is scaled by L^-1/2 for L blocks.
 func TestResNetInit(t *testing.T) {
 	for _, norm := range Norms() {
 		s := tinySpec(ModelResNet, norm)
@@ -39,19 +39,17 @@ func TestResNetInit(t *testing.T) {
 		}
 		m.Init(rand.New(rand.NewPCG(1, 2)))
 		for _, p := range m.Params {
-			zero := strings.HasSuffix(p.Name, ".norm2.gamma") || (norm == NormNone && strings.HasSuffix(p.Name, ".conv2.W"))
-			var ss float64
-			for _, v := range p.Value {
-				ss += float64(v) * float64(v)
+			if strings.HasSuffix(p.Name, ".gamma") && (p.InitStd != 0 || p.InitConst != 1) {
+				t.Errorf("%s: %s starts at N(0, %v²) + %v, want 1", norm, p.Name, p.InitStd, p.InitConst)
 			}
-			if zero && ss != 0 {
-				t.Errorf("%s: %s starts at %v, want 0", norm, p.Name, p.Value[:3])
-			}
-			if strings.HasSuffix(p.Name, ".conv1.W") {
+			if strings.HasSuffix(p.Name, ".conv1.W") || strings.HasSuffix(p.Name, ".conv2.W") {
 				fanIn := p.Shape[1]
 				want := math.Sqrt(2 / float64(fanIn))
-				if norm == NormNone {
+				if norm == NormNone && strings.HasSuffix(p.Name, ".conv1.W") {
 					want /= math.Sqrt(8)
+				}
+				if norm == NormNone && strings.HasSuffix(p.Name, ".conv2.W") {
+					want = 0
 				}
 				if math.Abs(p.InitStd-want) > 1e-12 {
 					t.Errorf("%s: %s drawn with std %v, want %v", norm, p.Name, p.InitStd, want)

@@ -1,6 +1,7 @@
 package kernels
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -141,4 +142,57 @@ func TestPoolAndChannelSumSpans(t *testing.T) {
 			t.Fatalf("channel %d: %g, want %g", i, got[i], want[i])
 		}
 	}
+}
+
+// BenchmarkConv3x3 times the CNN 16,32's two convolutions at batch 128 on
+// one core (all blocks serially): forward, weight and input gradients,
+// with their GEMM rate.
+func BenchmarkConv3x3(b *testing.B) {
+	for _, s := range []Conv3x3Shape{{N: 128, C: 1, H: 28, W: 28, K: 16}, {N: 128, C: 16, H: 14, W: 14, K: 32}} {
+		rng := rand.New(rand.NewPCG(1, 1))
+		hw, ck := s.H*s.W, 9*s.C
+		x, w, bias, dy := randVec(rng, s.N*s.C*hw), randVec(rng, s.K*ck), randVec(rng, s.K), randVec(rng, s.N*s.K*hw)
+		cols, s1, s2 := make([]float32, s.ColsLen()), make([]float32, s.ScratchLen()), make([]float32, s.ScratchLen())
+		y, dw, dx := make([]float32, s.N*s.K*hw), make([]float32, s.K*ck), make([]float32, s.N*s.C*hw)
+		flop := 2 * float64(s.N*s.K*hw*ck)
+		name := fmt.Sprintf("%dx%dx%dx%d-to-%d", s.N, s.C, s.H, s.W, s.K)
+		for _, pass := range []struct {
+			name string
+			run  func()
+		}{
+			{"forward", func() { Conv3x3Forward(s, x, w, bias, cols, s1, y, 0, s.Blocks()) }},
+			{"grad-weight", func() { clear(dw); Conv3x3GradWeight(s, dy, cols, s1, dw, 0, s.Blocks()) }},
+			{"grad-input", func() { Conv3x3GradInput(s, dy, w, s1, s2, dx, 0, s.Blocks()) }},
+		} {
+			b.Run(name+"/"+pass.name, func(b *testing.B) {
+				pass.run()
+				for b.Loop() {
+					pass.run()
+				}
+				b.ReportMetric(flop*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+			})
+		}
+	}
+}
+
+// BenchmarkMaxPool2 times the 2×2 max-pool and its gradient over the CNN
+// 16,32's first activations at batch 128, one core.
+func BenchmarkMaxPool2(b *testing.B) {
+	planes, h, w := 128*16, 28, 28
+	rng := rand.New(rand.NewPCG(2, 2))
+	x := randVec(rng, planes*h*w)
+	y, am := make([]float32, planes*h*w/4), make([]int32, planes*h*w/4)
+	dx := make([]float32, len(x))
+	b.Run("forward/128x16x28x28", func(b *testing.B) {
+		b.SetBytes(int64(4 * (len(x) + 2*len(y))))
+		for b.Loop() {
+			MaxPool2ForwardPlanes(x, h, w, y, am, 0, planes)
+		}
+	})
+	b.Run("backward/128x16x28x28", func(b *testing.B) {
+		b.SetBytes(int64(4 * (len(x) + 2*len(y))))
+		for b.Loop() {
+			MaxPool2BackwardPlanes(y, am, dx, h, w, 0, planes)
+		}
+	})
 }

@@ -6,6 +6,9 @@
 //   - kernels.go: bias, column sums, BatchNorm, LayerNorm, the activations
 //     (Act, with its parse/print) and softmax cross-entropy
 //   - conv.go: the CNN's im2col/col2im, channel sums and 2×2 max-pool
+//   - conv_batched.go: the 3×3 convolution a block of examples per GEMM
+//     (forward, weight and input gradients), and the channel-sum and
+//     max-pool kernels on spans of channels or planes, for parallel parts
 //   - noise.go: the noisy-BatchNorm noise
 //   - optim.go: the optimizer updates (SGD, momentum, Adam)
 //   - gemm.go, workers.go: the GEMM (gonum's BLAS, or OpenBLAS with build tag

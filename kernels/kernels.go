@@ -149,6 +149,31 @@ func BatchNormBackward(train bool, x, dy, gamma, mean, invstd []float32, n, c, s
 	BatchNormBackwardSpan(train, x, dy, gamma, mean, invstd, n, c, s, dx, dgamma, dbeta, acc, 0, c)
 }
 
+// bnRowBackAccum returns Σdy and Σdy·(x−m)·is over one row, in float64
+// with four independent sums (one chain of float64 adds would make the
+// loop wait on each add's latency).
+func bnRowBackAccum(dy, x []float32, m, is float32) (float64, float64) {
+	x = x[:len(dy)]
+	var a0, a1, a2, a3, q0, q1, q2, q3 float64
+	i := 0
+	for ; i+4 <= len(dy); i += 4 {
+		g0, g1, g2, g3 := dy[i], dy[i+1], dy[i+2], dy[i+3]
+		a0 += float64(g0)
+		a1 += float64(g1)
+		a2 += float64(g2)
+		a3 += float64(g3)
+		q0 += float64(g0 * (x[i] - m) * is)
+		q1 += float64(g1 * (x[i+1] - m) * is)
+		q2 += float64(g2 * (x[i+2] - m) * is)
+		q3 += float64(g3 * (x[i+3] - m) * is)
+	}
+	for ; i < len(dy); i++ {
+		a0 += float64(dy[i])
+		q0 += float64(dy[i] * (x[i] - m) * is)
+	}
+	return (a0 + a1) + (a2 + a3), (q0 + q1) + (q2 + q3)
+}
+
 // BatchNormBackwardSpan is BatchNormBackward for the channels [c0, c1).
 func BatchNormBackwardSpan(train bool, x, dy, gamma, mean, invstd []float32, n, c, s int, dx, dgamma, dbeta []float32, acc []float64, c0, c1 int) {
 	sdy, sdyx := acc[c0:c1], acc[c+c0:c+c1] // Σdy and Σdy·x̂ per channel
@@ -168,13 +193,7 @@ func BatchNormBackwardSpan(train bool, x, dy, gamma, mean, invstd []float32, n, 
 		for i := 0; i < n; i++ {
 			for j := c0; j < c1; j++ {
 				base := (i*c + j) * s
-				m, is := mean[j], invstd[j]
-				var a, q float64
-				xr := x[base : base+s]
-				for p, g := range dy[base : base+s] {
-					a += float64(g)
-					q += float64(g * (xr[p] - m) * is)
-				}
+				a, q := bnRowBackAccum(dy[base:base+s], x[base:base+s], mean[j], invstd[j])
 				sdy[j-c0] += a
 				sdyx[j-c0] += q
 			}

@@ -14,11 +14,9 @@ import (
 
 func (op *LinearOp) BindGPU(s *GPUState, out cuda.Buffer, in []cuda.Buffer) (func() error, error) {
 	d, x, w, b := s.Dev, in[0], in[1], in[2]
+	// the bias is added in the GEMM's epilogue: one launch (two with split-k)
 	return func() error {
-		if err := d.Gemm(false, false, op.N, op.Out, op.In, 1, x, op.In, w, op.Out, 0, out, op.Out); err != nil {
-			return err
-		}
-		return d.BiasAdd(out, b, op.N, op.Out)
+		return d.GemmBias(false, false, op.N, op.Out, op.In, 1, x, op.In, w, op.Out, 0, out, op.Out, b)
 	}, nil
 }
 
@@ -51,68 +49,64 @@ func (op *ActGradOp) BindGPU(s *GPUState, out cuda.Buffer, in []cuda.Buffer) (fu
 	return func() error { return d.ActBackward(op.Act, x, y, dy, out) }, nil
 }
 
-// The CNN's ops: a convolution keeps each example's columns for its weight
+// The CNN's ops: a convolution keeps the batch's columns for its weight
 // gradient, a max-pool the index of each maximum for its backward pass.
+// Each convolution and each of its gradients is a fixed number of launches
+// whatever the batch size (cuda.Conv3x3Forward and its backward twins: one
+// im2col or col2im of the whole batch, one GEMM, one axis swap).
+
+// convState is what a convolution shares with its gradient ops: the
+// batch's columns (C·9, N·H·W) and a (K, N·H·W) temporary, the forward
+// pass's GEMM output and then each gradient's swapped dy (the stream runs
+// them one after another).
+type convState struct{ cols, tmp cuda.Buffer }
+
+func convStateOf(s *GPUState, op *Conv2dOp) (convState, error) {
+	return sharedOf(s, op, func() (convState, error) {
+		nc, nt := cuda.Conv3x3Sizes(op.N, op.C, op.H, op.Wd, op.K)
+		b, err := s.allocAll(nc, nt)
+		if err != nil {
+			return convState{}, err
+		}
+		return convState{cols: b[0], tmp: b[1]}, nil
+	})
+}
 
 func (op *Conv2dOp) BindGPU(s *GPUState, out cuda.Buffer, in []cuda.Buffer) (func() error, error) {
 	d, x, w, b := s.Dev, in[0], in[1], in[2]
-	hw, ck := op.H*op.Wd, op.C*9
-	cols, err := sharedOf(s, op, func() (cuda.Buffer, error) { return s.Alloc(op.N * ck * hw) })
+	st, err := convStateOf(s, op)
 	if err != nil {
 		return nil, err
 	}
 	return func() error {
-		for i := 0; i < op.N; i++ {
-			ci := cols.Slice(i*ck*hw, (i+1)*ck*hw)
-			if err := d.Im2Col3x3(x.Slice(i*op.C*hw, (i+1)*op.C*hw), op.C, op.H, op.Wd, ci); err != nil {
-				return err
-			}
-			if err := d.Gemm(false, false, op.K, hw, ck, 1, w, ck, ci, hw, 0, out.Slice(i*op.K*hw, (i+1)*op.K*hw), hw); err != nil {
-				return err
-			}
-		}
-		return d.ChannelBiasAdd(out, b, op.N, op.K, hw)
+		return d.Conv3x3Forward(x, w, b, op.N, op.C, op.H, op.Wd, op.K, st.cols, st.tmp, out)
 	}, nil
 }
 
 func (op *Conv2dGradInputOp) BindGPU(s *GPUState, out cuda.Buffer, in []cuda.Buffer) (func() error, error) {
 	f, d, dy, w := op.Fwd, s.Dev, in[0], in[1]
-	hw, ck := f.H*f.Wd, f.C*9
-	scratch, err := s.Alloc(ck * hw)
+	st, err := convStateOf(s, f)
+	if err != nil {
+		return nil, err
+	}
+	nc, _ := cuda.Conv3x3Sizes(f.N, f.C, f.H, f.Wd, f.K)
+	dcols, err := s.Alloc(nc)
 	if err != nil {
 		return nil, err
 	}
 	return func() error {
-		for i := 0; i < f.N; i++ {
-			if err := d.Gemm(true, false, ck, hw, f.K, 1, w, ck, dy.Slice(i*f.K*hw, (i+1)*f.K*hw), hw, 0, scratch, hw); err != nil {
-				return err
-			}
-			if err := d.Col2Im3x3(scratch, f.C, f.H, f.Wd, out.Slice(i*f.C*hw, (i+1)*f.C*hw)); err != nil {
-				return err
-			}
-		}
-		return nil
+		return d.Conv3x3BackwardData(dy, w, f.N, f.C, f.H, f.Wd, f.K, st.tmp, dcols, out)
 	}, nil
 }
 
 func (op *Conv2dGradWeightOp) BindGPU(s *GPUState, out cuda.Buffer, in []cuda.Buffer) (func() error, error) {
 	f, d, dy := op.Fwd, s.Dev, in[1]
-	hw, ck := f.H*f.Wd, f.C*9
-	cols, err := boundOf[cuda.Buffer](s, f, "convolution")
+	st, err := boundOf[convState](s, f, "convolution")
 	if err != nil {
 		return nil, err
 	}
 	return func() error {
-		for i := 0; i < f.N; i++ {
-			beta := float32(1)
-			if i == 0 {
-				beta = 0
-			}
-			if err := d.Gemm(false, true, f.K, ck, hw, 1, dy.Slice(i*f.K*hw, (i+1)*f.K*hw), hw, cols.Slice(i*ck*hw, (i+1)*ck*hw), hw, beta, out, ck); err != nil {
-				return err
-			}
-		}
-		return nil
+		return d.Conv3x3BackwardFilter(dy, st.cols, f.N, f.C, f.H, f.Wd, f.K, st.tmp, out)
 	}, nil
 }
 
@@ -233,7 +227,8 @@ func (op *NormParamGradOp) BindGPU(s *GPUState, out cuda.Buffer, in []cuda.Buffe
 	return func() error { return d.Copy(out, src) }, nil
 }
 
-// The loss keeps the softmax for its gradient.
+// The loss keeps the softmax for its gradient, and accumulates the batch's
+// loss sum and right answers into s.Metrics when the executor gave one.
 
 func (op *SoftmaxCrossEntropyOp) BindGPU(s *GPUState, out cuda.Buffer, in []cuda.Buffer) (func() error, error) {
 	d, logits, labels := s.Dev, in[0], in[1]
@@ -241,7 +236,8 @@ func (op *SoftmaxCrossEntropyOp) BindGPU(s *GPUState, out cuda.Buffer, in []cuda
 	if err != nil {
 		return nil, err
 	}
-	return func() error { return d.SoftmaxCrossEntropyForward(logits, labels, op.N, op.K, probs, out) }, nil
+	sums := s.Metrics
+	return func() error { return d.SoftmaxCrossEntropyForward(logits, labels, op.N, op.K, probs, out, sums) }, nil
 }
 
 func (op *SoftmaxCrossEntropyGradOp) BindGPU(s *GPUState, out cuda.Buffer, in []cuda.Buffer) (func() error, error) {

@@ -25,7 +25,11 @@ type GPUBinder interface {
 // the executor's scalar constants, and device copies of host state (the
 // BatchNorm running statistics) that the executor syncs with the host.
 type GPUState struct {
-	Dev     *cuda.Device
+	Dev *cuda.Device
+	// Metrics, when not the zero Buffer, is where the loss op's forward
+	// pass accumulates [Σ loss, right answers] (2 floats): set it before
+	// binding; the executor zeroes and reads it.
+	Metrics cuda.Buffer
 	shared  map[any]any
 	consts  map[cuda.Buffer]float32
 	mirrors []gpuMirror

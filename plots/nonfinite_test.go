@@ -172,3 +172,29 @@ func TestDeadNeuronIsASpike(t *testing.T) {
 		t.Errorf("spikeRange: [%v, %v], want [-2, 5.2]", lo, hi)
 	}
 }
+
+// TestNonFiniteTapIsRefused: a NaN or infinite activation in a tap is an
+// error naming the file, neuron and example, in every kind that reads
+// taps (one neuron or all of them).
+func TestNonFiniteTapIsRefused(t *testing.T) {
+	value := func(rng *rand.Rand, neuron, epoch, step, i int) float64 {
+		if epoch == 2 && i == 7 {
+			return math.Inf(1)
+		}
+		return rng.NormFloat64()
+	}
+	dir := makeRun(t, "inf", fakeRun{norm: "none", nodes: []string{"h1.act"}, neurons: []int{0, 1}, epochs: []int{1, 2}, examples: 20, value: value})
+	for _, req := range []Request{
+		{Kind: KindDensity, Sel: Selection{Neuron: -1}},
+		{Kind: KindDrift, Sel: Selection{Neuron: 1}},
+		{Kind: KindDrift, Sel: Selection{Neuron: -1, AllNeurons: true}},
+		{Kind: KindPercentiles, Sel: Selection{Neuron: -1, AllNeurons: true}},
+		{Kind: KindRidge, Sel: Selection{Neuron: -1}},
+	} {
+		req.Runs, req.Out = []string{dir}, filepath.Join(t.TempDir(), "f.png")
+		_, err := Render(context.Background(), req, io.Discard)
+		if err == nil || !strings.Contains(err.Error(), "taps/h1.act/epoch-0002.npy has a non-finite value (+Inf)") || !strings.Contains(err.Error(), "example 7") {
+			t.Errorf("%s all=%v: %v, want the file, the value and example 7 named", req.Kind, req.Sel.AllNeurons, err)
+		}
+	}
+}

@@ -315,6 +315,9 @@ func formatInts(v []int) string {
 	return strings.Join(parts, ",")
 }
 
+// maxEpochRange bounds the epochs one range a-b of an epoch list names.
+const maxEpochRange = 100000
+
 // ParseEpochs parses an epoch list such as "1,10,30" or "1-5,10".
 func ParseEpochs(s string) ([]int, error) {
 	var out []int
@@ -327,8 +330,11 @@ func ParseEpochs(s string) ([]int, error) {
 		}
 		b := a
 		if isRange {
-			if b, err = strconv.Atoi(hi); err != nil || b < a || b-a > 100000 {
+			if b, err = strconv.Atoi(hi); err != nil || b < a {
 				return nil, fmt.Errorf("epoch list %q: %q is not a range a-b with a ≤ b", s, part)
+			}
+			if b-a >= maxEpochRange {
+				return nil, fmt.Errorf("epoch list %q: range %q spans %d epochs; at most %d", s, part, b-a+1, maxEpochRange)
 			}
 		}
 		for ep := a; ep <= b; ep++ {

@@ -3,6 +3,7 @@ package plots
 import (
 	"fmt"
 	"image/color"
+	"math"
 	"slices"
 	"strings"
 
@@ -83,24 +84,41 @@ func GroupBySeed(runs []*Run) []*Group {
 	return groups
 }
 
-// sdBandSeeds is the number of seeds from which a configuration's band is
-// ±1 standard deviation; below it, the band is min to max.
-const sdBandSeeds = 5
+// SeedStats summarises one value over a configuration's seeds.
+type SeedStats struct {
+	N                  int
+	Mean, SD, Min, Max float64 // SD: the sample standard deviation (n − 1), NaN for one value
+	Lo, Hi             float64 // the band drawn: min–max below BandSDFrom values, mean ± SD from it
+}
+
+// seedStats is SeedStats of v (at least one value): what the sweep table
+// and the seed bands of curves and drift both draw.
+func seedStats(v []float64) SeedStats {
+	st := SeedStats{N: len(v), Mean: v[0], SD: math.NaN(), Min: v[0], Max: v[0]}
+	if len(v) > 1 {
+		st.Mean, st.SD = meanSD(v, 1)
+		st.Min, st.Max = slices.Min(v), slices.Max(v)
+	}
+	st.Lo, st.Hi = st.Min, st.Max
+	if len(v) >= BandSDFrom {
+		st.Lo, st.Hi = st.Mean-st.SD, st.Mean+st.SD
+	}
+	return st
+}
 
 // SeedBand is a configuration's curve over its seeds: at each x, the mean
 // over the seeds that have a value there, and the band around it.
 type SeedBand struct {
 	X, Mean, Lo, Hi []float64
 	Seeds           []int // how many seeds have a value at each x
-	SD              bool  // the band is mean ± 1 sample standard deviation (else min to max)
+	SD              bool  // the band is mean ± 1 sample standard deviation at every x (else min to max somewhere)
 }
 
 // MeanBand summarises the series (xs[k], ys[k]) of k seeds: at each x any
-// seed has, the mean of the seeds' finite values there and, with fewer than
-// sdBandSeeds seeds, their min and max, else mean ± their sample standard
-// deviation (n−1). An x where no seed has a finite value is left out.
+// seed has, seedStats of the seeds' finite values there (min to max below
+// BandSDFrom values, else mean ± their sample standard deviation). An x
+// where no seed has a finite value is left out.
 func MeanBand(xs, ys [][]float64) SeedBand {
-	b := SeedBand{SD: len(xs) >= sdBandSeeds}
 	at := map[float64][]float64{}
 	for k := range xs {
 		for i, x := range xs[k] {
@@ -109,19 +127,16 @@ func MeanBand(xs, ys [][]float64) SeedBand {
 			}
 		}
 	}
+	b := SeedBand{SD: len(at) > 0}
 	for x := range at {
 		b.X = append(b.X, x)
 	}
 	slices.Sort(b.X)
 	for _, x := range b.X {
-		v := at[x]
-		mean, sd := meanSD(v, 1)
-		lo, hi := slices.Min(v), slices.Max(v)
-		if b.SD {
-			lo, hi = mean-sd, mean+sd
-		}
-		b.Mean, b.Lo, b.Hi = append(b.Mean, mean), append(b.Lo, lo), append(b.Hi, hi)
-		b.Seeds = append(b.Seeds, len(v))
+		st := seedStats(at[x])
+		b.Mean, b.Lo, b.Hi = append(b.Mean, st.Mean), append(b.Lo, st.Lo), append(b.Hi, st.Hi)
+		b.Seeds = append(b.Seeds, st.N)
+		b.SD = b.SD && st.N >= BandSDFrom
 	}
 	return b
 }
@@ -131,7 +146,7 @@ func bandNote(groups []*Group) string {
 	var minMax, sd bool
 	for _, g := range groups {
 		switch n := len(g.Runs); {
-		case n >= sdBandSeeds:
+		case n >= BandSDFrom:
 			sd = true
 		case n > 1:
 			minMax = true

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"image/color"
 	"io"
-	"math"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -223,17 +222,8 @@ func AggregateSweep(s *Sweep, x, metric string) (*SweepTable, error) {
 	})
 	for _, k := range keys {
 		v := samples[k]
-		row := SweepRow{Group: groups[k.group], X: k.x, N: len(v), SD: math.NaN()}
-		row.Mean, row.Min, row.Max = v[0], v[0], v[0]
-		if len(v) > 1 {
-			row.Mean, row.SD = meanSD(v, 1)
-			row.Min, row.Max = slices.Min(v), slices.Max(v)
-		}
-		row.Lo, row.Hi = row.Min, row.Max
-		if len(v) >= BandSDFrom {
-			row.Lo, row.Hi = row.Mean-row.SD, row.Mean+row.SD
-		}
-		t.Rows = append(t.Rows, row)
+		st := seedStats(v)
+		t.Rows = append(t.Rows, SweepRow{Group: groups[k.group], X: k.x, N: st.N, Mean: st.Mean, SD: st.SD, Min: st.Min, Max: st.Max, Lo: st.Lo, Hi: st.Hi})
 	}
 	return t, nil
 }

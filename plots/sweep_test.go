@@ -192,3 +192,27 @@ func TestRenderSweep(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestAggregateTwoSweeps: runs of two roots stay apart, labelled by root.
+func TestAggregateTwoSweeps(t *testing.T) {
+	fx := loadAggFixture(t)
+	a, b := makeSweep(t, fx), makeSweep(t, fx)
+	s, err := LoadSweep([]string{a, b})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tab, err := AggregateSweep(s, "batch", "test_acc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tab.GroupFlags) != 2 || tab.GroupFlags[0] != "sweep" || len(tab.Rows) != 12 {
+		t.Fatalf("groups %v, %d rows; want sweep, norm and 12 rows", tab.GroupFlags, len(tab.Rows))
+	}
+	one, _ := LoadSweep([]string{a})
+	single, _ := AggregateSweep(one, "batch", "test_acc")
+	for i, r := range tab.Rows[:6] {
+		if r.Group[0] != filepath.Base(a) && r.Group[0] != filepath.Base(b) || r.N != single.Rows[i].N || r.Mean != single.Rows[i].Mean {
+			t.Fatalf("row %d %+v, want root-labelled copy of %+v", i, r, single.Rows[i])
+		}
+	}
+}

@@ -24,7 +24,7 @@ func atomicWrite(path string, perm os.FileMode, write func(*os.File) error) (err
 	if dir == "" {
 		dir = "."
 	}
-	tmp, err := os.CreateTemp(dir, "."+base+".tmp-*")
+	tmp, err := os.CreateTemp(dir, tempName(base))
 	if err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}

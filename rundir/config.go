@@ -97,17 +97,21 @@ func (c *Config) Validate() error {
 	if err := c.Opt.Validate(); err != nil {
 		return err
 	}
-	if c.Batch < 1 || c.Batch > 1<<16 {
-		return fmt.Errorf("--batch %d: must be between 1 and 65536", c.Batch)
-	}
-	if c.Epochs < 1 {
-		return fmt.Errorf("--epochs %d: must be ≥ 1", c.Epochs)
-	}
-	if c.TrainLimit < 0 {
-		return fmt.Errorf("--train-limit %d: must be ≥ 0 (0 uses every example)", c.TrainLimit)
-	}
-	if c.CheckpointEverySteps < 0 {
-		return fmt.Errorf("--checkpoint-every-steps %d: must be ≥ 0", c.CheckpointEverySteps)
+	for _, r := range []struct {
+		flag      string
+		v, lo, hi int
+		note      string
+	}{
+		{"--batch", c.Batch, 1, MaxBatch, ""},
+		{"--epochs", c.Epochs, 1, MaxEpochs, ""},
+		{"--train-limit", c.TrainLimit, 0, MaxExamples, " (0 uses every example)"},
+		{"--checkpoint-every-steps", c.CheckpointEverySteps, 0, MaxSteps, " (0: at each epoch's end only)"},
+		{"--max-steps", c.MaxSteps, 0, MaxSteps, " (0: no limit)"},
+		{"--tap-every-steps", c.Taps.EverySteps, 0, MaxSteps, " (0: never)"},
+	} {
+		if r.v < r.lo || r.v > r.hi {
+			return fmt.Errorf("%s %d: must be between %d and %d%s", r.flag, r.v, r.lo, r.hi, r.note)
+		}
 	}
 	if err := c.Measure.Validate(); err != nil {
 		return err
@@ -116,9 +120,6 @@ func (c *Config) Validate() error {
 	if !t.Mode.Valid() {
 		return fmt.Errorf("--tap-mode %s: want %s", t.Mode, TapModeNames())
 	}
-	if t.EverySteps < 0 {
-		return fmt.Errorf("--tap-every-steps %d: must be ≥ 0", t.EverySteps)
-	}
 	if t.Mode == ModeProbe && (t.Examples < 1 || t.Examples > 1<<20) {
 		return fmt.Errorf("--tap-examples %d: must be between 1 and 1048576", t.Examples)
 	}
@@ -126,22 +127,76 @@ func (c *Config) Validate() error {
 		if e < 1 {
 			return fmt.Errorf("--tap-epochs: epoch %d: epochs count from 1", e)
 		}
+		if e > MaxEpochs {
+			return fmt.Errorf("--tap-epochs: epoch %d: must be between 1 and %d", e, MaxEpochs)
+		}
 	}
 	for _, k := range t.Neurons {
-		if k < 0 {
-			return fmt.Errorf("--tap-neuron %d: neurons count from 0", k)
+		if k < 0 || k > MaxNeuron {
+			return fmt.Errorf("--tap-neuron %d: neurons count from 0, up to %d", k, MaxNeuron)
 		}
+	}
+	if err := noRepeats("--tap", t.Nodes); err != nil {
+		return err
+	}
+	if err := noRepeats("--tap-neuron", t.Neurons); err != nil {
+		return err
+	}
+	return noRepeats("--tap-epochs", t.Epochs)
+}
+
+// Upper bounds of the size-like settings: far beyond any MNIST-scale run,
+// low enough that no count overflows or allocates the machine away.
+const (
+	MaxBatch    = 1 << 16
+	MaxEpochs   = 1_000_000
+	MaxExamples = 100_000_000
+	MaxSteps    = 1_000_000_000
+	MaxNeuron   = 1<<24 - 1
+)
+
+// noRepeats refuses a list that names a value twice: it would be tapped
+// twice, or once while the user thinks it is twice.
+func noRepeats[T comparable](flag string, list []T) error {
+	seen := map[T]bool{}
+	for _, v := range list {
+		if seen[v] {
+			return fmt.Errorf("%s: %v is given twice", flag, v)
+		}
+		seen[v] = true
 	}
 	return nil
 }
 
+// Warnings are settings that are valid but do not do what they seem to:
+// one line each, for the user to read before the run.
+func (c *Config) Warnings() []string {
+	var w []string
+	t := c.Taps
+	for _, e := range t.Epochs {
+		if e > c.Epochs {
+			w = append(w, fmt.Sprintf("--tap-epochs %d: beyond --epochs %d, never tapped", e, c.Epochs))
+		}
+	}
+	if len(t.Nodes) > 0 && !t.AllEpochs && len(t.Epochs) > 0 && t.EverySteps == 0 {
+		tapped := false
+		for _, e := range t.Epochs {
+			tapped = tapped || e <= c.Epochs
+		}
+		if !tapped {
+			w = append(w, fmt.Sprintf("--tap %s: no tap will be taken (every --tap-epochs is beyond --epochs %d)", strings.Join(t.Nodes, ","), c.Epochs))
+		}
+	}
+	return w
+}
+
 // Validate names the flag at fault.
 func (m MeasureConfig) Validate() error {
-	if m.ICSEvery < 0 {
-		return fmt.Errorf("--ics-every %d: must be ≥ 0 (0: never)", m.ICSEvery)
+	if m.ICSEvery < 0 || m.ICSEvery > MaxSteps {
+		return fmt.Errorf("--ics-every %d: must be between 0 and %d (0: never)", m.ICSEvery, MaxSteps)
 	}
-	if m.LandscapeEvery < 0 {
-		return fmt.Errorf("--landscape-every %d: must be ≥ 0 (0: never)", m.LandscapeEvery)
+	if m.LandscapeEvery < 0 || m.LandscapeEvery > MaxSteps {
+		return fmt.Errorf("--landscape-every %d: must be between 0 and %d (0: never)", m.LandscapeEvery, MaxSteps)
 	}
 	if m.LandscapeEvery == 0 {
 		return nil

@@ -7,7 +7,11 @@
 //	landscape.csv         the loss landscape along the gradient per measured step (WriteLandscape, ReadLandscape)
 //	taps/<node>/*.npy     tapped activations, float32 [examples, neurons] (WriteTap, ReadTap)
 //	taps/index.json       the list of taps (ReadIndex)
-//	checkpoint/           written by the trainer
+//	checkpoint/           written by the trainer (CheckpointFile: the whole of it)
+//
+// A sweep's root (normtap sweep --out ROOT) holds one run directory per
+// combination of its varied flags and sweep.json, mapping each directory
+// to its flags (SweepIndex: WriteSweepIndex, ReadSweepIndex).
 //
 // Every file is written atomically: into a temporary file in the same
 // directory, fsynced, then renamed over the old one, so a reader (or a run

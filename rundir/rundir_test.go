@@ -529,3 +529,72 @@ func TestRunFileOf(t *testing.T) {
 		t.Error("metrics.csv outside a run counts as a run's file")
 	}
 }
+
+// TestTapWriterAddThenFlush: Add writes the npy file at once and the
+// index only on Flush, whole, sorted, listing only files already written;
+// a Flush with nothing new writes nothing.
+func TestTapWriterAddThenFlush(t *testing.T) {
+	dir := t.TempDir()
+	w, err := OpenTapWriter(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for step := 3; step >= 1; step-- {
+		if err := w.Add(entry("h1.act", KindStep, 1, step, 1, 0), []float32{float32(step)}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := os.Stat(filepath.Join(dir, StepTapFile("h1.act", step))); err != nil {
+			t.Fatalf("Add did not write the tap file: %v", err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, IndexFile)); !os.IsNotExist(err) {
+		t.Fatalf("Add wrote the index: %v", err)
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	ix, err := ReadIndex(dir)
+	if err != nil || len(ix.Entries) != 3 || ix.Entries[0].Step != 1 || ix.Entries[2].Step != 3 {
+		t.Fatalf("index after Flush: %v %+v", err, ix)
+	}
+	os.Remove(filepath.Join(dir, IndexFile))
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, IndexFile)); !os.IsNotExist(err) {
+		t.Fatal("a Flush with nothing added rewrote the index")
+	}
+	gone := filepath.Join(t.TempDir(), "gone")
+	w2, _ := OpenTapWriter(gone)
+	if err := w2.Add(entry("h1.act", KindEpoch, 1, 1, 1, 0), []float32{1}); err == nil {
+		t.Fatal("Add made a missing run directory")
+	}
+	if _, err := os.Stat(gone); !os.IsNotExist(err) {
+		t.Fatalf("Add made %s", gone)
+	}
+}
+
+// FuzzReadTap feeds arbitrary bytes as a tap's npy file: reading must
+// never panic, and whatever it returns has the index's shape.
+func FuzzReadTap(f *testing.F) {
+	f.Add(npyWithHeader("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 1), }", make([]byte, 8)))
+	f.Add(npyWithHeader("{'descr': '<f4', 'fortran_order': False, 'shape': (100000000000, 64), }", make([]byte, 8)))
+	f.Add(npyWithHeader("{'descr': '<f4', 'fortran_order': False, 'shape': (-1000, 64), }", nil))
+	f.Add([]byte("\x93NUMPY\x02\x00\xff\xff\xff\x7f{}"))
+	f.Add([]byte("\x93NUMPY\x01\x00\x04\x00abcd"))
+	f.Fuzz(func(t *testing.T, file []byte) {
+		dir := t.TempDir()
+		e := entry("h1.act", KindEpoch, 1, 10, 2, 0)
+		e.File = EpochTapFile("h1.act", 1)
+		path := filepath.Join(dir, e.File)
+		os.MkdirAll(filepath.Dir(path), 0o755)
+		os.WriteFile(path, file, 0o644)
+		data, examples, neurons, err := ReadTap(dir, e)
+		if err == nil && (examples != 2 || neurons != 1 || len(data) != 2) {
+			t.Fatalf("read %d×%d (%d values) for an index of 2×1", examples, neurons, len(data))
+		}
+		if err != nil && !strings.Contains(err.Error(), path) {
+			t.Fatalf("error %v does not name %s", err, path)
+		}
+	})
+}

@@ -17,6 +17,12 @@ var (
 	GNPaperNorms   = []string{"batch", "group", "layer"}
 )
 
+// GNPaperCNNGroups is GroupNorm's group count in the CNN: 2 and 4
+// channels per group in its 16- and 32-channel blocks, like the paper's
+// G = 32 on ResNet-50's first, 64-channel stage (the MLP keeps the default
+// 32: 8 units per group).
+const GNPaperCNNGroups = 8
+
 // GNPaperLRPer256 is the learning rate per 256 examples of a batch.
 const GNPaperLRPer256 = 0.1
 
@@ -87,7 +93,11 @@ func GNPaperSpec(o GNPaperOptions, norms []string) Spec {
 		Fixed: fixed,
 		PerRun: func(values []string) []string {
 			b, _ := strconv.Atoi(values[1])
-			return []string{"--lr=" + strconv.FormatFloat(GNPaperLR(b), 'g', -1, 64)}
+			extra := []string{"--lr=" + strconv.FormatFloat(GNPaperLR(b), 'g', -1, 64)}
+			if values[0] == "group" && o.Model != "mlp" {
+				extra = append(extra, "--groups="+strconv.Itoa(GNPaperCNNGroups))
+			}
+			return extra
 		},
 	}
 }

@@ -31,6 +31,14 @@ func TestGNPaperPlan(t *testing.T) {
 			t.Errorf("%s: %v", r.Dir, r.Args)
 		}
 	}
+	spec = GNPaperSpec(o, []string{"group"})
+	spec.Flags = append(flags, Flag{Name: "groups"})
+	if p, err = NewPlan(spec); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(p.Runs[0].Args[len(p.Runs[0].Args)-2:], " "); got != "--lr=0.00078125 --groups=8" {
+		t.Fatalf("GroupNorm run ends %s, want its lr and --groups=8", got)
+	}
 	// the study sets --lr itself: a user may not also vary it
 	spec.Axes = append(spec.Axes, Axis{Flag: "lr", Values: []string{"0.1"}})
 	if _, err := NewPlan(spec); err == nil || !strings.Contains(err.Error(), "--lr is set for each run by the study") {

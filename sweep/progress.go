@@ -33,9 +33,8 @@ func (r *reporter) start(total, done, runs, skipped int) {
 	if r.terminal {
 		r.bar = progressbar.NewOptions(total,
 			progressbar.OptionSetWriter(r.w),
-			progressbar.OptionSetDescription("sweep"),
+			progressbar.OptionSetDescription("sweep, epochs of all runs"),
 			progressbar.OptionShowCount(),
-			progressbar.OptionSetItsString("epochs"),
 			progressbar.OptionSetPredictTime(true),
 			progressbar.OptionThrottle(200*time.Millisecond),
 			progressbar.OptionSetWidth(30),

@@ -36,7 +36,7 @@ type Options struct {
 }
 
 // LogFile, in each run directory, collects the child's stdout and stderr.
-const LogFile = "train.log"
+const LogFile = rundir.LogFile
 
 // lockFile in the root is held by the one sweep running there.
 const lockFile = "sweep.lock"

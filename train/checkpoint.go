@@ -48,6 +48,9 @@ type runState struct {
 	Tensors    []checkpointEntry `json:"tensors"`
 	NoiseDraws []uint64          `json:"noise_draws,omitempty"` // per norm-noise layer: its NoiseState.Draws
 	Config     Config            `json:"config"`                // the run's whole job: a checkpoint belongs to its run
+	// EndPending: the epoch's steps are done (and its batch-mode taps
+	// written) but not its end: evaluation, probe taps, metrics row.
+	EndPending bool `json:"end_pending,omitempty"`
 }
 
 type checkpointEntry struct {
@@ -224,6 +227,8 @@ func (ck *checkpoint) check(cfg Config, nTrain, nb int) error {
 	switch {
 	case st.Epoch < 0 || st.Epoch > cfg.Epochs:
 		return bad("epoch %d, want 0 to --epochs %d", st.Epoch, cfg.Epochs)
+	case st.EndPending && st.Epoch >= cfg.Epochs:
+		return bad("the end of epoch %d pending, beyond --epochs %d", st.Epoch+1, cfg.Epochs)
 	case st.Pos < 0 || st.Pos > nb:
 		return bad("position %d in the epoch, want 0 to %d batches", st.Pos, nb)
 	case st.Step != st.Epoch*nb+st.Pos && !(cfg.MaxSteps > 0 && st.Step == cfg.MaxSteps && st.Step <= st.Epoch*nb+st.Pos):

@@ -23,9 +23,18 @@ type runLock struct{ f *os.File }
 // lockRunDir takes dir's lock or says who holds it.
 func lockRunDir(dir string) (*runLock, error) {
 	path := filepath.Join(dir, lockFile)
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	// O_NOFOLLOW: a run.lock that is a symbolic link is refused, never
+	// followed to truncate and write whatever it points at
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0o644)
+	if errors.Is(err, syscall.ELOOP) {
+		return nil, fmt.Errorf("--out %s: %s is a symbolic link; normtap does not follow it: remove it, or choose another --out", dir, lockFile)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("--out %s: cannot create %s: %w", dir, lockFile, err)
+	}
+	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+		f.Close()
+		return nil, fmt.Errorf("--out %s: %s is not a regular file: remove it, or choose another --out", dir, lockFile)
 	}
 	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
 		b := make([]byte, 32)

@@ -1,6 +1,7 @@
 package train
 
 import (
+	"context"
 	"fmt"
 
 	"normtap/dataset"
@@ -34,5 +35,7 @@ func NewProbeTapper(m *graph.Model, mach graph.Machine, batch int, probe *datase
 }
 
 // Tap takes the tap of the end of epoch, leaving the machine in training
-// mode.
-func (p *ProbeTapper) Tap(epoch int) error { return p.r.tapProbe(epoch, rundir.KindEpoch) }
+// mode; ctx stops it between batches.
+func (p *ProbeTapper) Tap(ctx context.Context, epoch int) error {
+	return p.r.tapProbe(ctx, epoch, rundir.KindEpoch)
+}

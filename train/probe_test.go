@@ -1,6 +1,7 @@
 package train
 
 import (
+	"context"
 	"math/rand/v2"
 	"testing"
 
@@ -40,7 +41,7 @@ func TestProbeTapperTapsWhatTheModelComputes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := tapper.Tap(1); err != nil {
+	if err := tapper.Tap(context.Background(), 1); err != nil {
 		t.Fatal(err)
 	}
 	got, _, _, err := rundir.ReadTap(dir, tw.Index().Entries[0])

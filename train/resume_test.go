@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -27,6 +29,7 @@ func TestMain(m *testing.M) {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(3)
 		}
+		cfg.Resume = os.Getenv("NORMTAP_TRAIN_CHILD_RESUME") != "" // Resume is not in the JSON
 		_, err := Run(context.Background(), cfg, Options{AfterStep: func(step int) {
 			fmt.Println("step", step)
 			time.Sleep(5 * time.Millisecond)
@@ -173,4 +176,79 @@ func TestResumeNamesDifferingFlags(t *testing.T) {
 			t.Errorf("resume with other flags: %v; want it to say %q", err, want)
 		}
 	}
+}
+
+// TestKillLoop (#15 class 3): a training process SIGKILLed at random
+// moments — before its first checkpoint, mid-epoch, in the middle of a
+// write — and started again each time (with --resume once it has a
+// config), ends with no temporary file left and with the metrics (but for
+// their timing columns), tap index and taps of an uninterrupted run, byte
+// for byte. The seed of the kill moments is logged.
+func TestKillLoop(t *testing.T) {
+	cfg := quickConfig(t) // 2 epochs of 20 steps, a step tap every 7
+	cfg.CheckpointEverySteps = 5
+	whole := cfg
+	whole.Out = filepath.Join(t.TempDir(), "whole")
+	if _, err := Run(context.Background(), whole, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	seed := uint64(time.Now().UnixNano())
+	t.Logf("kill moments from seed %d", seed)
+	rng := rand.New(rand.NewPCG(seed, 0))
+	started := func() bool {
+		_, err := os.Stat(filepath.Join(cfg.Out, rundir.ConfigFile))
+		return err == nil
+	}
+	finished := false
+	for kill := 0; kill < 4 && !finished; kill++ {
+		c := cfg
+		c.Resume = started()
+		js, _ := json.Marshal(c)
+		cmd := exec.Command(os.Args[0], "-test.run=^$")
+		cmd.Env = append(os.Environ(), "NORMTAP_TRAIN_CHILD="+string(js))
+		if c.Resume {
+			cmd.Env = append(cmd.Env, "NORMTAP_TRAIN_CHILD_RESUME=1")
+		}
+		out, err := cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var stderr strings.Builder
+		cmd.Stderr = &stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		// a step to kill after (0: as soon as it starts), then 0-3 ms more
+		target := rng.IntN(2*20 + 1)
+		killed := false
+		if target == 0 {
+			time.Sleep(time.Duration(rng.IntN(300)) * time.Millisecond)
+			cmd.Process.Kill()
+			killed = true
+		}
+		sc := bufio.NewScanner(out)
+		for !killed && sc.Scan() {
+			if n, err := strconv.Atoi(strings.TrimPrefix(sc.Text(), "step ")); err == nil && n >= target {
+				time.Sleep(time.Duration(rng.IntN(3000)) * time.Microsecond)
+				cmd.Process.Kill()
+				killed = true
+			}
+		}
+		io.Copy(io.Discard, out)
+		err = cmd.Wait()
+		if err == nil {
+			finished = true
+		} else if !strings.Contains(err.Error(), "killed") {
+			t.Fatalf("child %d (resume %v) failed: %v: %s", kill, c.Resume, err, stderr.String())
+		}
+		t.Logf("child %d: resume %v, kill after step %d: %v", kill, c.Resume, target, err)
+	}
+	cfg.Resume = started()
+	if _, err := Run(context.Background(), cfg, Options{}); err != nil {
+		t.Fatalf("the last start (resume %v): %v", cfg.Resume, err)
+	}
+	if left := tempFiles(t, cfg.Out); len(left) > 0 {
+		t.Errorf("temporary files survived: %v", left)
+	}
+	sameResults(t, cfg.Out, whole.Out)
 }

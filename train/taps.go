@@ -1,7 +1,9 @@
 package train
 
 import (
+	"context"
 	"fmt"
+	"time"
 
 	"normtap/graph"
 	"normtap/rundir"
@@ -48,14 +50,17 @@ func resolveTaps(m *graph.Model, t TapConfig) ([]resolvedTap, error) {
 }
 
 // tap writes every tapped node's columns in the run's tap mode.
-func (r *runner) tap(epoch int, kind rundir.TapKind) error {
+func (r *runner) tap(ctx context.Context, epoch int, kind rundir.TapKind) error {
 	if len(r.taps) == 0 {
 		return nil
+	}
+	if err := r.checkDir(); err != nil {
+		return err
 	}
 	if r.cfg.Taps.Mode == rundir.ModeBatch {
 		return r.tapBatch(epoch, kind)
 	}
-	return r.tapProbe(epoch, kind)
+	return r.tapProbe(ctx, epoch, kind)
 }
 
 // sizeTapBuffers makes each tap's buffer hold n examples of its columns.
@@ -71,10 +76,10 @@ func (r *runner) sizeTapBuffers(n int) {
 // tapProbe runs the probe set (the first --tap-examples test examples)
 // through the model in eval mode (training mode is back on after it) and
 // writes each tapped node's columns.
-func (r *runner) tapProbe(epoch int, kind rundir.TapKind) error {
+func (r *runner) tapProbe(ctx context.Context, epoch int, kind rundir.TapKind) error {
 	n := min(r.cfg.Taps.Examples, r.test.N)
 	r.sizeTapBuffers(n)
-	err := r.forEachEvalBatch(r.test, n, func(first, rows int, _ []float32) error {
+	err := r.forEachEvalBatch(ctx, r.test, n, func(first, rows int, _ []float32) error {
 		for i := range r.taps {
 			t := &r.taps[i]
 			w := len(t.cols)
@@ -110,9 +115,122 @@ func (r *runner) writeTaps(epoch int, kind rundir.TapKind, n int, mode rundir.Ta
 		} else {
 			e.File = rundir.StepTapFile(t.point.Name, r.st.Step)
 		}
-		if err := r.tw.Write(e, t.buf[:n*len(t.cols)]); err != nil {
+		if err := r.tw.Add(e, t.buf[:n*len(t.cols)]); err != nil {
 			return err
 		}
 	}
+	// The index is rewritten at each checkpoint (save) and at most every
+	// indexEvery in between: tapping every step does not rewrite (and
+	// fsync) it every step. A run killed in between resumes from its
+	// checkpoint and writes those taps again.
+	if time.Since(r.lastFlush) >= indexEvery {
+		r.lastFlush = time.Now()
+		return r.tw.Flush()
+	}
 	return nil
+}
+
+// indexEvery is how stale taps/index.json may get between checkpoints.
+const indexEvery = 5 * time.Second
+
+// Tapping has a visible price: a run whose taps will write more than
+// warnTapBytes, or make an epoch more than warnTapSlowdown times as long,
+// says so before it starts.
+const (
+	warnTapBytes    = 1 << 30
+	warnTapSlowdown = 2
+	// tapWriteBytesPerS is what the estimate assumes writing a tap costs
+	// (file, fsync and the column gather): a local disk's rate.
+	tapWriteBytesPerS = 200e6
+)
+
+// tapEstimate is what the run's taps are expected to cost.
+type tapEstimate struct {
+	bytes    int64   // written in all
+	slowdown float64 // a tapped epoch's time ÷ an untapped one's, taps at their most frequent
+	what     string  // how many taps of what size
+}
+
+// tapCost estimates the taps' disk use and time before the run starts. The
+// time compares the tap forward passes (timed here: an eval forward pass
+// changes nothing) and the writing (at tapWriteBytesPerS) with an epoch of
+// training steps (each about three forward passes).
+func (r *runner) tapCost() tapEstimate {
+	if len(r.taps) == 0 {
+		return tapEstimate{slowdown: 1}
+	}
+	cfg := r.cfg
+	nb := r.batchesPerEpoch()
+	steps := cfg.Epochs * nb
+	if cfg.MaxSteps > 0 {
+		steps = min(steps, cfg.MaxSteps)
+	}
+	epochs := (steps + nb - 1) / nb
+	epochTaps := 0
+	for e := 1; e <= epochs; e++ {
+		if tapsEpoch(cfg.Taps, e) {
+			epochTaps++
+		}
+	}
+	stepTaps := 0
+	if cfg.Taps.EverySteps > 0 {
+		stepTaps = steps / cfg.Taps.EverySteps
+	}
+	rows := cfg.Batch
+	if cfg.Taps.Mode == rundir.ModeProbe {
+		rows = min(cfg.Taps.Examples, r.test.N)
+	}
+	var perTap int64
+	cols := 0
+	for _, t := range r.taps {
+		perTap += int64(rows)*int64(len(t.cols))*4 + 128
+		cols += len(t.cols)
+	}
+	est := tapEstimate{bytes: perTap * int64(epochTaps+stepTaps), slowdown: 1,
+		what: fmt.Sprintf("%d taps of %d examples x %d columns, %s each", epochTaps+stepTaps, rows, cols, formatBytes(perTap))}
+	// the most taps an epoch takes: every step tap in it, and its end
+	perEpoch := 1.0
+	if cfg.Taps.EverySteps > 0 {
+		perEpoch += float64(nb) / float64(cfg.Taps.EverySteps)
+	}
+	fwd := r.timeForward()
+	if fwd <= 0 {
+		return est
+	}
+	epochS := 3 * float64(nb) * fwd
+	tapS := float64(perTap) / tapWriteBytesPerS
+	if cfg.Taps.Mode == rundir.ModeProbe {
+		tapS += float64((rows+cfg.Batch-1)/cfg.Batch) * fwd
+	}
+	est.slowdown = 1 + perEpoch*tapS/epochS
+	return est
+}
+
+// timeForward is the seconds of one eval forward pass of a batch (the
+// second of two, so that the first's one-time costs are left out); 0 if
+// it fails. It changes no parameter or statistic.
+func (r *runner) timeForward() float64 {
+	x := make([]float32, r.cfg.Batch*r.train.Features())
+	r.mach.SetTraining(false)
+	defer r.mach.SetTraining(true)
+	var took time.Duration
+	for range 2 {
+		start := time.Now()
+		if _, err := r.mach.Forward(x); err != nil {
+			return 0
+		}
+		took = time.Since(start)
+	}
+	return took.Seconds()
+}
+
+// formatBytes writes n as "1.5 GB".
+func formatBytes(n int64) string {
+	switch {
+	case n >= 1e9:
+		return fmt.Sprintf("%.1f GB", float64(n)/1e9)
+	case n >= 1e6:
+		return fmt.Sprintf("%.1f MB", float64(n)/1e6)
+	}
+	return fmt.Sprintf("%.0f kB", float64(n)/1e3)
 }

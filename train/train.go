@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -29,6 +30,12 @@ type Options struct {
 	// AfterStep, if set, is called after each optimizer step with the
 	// number of steps done (for tests and tools that watch a run).
 	AfterStep func(step int)
+	// Warn, if set, is given one line for each setting that is valid but
+	// does not do what it seems to, and for taps that will cost much.
+	Warn func(msg string)
+	// AfterEpoch, if set, is called after each epoch's end is written
+	// (metrics row and checkpoint) with the epoch's number.
+	AfterEpoch func(epoch int)
 }
 
 // ErrInterrupted is returned, wrapped, when ctx was cancelled and the run
@@ -46,15 +53,18 @@ func Run(ctx context.Context, cfg Config, opts Options) (*Result, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	dataDir := cfg.Data
+	// A named dataset declares its classes, so a label outside them is an
+	// error naming the file and example; any --data set takes its classes
+	// from the labels it has.
+	dataDir, classes := cfg.Data, 0
 	if dataDir == "" {
 		d, err := dataset.Dir(cfg.Dataset)
 		if err != nil {
 			return nil, err
 		}
-		dataDir = d
+		dataDir, classes = d, dataset.MNISTClasses
 	}
-	trainSet, testSet, err := dataset.Load(dataDir, cfg.TrainLimit)
+	trainSet, testSet, err := dataset.LoadClasses(dataDir, cfg.TrainLimit, classes)
 	if err != nil {
 		return nil, err
 	}
@@ -86,10 +96,8 @@ func Run(ctx context.Context, cfg Config, opts Options) (*Result, error) {
 	r := &runner{cfg: cfg, opts: opts, model: model, mach: mach, train: trainSet, test: testSet, taps: taps,
 		shuffle: rand.NewPCG(cfg.Seed, 2)}
 	r.st.Config = cfg
-	if err := os.MkdirAll(cfg.Out, 0o755); err != nil {
-		return nil, fmt.Errorf("--out %s: %w", cfg.Out, err)
-	}
-	lock, err := lockRunDir(cfg.Out)
+	r.warnSettings()
+	lock, err := r.openDir()
 	if err != nil {
 		return nil, err
 	}
@@ -97,10 +105,15 @@ func Run(ctx context.Context, cfg Config, opts Options) (*Result, error) {
 	if err := r.prepareDir(); err != nil {
 		return nil, err
 	}
-	if err := r.loop(ctx); err != nil {
-		return &Result{Metrics: r.st.Metrics, Device: mach.Device()}, err
+	err = r.loop(ctx)
+	if r.checkDir() == nil {
+		if ferr := r.tw.Flush(); err == nil { // the taps since the last checkpoint
+			err = ferr
+		}
+	} else if err != nil && !errors.Is(err, ErrInterrupted) {
+		err = r.checkDir() // what failed the write: the directory went away
 	}
-	return &Result{Metrics: r.st.Metrics, Device: mach.Device()}, nil
+	return &Result{Metrics: r.st.Metrics, Device: mach.Device()}, err
 }
 
 type runner struct {
@@ -118,6 +131,9 @@ type runner struct {
 	// beforeDraw is the shuffle state before this session drew the
 	// current epoch's order (nil when the order came from a checkpoint)
 	beforeDraw []byte
+	dirInfo    os.FileInfo // the run directory as opened (checkDir)
+	savedStep  int         // the step of the last checkpoint
+	lastFlush  time.Time   // when the tap index was last written
 	perm       []int32
 	xbuf       []float32
 	ybuf       []float32
@@ -125,16 +141,95 @@ type runner struct {
 	meas       *measurer
 }
 
-// prepareDir makes the run directory, or reopens it to resume.
-func (r *runner) prepareDir() error {
+// warn passes msg to Options.Warn.
+func (r *runner) warn(format string, args ...any) {
+	if r.opts.Warn != nil {
+		r.opts.Warn(fmt.Sprintf(format, args...))
+	}
+}
+
+// warnSettings warns about settings that do not do what they seem to, and
+// about taps that will cost much, before the run starts.
+func (r *runner) warnSettings() {
+	for _, w := range r.cfg.Warnings() {
+		r.warn("%s", w)
+	}
+	t := r.cfg.Taps
+	if len(r.taps) > 0 && t.Mode == rundir.ModeProbe && t.Examples > r.test.N {
+		r.warn("--tap-examples %d: the test set has %d examples; the probe set is all %d of them", t.Examples, r.test.N, r.test.N)
+	}
+	if c := r.tapCost(); c.bytes > warnTapBytes || c.slowdown > warnTapSlowdown {
+		r.warn("the taps will write about %s and make an epoch about %.1fx as long as without them (%s; an estimate): fewer --tap-neuron, --tap-examples, --tap-epochs or a larger --tap-every-steps cost less", formatBytes(c.bytes), c.slowdown, c.what)
+	}
+}
+
+// openDir makes the run directory (or, to resume, finds it: a missing one
+// is not made), refuses a folder that holds files normtap did not write,
+// takes the directory's lock and removes the temporary files a killed run
+// left. It notes the directory's identity for checkDir.
+func (r *runner) openDir() (*runLock, error) {
 	dir := r.cfg.Out
-	busy := false
-	for _, f := range []string{rundir.ConfigFile, rundir.MetricsFile, rundir.CheckpointDir} {
-		if _, err := os.Stat(filepath.Join(dir, f)); err == nil {
-			busy = true
+	if dir == "" {
+		return nil, errors.New("--out: no run directory given")
+	}
+	fi, err := os.Stat(dir)
+	switch {
+	case err == nil && !fi.IsDir():
+		return nil, fmt.Errorf("--out %s is a file, not a directory", dir)
+	case errors.Is(err, fs.ErrNotExist) && r.cfg.Resume:
+		return nil, fmt.Errorf("--resume: %s does not exist: there is no run to continue (drop --resume to start one there)", dir)
+	case err != nil && !errors.Is(err, fs.ErrNotExist):
+		return nil, fmt.Errorf("--out %s: %w", dir, err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, rundir.ConfigFile)); errors.Is(err, fs.ErrNotExist) {
+		// not (yet) a run: only an empty folder, or one holding what an
+		// aborted start of a run left, may become one
+		name, err := rundir.Foreign(dir)
+		if err != nil {
+			return nil, fmt.Errorf("--out: %w", err)
+		}
+		if name != "" {
+			return nil, fmt.Errorf("--out %s is not empty and not a normtap run (it holds %s): choose a new or empty folder", dir, name)
 		}
 	}
-	if r.cfg.Resume {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("--out %s: %w", dir, err)
+	}
+	lock, err := lockRunDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	if r.dirInfo, err = os.Stat(dir); err == nil {
+		err = rundir.RemoveTemps(dir)
+	}
+	if err != nil {
+		lock.release()
+		return nil, fmt.Errorf("--out %s: %w", dir, err)
+	}
+	return lock, nil
+}
+
+// checkDir stops the run when its directory was removed or renamed while
+// it ran: writing on would make a new, half-empty one at the old path.
+func (r *runner) checkDir() error {
+	fi, err := os.Stat(r.cfg.Out)
+	if err != nil || !os.SameFile(fi, r.dirInfo) {
+		return fmt.Errorf("the run directory %s was removed or renamed while the run was writing it: stopped (it ends at its last checkpoint, step %d; to go on, move it back and add --resume)", r.cfg.Out, r.savedStep)
+	}
+	return nil
+}
+
+// prepareDir starts the run in its directory, or reopens it to resume: a
+// run with a checkpoint continues from it; one stopped before its first
+// checkpoint starts again from step 0, as the same run.
+func (r *runner) prepareDir() error {
+	dir := r.cfg.Out
+	has := func(f string) bool { _, err := os.Stat(filepath.Join(dir, f)); return err == nil }
+	started := has(rundir.ConfigFile) || has(rundir.MetricsFile) || has(rundir.CheckpointDir)
+	switch {
+	case !r.cfg.Resume && started:
+		return fmt.Errorf("--out %s already holds a run; pass --resume to continue it, or choose another --out", dir)
+	case r.cfg.Resume && has(rundir.ConfigFile):
 		saved, err := rundir.ReadConfig(dir)
 		if err != nil {
 			return fmt.Errorf("--resume: %w", err)
@@ -142,36 +237,77 @@ func (r *runner) prepareDir() error {
 		if err := sameJob(saved.Config, r.cfg); err != nil {
 			return fmt.Errorf("--resume %s: %w", dir, err)
 		}
-		st, perm, err := r.loadCheckpoint()
-		if err != nil {
+		if has(rundir.CheckpointFile) {
+			return r.resume()
+		}
+		r.logf("normtap: %s has no checkpoint yet (stopped before its first one): starting the run again from step 0", dir)
+		if err := rundir.ClearUnstarted(dir); err != nil {
 			return err
 		}
-		if err := r.shuffle.UnmarshalBinary(st.ShuffleRNG); err != nil {
-			return fmt.Errorf("resume: shuffle state: %w", err)
-		}
-		r.st, r.perm = st, perm
-		r.st.Config = r.cfg // this session's --out and --device
-		if err := rundir.WriteMetrics(dir, st.Metrics); err != nil {
-			return err
-		}
-	} else if busy {
-		return fmt.Errorf("--out %s already holds a run; pass --resume to continue it, or choose another --out", dir)
-	} else {
-		rc := &rundir.RunConfig{Config: r.cfg, Device: r.mach.Device(), Params: r.model.ParamCount(),
-			Taps: r.model.TapNames(), Build: r.opts.Meta}
-		if err := rundir.WriteConfig(dir, rc); err != nil {
-			return err
-		}
-		if err := rundir.WriteMetrics(dir, nil); err != nil {
-			return err
-		}
+	case r.cfg.Resume:
+		return fmt.Errorf("--resume: %s holds no run yet (no %s): start the run without --resume", dir, rundir.ConfigFile)
 	}
-	tw, err := rundir.OpenTapWriter(dir)
+	rc := &rundir.RunConfig{Config: r.cfg, Device: r.mach.Device(), Params: r.model.ParamCount(),
+		Taps: r.model.TapNames(), Build: r.opts.Meta}
+	if err := rundir.WriteConfig(dir, rc); err != nil {
+		return err
+	}
+	if err := rundir.WriteMetrics(dir, nil); err != nil {
+		return err
+	}
+	return r.openOutputs()
+}
+
+// resume continues the run from its checkpoint.
+func (r *runner) resume() error {
+	st, perm, err := r.loadCheckpoint()
+	if err != nil {
+		return err
+	}
+	if err := r.shuffle.UnmarshalBinary(st.ShuffleRNG); err != nil {
+		return fmt.Errorf("resume: shuffle state: %w", err)
+	}
+	r.st, r.perm = st, perm
+	r.st.Config = r.cfg // this session's --out and --device
+	r.savedStep = st.Step
+	if err := rundir.WriteMetrics(r.cfg.Out, st.Metrics); err != nil {
+		return err
+	}
+	return r.openOutputs()
+}
+
+// openOutputs opens the tap index and the measurement files.
+func (r *runner) openOutputs() error {
+	tw, err := rundir.OpenTapWriter(r.cfg.Out)
 	if err != nil {
 		return err
 	}
 	r.tw = tw
 	return r.openMeasure()
+}
+
+// logf writes a note line to the run's log, if it has one.
+func (r *runner) logf(format string, args ...any) {
+	if r.opts.Log != nil {
+		fmt.Fprintf(r.opts.Log, format+"\n", args...)
+	}
+}
+
+// save checkpoints the run: the tap index first, so that it lists every tap
+// up to the checkpoint's step.
+func (r *runner) save() error {
+	if err := r.checkDir(); err != nil {
+		return err
+	}
+	if err := r.tw.Flush(); err != nil {
+		return err
+	}
+	r.lastFlush = time.Now()
+	if err := saveCheckpoint(r.cfg.Out, r.st, r.perm, r.mach); err != nil {
+		return err
+	}
+	r.savedStep = r.st.Step
+	return nil
 }
 
 // sameJob refuses to resume a run with flags that change what it computes,
@@ -199,15 +335,18 @@ func (r *runner) loop(ctx context.Context) error {
 	r.ybuf = make([]float32, cfg.Batch)
 	r.bar = newProgress(r.opts.Log, r.opts.Terminal)
 	r.clk.runStart, r.clk.wallBase = time.Now(), r.st.WallS
-	for r.st.Epoch < cfg.Epochs && !r.reachedMaxSteps() {
+	for r.st.EndPending || r.st.Epoch < cfg.Epochs && !r.reachedMaxSteps() {
 		epoch := r.st.Epoch + 1
-		if r.st.Pos == 0 {
+		// a checkpoint taken inside an epoch's end (EndPending) has its
+		// steps and batch-mode taps done: a resume goes straight to the end
+		ending := r.st.EndPending
+		if r.st.Pos == 0 && !ending {
 			r.startEpoch()
 		}
 		r.mach.SetTraining(true)
 		r.bar.startEpoch(epoch, cfg.Epochs, nb*cfg.Batch, r.st.Pos*cfg.Batch)
 		r.clk.epochStart, r.clk.epochBase = time.Now(), r.st.EpochTimeS
-		for r.st.Pos < nb && !r.reachedMaxSteps() {
+		for !ending && r.st.Pos < nb && !r.reachedMaxSteps() {
 			if err := ctx.Err(); err != nil {
 				r.bar.clear()
 				if r.st.Pos == 0 && r.beforeDraw != nil {
@@ -223,7 +362,7 @@ func (r *runner) loop(ctx context.Context) error {
 				return err
 			}
 		}
-		if err := r.endEpoch(epoch); err != nil {
+		if err := r.endEpoch(ctx, epoch, ending); err != nil {
 			return err
 		}
 	}
@@ -260,7 +399,7 @@ func (r *runner) startEpoch() {
 func (r *runner) saveMidEpoch() error {
 	r.st.EpochTimeS = r.epochTimeS()
 	r.st.WallS = r.wallS()
-	return saveCheckpoint(r.cfg.Out, r.st, r.perm, r.mach)
+	return r.save()
 }
 
 // step takes the epoch's next training step, with the measurements, taps
@@ -284,7 +423,9 @@ func (r *runner) step(epoch int) error {
 	r.st.EpochLoss += float64(loss)
 	r.st.EpochRight += right
 	if cfg.Taps.EverySteps > 0 && r.st.Step%cfg.Taps.EverySteps == 0 {
-		if err := r.tap(epoch, rundir.KindStep); err != nil {
+		// not interruptible: a resume continues after this step, so its
+		// tap must be whole before the run may stop
+		if err := r.tap(context.Background(), epoch, rundir.KindStep); err != nil {
 			return err
 		}
 	}
@@ -303,25 +444,40 @@ func (r *runner) step(epoch int) error {
 // endEpoch ends epoch after its last step: batch-mode taps (of the last
 // training batch, before the evaluation overwrites the graph's values),
 // the parameter check, the test-set evaluation, probe taps, the metrics
-// row and the checkpoint.
-func (r *runner) endEpoch(epoch int) error {
+// row and the checkpoint. The evaluation and the probe taps stop within a
+// batch when ctx is cancelled: the run then checkpoints with the epoch's
+// steps all done and its end still to do (EndPending), which a resume
+// does first. tapped says the batch-mode taps are already
+// written (the resume of such a checkpoint: that batch is gone).
+func (r *runner) endEpoch(ctx context.Context, epoch int, tapped bool) error {
 	cfg := r.cfg
 	trainTime := r.epochTimeS()
-	if cfg.Taps.Mode == rundir.ModeBatch && tapsEpoch(cfg.Taps, epoch) {
-		if err := r.tap(epoch, rundir.KindEpoch); err != nil {
+	if cfg.Taps.Mode == rundir.ModeBatch && tapsEpoch(cfg.Taps, epoch) && !tapped {
+		if err := r.tap(ctx, epoch, rundir.KindEpoch); err != nil {
 			return err
 		}
 	}
 	if err := r.checkParams(epoch); err != nil {
 		return err
 	}
-	testLoss, testAcc, err := r.evaluate()
+	interrupted := func(err error) error {
+		if ctx.Err() == nil || !errors.Is(err, ctx.Err()) {
+			return err
+		}
+		r.bar.clear()
+		r.st.EpochTimeS, r.st.WallS, r.st.EndPending = trainTime, r.wallS(), true
+		if err := r.save(); err != nil {
+			return err
+		}
+		return fmt.Errorf("%w at the end of epoch %d (step %d), before its evaluation was done; checkpoint written: add --resume to the same command to finish it", ErrInterrupted, epoch, r.st.Step)
+	}
+	testLoss, testAcc, err := r.evaluate(ctx)
 	if err != nil {
-		return err
+		return interrupted(err)
 	}
 	if cfg.Taps.Mode == rundir.ModeProbe && tapsEpoch(cfg.Taps, epoch) {
-		if err := r.tap(epoch, rundir.KindEpoch); err != nil {
-			return err
+		if err := r.tap(ctx, epoch, rundir.KindEpoch); err != nil {
+			return interrupted(err)
 		}
 	}
 	done := r.st.Pos
@@ -330,15 +486,21 @@ func (r *runner) endEpoch(epoch int) error {
 		TestLoss: testLoss, TestAcc: testAcc,
 		WallS: r.wallS(), ExamplesPerS: float64(done*cfg.Batch) / trainTime}
 	r.st.Metrics = append(r.st.Metrics, row)
-	r.st.Epoch, r.st.Pos = epoch, 0
+	r.st.Epoch, r.st.Pos, r.st.EndPending = epoch, 0, false
 	r.st.WallS = row.WallS
+	if err := r.checkDir(); err != nil {
+		return err
+	}
 	if err := rundir.WriteMetrics(cfg.Out, r.st.Metrics); err != nil {
 		return err
 	}
-	if err := saveCheckpoint(cfg.Out, r.st, r.perm, r.mach); err != nil {
+	if err := r.save(); err != nil {
 		return err
 	}
 	r.bar.endEpoch(row)
+	if r.opts.AfterEpoch != nil {
+		r.opts.AfterEpoch(epoch)
+	}
 	return nil
 }
 
@@ -364,12 +526,16 @@ func (r *runner) fillBatch(b int) {
 
 // forEachEvalBatch runs the model in eval mode over the first n examples of
 // set, batch by batch (the last one padded with zeros), calling fn after
-// each forward pass with the number of real rows and the logits.
-func (r *runner) forEachEvalBatch(set *dataset.Set, n int, fn func(first, rows int, logits []float32) error) error {
+// each forward pass with the number of real rows and the logits. It stops
+// with ctx's error between two batches once ctx is cancelled.
+func (r *runner) forEachEvalBatch(ctx context.Context, set *dataset.Set, n int, fn func(first, rows int, logits []float32) error) error {
 	r.mach.SetTraining(false)
 	defer r.mach.SetTraining(true)
 	f, b := set.Features(), r.cfg.Batch
 	for first := 0; first < n; first += b {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		rows := min(b, n-first)
 		copy(r.xbuf, set.Images[first*f:(first+rows)*f])
 		clear(r.xbuf[rows*f:])
@@ -385,12 +551,12 @@ func (r *runner) forEachEvalBatch(set *dataset.Set, n int, fn func(first, rows i
 }
 
 // evaluate returns the test set's mean loss and accuracy in eval mode.
-func (r *runner) evaluate() (loss, acc float64, err error) {
+func (r *runner) evaluate(ctx context.Context) (loss, acc float64, err error) {
 	k := r.model.Spec.Classes
 	probs := make([]float32, r.cfg.Batch*k)
 	var total float64
 	right := 0
-	err = r.forEachEvalBatch(r.test, r.test.N, func(first, rows int, logits []float32) error {
+	err = r.forEachEvalBatch(ctx, r.test, r.test.N, func(first, rows int, logits []float32) error {
 		for i := 0; i < rows; i++ {
 			r.ybuf[i] = float32(r.test.Labels[first+i])
 		}

@@ -1,7 +1,7 @@
 #!/bin/sh
 # reference.sh NORMTAP OUTCSV — trains each of settings.sh's runs on the
 # CPU with the CPU binary NORMTAP and writes OUTCSV (name, model, norm,
-# hidden, train_limit, cpu_test_acc, cpu_s): the expected accuracies the
+# hidden as 1024x1024, train_limit, cpu_test_acc, cpu_s): the expected accuracies the
 # GPU host compares with, so that it trains nothing on its CPU.
 # Results are cached under runs/gpucheck-ref/, keyed by the binary's hash
 # and the run's settings, so repacking the check retrains nothing.
@@ -25,7 +25,7 @@ EOR
 			$CHECK_TRAIN_FLAGS --device cpu --out "$dir" >&2
 	fi
 	# metrics.csv: epoch,step,train_loss,train_acc,test_loss,test_acc,wall_s,...
-	tail -1 "$dir/metrics.csv" | awk -F, -v r="$name,$model,$norm,\"$hidden\",$limit" '{ printf "%s,%s,%s\n", r, $6, $7 }' >> "$csv.tmp"
+	tail -1 "$dir/metrics.csv" | awk -F, -v r="$name,$model,$norm,$(echo "$hidden" | tr , x),$limit" '{ printf "%s,%s,%s\n", r, $6, $7 }' >> "$csv.tmp"
 done
 mv "$csv.tmp" "$csv"
 cat "$csv"

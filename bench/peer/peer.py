@@ -8,8 +8,18 @@ LayerNorm | GroupNorm(min(--groups, width)) | RMSNorm, written out: torch
 gives the channel counts, e.g. 16,32): per block Conv2d 3x3 padding 1 ->
 norm (none | BatchNorm2d | GroupNorm(1, C): LayerNorm's statistics over
 C, H, W with per-channel gamma/beta, where normtap's are per value |
-GroupNorm(min(--groups, C), C) | RMSNorm over C, H, W) -> ReLU
--> MaxPool2d(2), then a Linear from the flattened features to the classes.
+GroupNorm(min(--groups, C), C) | RMSNorm over C, H, W) -> ReLU, and
+MaxPool2d(2) after each block while the map is at least 8x8 (normtap's
+rule), then a Linear from the flattened features to the classes.
+--model resnet (--hidden gives the stage widths, e.g. 16,32,64; --blocks
+the blocks per stage): stem Conv2d 3x3 -> norm -> ReLU; per stage (a
+MaxPool2d(2) first for every stage after the first, while the map is at
+least 8x8) --blocks residual blocks relu(norm(conv3x3(relu(norm(conv3x3(x)))))
++ skip(x)), skip a bias-free 1x1 Conv2d and its norm where the width
+changes; AdaptiveAvgPool2d(1), Linear. Its "layer" is LayerNorm over
+[C, H, W] (per-value gamma/beta, as normtap's). Its init is normtap's: He
+convs, gamma 1; with norm none (Fixup) each block's second conv at 0 and
+its first scaled by L^-1/2 for L blocks.
 Hidden (and conv) weights ~ N(0, 2/fan_in) (He), the output weights
 ~ N(0, 2/(fan_in+fan_out)) (Glorot), biases 0, gamma 1, beta 0. Adam (lr 1e-3, betas (0.9, 0.999), eps 1e-8). float32. Random data
 of MNIST's shape (784 features, 10 classes).
@@ -24,6 +34,7 @@ pass alone up to the logits, in training mode, under no_grad.
 
     python3 bench/peer/peer.py --norm none,batch,layer --threads 2
     python3 bench/peer/peer.py --model cnn --hidden 16,32 --threads 1
+    python3 bench/peer/peer.py --model resnet --hidden 16,32,64 --blocks 1
 """
 import argparse
 import json
@@ -94,13 +105,73 @@ def build_cnn(channels, norm, in_channels=1, rows=28, cols=28, classes=10, group
             layers.append(torch.nn.GroupNorm(min(groups, k), k, eps=1e-5))
         elif norm == "rms":
             layers.append(RMSNorm((k, rows, cols), eps=1e-5))
-        layers += [torch.nn.ReLU(), torch.nn.MaxPool2d(2)]
-        c, rows, cols = k, rows // 2, cols // 2
+        layers.append(torch.nn.ReLU())
+        if rows >= 8 and cols >= 8:  # normtap's graph.PoolMinSize
+            layers.append(torch.nn.MaxPool2d(2))
+            rows, cols = rows // 2, cols // 2
+        c = k
     fan_in = c * rows * cols
     out = torch.nn.Linear(fan_in, classes)
     torch.nn.init.normal_(out.weight, 0.0, math.sqrt(2.0 / (fan_in + classes)))
     torch.nn.init.zeros_(out.bias)
     layers += [torch.nn.Flatten(), out]
+    return torch.nn.Sequential(*layers)
+
+
+def norm_2d(norm, c, rows, cols, groups):
+    """The norm after a conv with c channels on rows x cols maps (resnet)."""
+    if norm == "batch":
+        return torch.nn.BatchNorm2d(c, eps=1e-5, momentum=0.1)
+    if norm == "layer":
+        return torch.nn.LayerNorm([c, rows, cols], eps=1e-5)
+    if norm == "group":
+        return torch.nn.GroupNorm(min(groups, c), c, eps=1e-5)
+    if norm == "rms":
+        return RMSNorm((c, rows, cols), eps=1e-5)
+    return torch.nn.Identity()
+
+
+def he_conv(c, k, size, scale=1.0, bias=True):
+    conv = torch.nn.Conv2d(c, k, size, padding=size // 2, bias=bias)
+    torch.nn.init.normal_(conv.weight, 0.0, scale * math.sqrt(2.0 / (c * size * size)))
+    if bias:
+        torch.nn.init.zeros_(conv.bias)
+    return conv
+
+
+class ResidualBlock(torch.nn.Module):
+    def __init__(self, c, k, rows, cols, norm, groups, conv1_scale, conv2_scale):
+        super().__init__()
+        self.conv1 = he_conv(c, k, 3, conv1_scale)
+        self.norm1 = norm_2d(norm, k, rows, cols, groups)
+        self.conv2 = he_conv(k, k, 3, conv2_scale)
+        self.norm2 = norm_2d(norm, k, rows, cols, groups)
+        self.proj = None
+        if c != k:
+            self.proj = torch.nn.Sequential(he_conv(c, k, 1, bias=False), norm_2d(norm, k, rows, cols, groups))
+
+    def forward(self, x):
+        h = self.norm2(self.conv2(torch.relu(self.norm1(self.conv1(x)))))
+        return torch.relu(h + (x if self.proj is None else self.proj(x)))
+
+
+def build_resnet(widths, blocks, norm, in_channels=1, rows=28, cols=28, classes=10, groups=32):
+    layers = [he_conv(in_channels, widths[0], 3), norm_2d(norm, widths[0], rows, cols, groups), torch.nn.ReLU()]
+    c = widths[0]
+    conv1_scale, conv2_scale = 1.0, 1.0
+    if norm == "none":  # Fixup, as normtap's graph/resnet.go
+        conv1_scale, conv2_scale = 1.0 / math.sqrt(len(widths) * blocks), 0.0
+    for i, k in enumerate(widths):
+        if i > 0 and rows >= 8 and cols >= 8:
+            layers.append(torch.nn.MaxPool2d(2))
+            rows, cols = rows // 2, cols // 2
+        for _ in range(blocks):
+            layers.append(ResidualBlock(c, k, rows, cols, norm, groups, conv1_scale, conv2_scale))
+            c = k
+    out = torch.nn.Linear(c, classes)
+    torch.nn.init.normal_(out.weight, 0.0, math.sqrt(2.0 / (c + classes)))
+    torch.nn.init.zeros_(out.bias)
+    layers += [torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(), out]
     return torch.nn.Sequential(*layers)
 
 
@@ -126,9 +197,12 @@ def percentile(sorted_vals, p):
     return sorted_vals[lo] + (sorted_vals[hi] - sorted_vals[lo]) * (k - lo)
 
 
-def bench_one(model_kind, norm, hidden, batch, steps, warmup, device, seed, groups=32):
+def bench_one(model_kind, norm, hidden, batch, steps, warmup, device, seed, groups=32, blocks=1):
     torch.manual_seed(seed)
-    if model_kind == "cnn":
+    if model_kind == "resnet":
+        model = build_resnet(hidden, blocks, norm, groups=groups).to(device)
+        shape = (batch, 1, 28, 28)
+    elif model_kind == "cnn":
         model = build_cnn(hidden, norm, groups=groups).to(device)
         shape = (batch, 1, 28, 28)
     else:
@@ -208,8 +282,9 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     ap.add_argument("--threads", type=int, default=0, help="torch.set_num_threads; 0: the number of CPUs")
-    ap.add_argument("--model", default="mlp", choices=["mlp", "cnn"])
-    ap.add_argument("--hidden", default="", help="hidden widths (mlp, default 1024,1024) or channel counts (cnn, default 16,32)")
+    ap.add_argument("--model", default="mlp", choices=["mlp", "cnn", "resnet"])
+    ap.add_argument("--hidden", default="", help="hidden widths (mlp, default 1024,1024), channel counts (cnn, default 16,32) or stage widths (resnet, default 16,32,64)")
+    ap.add_argument("--blocks", type=int, default=1, help="residual blocks per stage (resnet)")
     ap.add_argument("--batch", type=int, default=128)
     ap.add_argument("--norm", default="none,batch,layer")
     ap.add_argument("--groups", type=int, default=32, help="GroupNorm's groups (clipped to each width)")
@@ -223,13 +298,14 @@ def main():
         sys.exit(1)
     threads = a.threads if a.threads > 0 else (len(__import__("os").sched_getaffinity(0)))
     torch.set_num_threads(threads)
-    hidden = [int(h) for h in (a.hidden or ("16,32" if a.model == "cnn" else "1024,1024")).split(",")]
+    default_hidden = {"mlp": "1024,1024", "cnn": "16,32", "resnet": "16,32,64"}[a.model]
+    hidden = [int(h) for h in (a.hidden or default_hidden).split(",")]
     norms = [n.strip() for n in a.norm.split(",") if n.strip()]
     for n in norms:
         if n not in NORMS:
             print(f"peer.py: --norm {n!r}: want one of {', '.join(NORMS)}", file=sys.stderr)
             sys.exit(2)
-    results = [bench_one(a.model, n, hidden, a.batch, a.steps, a.warmup, a.device, a.seed, a.groups) for n in norms]
+    results = [bench_one(a.model, n, hidden, a.batch, a.steps, a.warmup, a.device, a.seed, a.groups, a.blocks) for n in norms]
     base = {r["norm"]: r for r in results}.get("none")
     for r in results:
         r["norm_overhead"] = r["ms_per_step_median"] / base["ms_per_step_median"] if base else None

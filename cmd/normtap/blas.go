@@ -50,8 +50,8 @@ const probeTimeout = 60 * time.Second
 // the kernel is right, the user chose it (OPENBLAS_CORETYPE), normtap chose
 // it already, or the check failed (after a warning).
 func chooseBLASKernel(args []string) {
-	if os.Getenv(envCoreType) != "" || os.Getenv(envChose) != "" || os.Getenv(envRejected) != "" {
-		return
+	if _, set := os.LookupEnv(envCoreType); set || os.Getenv(envChose) != "" || os.Getenv(envRejected) != "" {
+		return // set even if empty: OpenBLAS then forces a kernel of its own
 	}
 	loaded := loadedBLASKernel()
 	want := kernels.BetterBLASKernel(loaded)
@@ -136,7 +136,8 @@ func blasDescription() string {
 		return fmt.Sprintf("%s %s, chosen by normtap for %s over OpenBLAS's %s", blasName, kernel, kernels.CPUInstructionSet(), os.Getenv(envChose))
 	case os.Getenv(envRejected) != "":
 		return fmt.Sprintf("%s %s, its own choice: normtap's %s failed its check", blasName, kernel, os.Getenv(envRejected))
-	case os.Getenv(envCoreType) != "":
+	}
+	if _, set := os.LookupEnv(envCoreType); set {
 		return fmt.Sprintf("%s %s, from %s", blasName, kernel, envCoreType)
 	}
 	return fmt.Sprintf("%s %s", blasName, kernel)

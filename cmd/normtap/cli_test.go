@@ -118,6 +118,21 @@ func TestFailureModes(t *testing.T) {
 	writeHugeTap(t, hugeTap)
 	notFigure := filepath.Join(t.TempDir(), "notes.png")
 	os.WriteFile(notFigure, []byte("my notes"), 0o644)
+	// a copy of busy whose checkpoint has a flipped bit; one holding the
+	// checkpoint of busy, a run with --seed 1, under a run with --seed 2
+	flipped, foreign := copyRunWithCheckpoint(t, busy), filepath.Join(t.TempDir(), "seed2")
+	ck := filepath.Join(flipped, "checkpoint", "state.bin")
+	raw, _ := os.ReadFile(ck)
+	raw[len(raw)/3] ^= 4
+	os.WriteFile(ck, raw, 0o644)
+	if code, _, errs := normtap(t, append([]string{"train", "--out", foreign, "--seed", "2", "--epochs", "2"}, tiny...)...); code != 0 {
+		t.Fatalf("setup run failed: %s", errs)
+	}
+	good, _ := os.ReadFile(filepath.Join(busy, "checkpoint", "state.bin"))
+	os.WriteFile(filepath.Join(foreign, "checkpoint", "state.bin"), good, 0o644)
+	notRun, linked := t.TempDir(), t.TempDir()
+	os.WriteFile(filepath.Join(notRun, "notes.txt"), []byte("mine"), 0o644)
+	os.Symlink(filepath.Join(notRun, "notes.txt"), filepath.Join(linked, "run.lock"))
 	cases := []struct {
 		name string
 		args []string
@@ -174,6 +189,25 @@ func TestFailureModes(t *testing.T) {
 		{"plot --neuron not a number", []string{"plot", "--kind", "drift", "--neuron", "x", busy, "--out", "d.png"}, 2, "--neuron x: want a column index ≥ 0 or all"},
 		{"plot same run twice", []string{"plot", "--kind", "curves", busy, busy + "/", "--out", filepath.Join(t.TempDir(), "c.png")}, 1, "is given twice"},
 		{"dataset of one class", []string{"train", "--data", writeOneClassIDX(t), "--hidden", "4", "--epochs", "1", "--quiet", "--device", "cpu", "--out", t.TempDir()}, 1, "every label is 3: a classifier needs examples of at least two classes"},
+		// train: #15 class 3: a missing folder is not a run to resume, and is not made
+		{"resume missing folder", append([]string{"train", "--resume", "--out", filepath.Join(t.TempDir(), "none")}, tiny...), 1, "does not exist: there is no run to continue"},
+		// class 4: a checkpoint is verified
+		{"resume flipped bit", append([]string{"train", "--resume", "--out", flipped}, tiny...), 1, "its checksum does not match its contents"},
+		{"resume another run's checkpoint", append([]string{"train", "--resume", "--out", foreign, "--seed", "2"}, tiny...), 1, "belongs to another run (--seed: 1 in the checkpoint, 2 now)"},
+		{"resume with other flags", append([]string{"train", "--resume", "--out", busy, "--act", "tanh"}, tiny...), 1, "--act: relu in the run, tanh now"},
+		// class 5: no NaN in a float flag, every size bounded with its limit said
+		{"NaN momentum", []string{"train", "--momentum", "NaN", "--out", t.TempDir()}, 2, "--momentum: NaN: want a finite number"},
+		{"infinite bn-momentum", []string{"train", "--bn-momentum", "inf"}, 2, "--bn-momentum: inf: want a finite number"},
+		{"NaN landscape range", []string{"train", "--landscape-range", "nan,1"}, 2, `"nan" is not a finite number`},
+		{"epochs beyond the limit", []string{"train", "--epochs", "2000000"}, 2, "--epochs 2000000: must be between 1 and 1000000"},
+		{"tap every steps beyond the limit", []string{"train", "--tap-every-steps", "9999999999"}, 2, "--tap-every-steps 9999999999: must be between 0 and 1000000000"},
+		{"train threads", []string{"train", "--threads", "100000"}, 2, "--threads 100000: must be between 0 and 1024"},
+		// class 6: train writes only into a new, empty or run folder
+		{"out empty string", []string{"train", "--out", ""}, 2, `--out "": give a directory`},
+		{"out a folder of other files", append([]string{"train", "--out", notRun}, tiny...), 1, "is not empty and not a normtap run (it holds notes.txt)"},
+		{"run.lock a symlink", append([]string{"train", "--out", linked}, tiny...), 1, "run.lock is a symbolic link"},
+		// class 7: a repeated tap id is an error
+		{"duplicate tap neuron", append([]string{"train", "--tap", "h1.act", "--tap-neuron", "3,3", "--out", t.TempDir()}, tiny...), 2, "--tap-neuron: 3 is given twice"},
 		// class 9: the peer command is split as a shell user expects
 		{"bench peer unbalanced quote", []string{"bench", "--peer", "python3 'bench/peer/peer.py"}, 2, "check its quotes"},
 		{"bench peer pipe", []string{"bench", "--peer", "python3 peer.py | tee log"}, 2, "shell operator"},
@@ -238,6 +272,56 @@ func TestOneSignalStopsAtOnce(t *testing.T) {
 	}
 	if strings.Contains(log.String(), "finishing the current step") || !strings.Contains(log.String(), "interrupted") {
 		t.Errorf("stderr does not say bench was interrupted at once: %s", log.String())
+	}
+}
+
+// copyRunWithCheckpoint copies a run directory's config, metrics and
+// checkpoint.
+func copyRunWithCheckpoint(t *testing.T, dir string) string {
+	t.Helper()
+	out := copyRun(t, dir)
+	b, err := os.ReadFile(filepath.Join(dir, "checkpoint", "state.bin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.Mkdir(filepath.Join(out, "checkpoint"), 0o755)
+	os.WriteFile(filepath.Join(out, "checkpoint", "state.bin"), b, 0o644)
+	return out
+}
+
+// TestTrainWarns (#15 classes 7, 8): flags that do nothing here, taps
+// beyond the run or the test set, and taps that cost much each get a
+// warning line; the run goes on.
+func TestTrainWarns(t *testing.T) {
+	code, _, errs := normtap(t, "train", "--hidden", "16", "--epochs", "1", "--train-limit", "500", "--quiet", "--device", "cpu",
+		"--out", filepath.Join(t.TempDir(), "run"), "--momentum", "0.5", "--tap-mode", "probe", "--bn-momentum", "0.2", "--norm", "layer")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	for _, want := range []string{
+		"normtap: warning: --tap-mode has no effect without --tap",
+		"normtap: warning: --momentum has no effect with --opt adam (only with --opt momentum)",
+		"normtap: warning: --bn-momentum has no effect with --norm layer (only with --norm batch)",
+	} {
+		if !strings.Contains(errs, want+"\n") {
+			t.Errorf("stderr does not say %q:\n%s", want, errs)
+		}
+	}
+	code, _, errs = normtap(t, "train", "--hidden", "16", "--epochs", "1", "--train-limit", "500", "--quiet", "--device", "cpu",
+		"--out", filepath.Join(t.TempDir(), "run"), "--tap", "h1.linear", "--tap-neuron", "all", "--tap-every-steps", "1",
+		"--tap-epochs", "1,5", "--tap-examples", "20000")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	for _, want := range []string{
+		"normtap: warning: --tap-epochs 5: beyond --epochs 1, never tapped",
+		"normtap: warning: --tap-examples 20000: the test set has 10000 examples; the probe set is all 10000 of them",
+		"normtap: warning: the taps will write about",
+		"as long as without them (4 taps of 10000 examples x 16 columns, 640 kB each; an estimate)",
+	} {
+		if !strings.Contains(errs, want) {
+			t.Errorf("stderr does not say %q:\n%s", want, errs)
+		}
 	}
 }
 

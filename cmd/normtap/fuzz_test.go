@@ -26,7 +26,7 @@ func FuzzTrainFlags(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, line string) {
 		var cli CLI
-		parser, err := kong.New(&cli, helpVars, kong.Name("normtap"), kong.Exit(func(int) { panic(exitSignal{}) }))
+		parser, err := kong.New(&cli, cliOptions, kong.Name("normtap"), kong.Exit(func(int) { panic(exitSignal{}) }))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"reflect"
 	"runtime/debug"
 	"strings"
 	"sync"
@@ -71,7 +72,7 @@ func run(args []string) (code int) {
 		}
 	}()
 	var cli CLI
-	parser, err := kong.New(&cli, helpVars,
+	parser, err := kong.New(&cli, cliOptions,
 		kong.Name("normtap"),
 		kong.Description("Train networks with and without normalization, tap their activations, and see what normalization does."),
 		kong.ConfigureHelp(kong.HelpOptions{Compact: true}),
@@ -116,9 +117,22 @@ func run(args []string) (code int) {
 	return exitCode(err)
 }
 
-// helpVars fill the ${…} in flag help from the tables of named values, so
-// that a new norm or model shows up in --help without editing it here.
-var helpVars = kong.Vars{"norms": graph.NormHelp(), "models": graph.ModelNames()}
+// cliOptions are what every normtap parser shares (main's, the fuzz
+// test's, sweep's check of its train flags): the ${…} in flag help filled
+// from the tables of named values, so that a new norm or model shows up in
+// --help without editing it here; and float flags that refuse NaN and
+// infinities.
+var cliOptions = kong.OptionFunc(func(k *kong.Kong) error {
+	for _, o := range []kong.Option{
+		kong.Vars{"norms": graph.NormHelp(), "models": graph.ModelNames()},
+		kong.TypeMapper(reflect.TypeOf(float64(0)), finiteFloat()),
+	} {
+		if err := o.Apply(k); err != nil {
+			return err
+		}
+	}
+	return nil
+})
 
 type exitSignal struct{}
 

@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"golang.org/x/term"
 
 	"normtap/plots"
+	"normtap/rundir"
 	"normtap/train"
 )
 
@@ -21,7 +23,7 @@ type ReproCmd struct {
 
 // ReproBNPaperCmd trains both runs and draws the figures.
 type ReproBNPaperCmd struct {
-	Out    string `required:"" type:"path" help:"Directory for the two runs (none/, batch/) and the figures."`
+	Out    string `required:"" help:"Directory for the two runs (none/, batch/) and the figures."`
 	Steps  int    `default:"50000" help:"Training steps of each run (batches of 60)."`
 	Seed   uint64 `default:"1" help:"Seed of both runs."`
 	Device string `default:"auto" enum:"auto,cpu,cuda" help:"auto, cpu or cuda."`
@@ -29,8 +31,11 @@ type ReproBNPaperCmd struct {
 }
 
 func (c *ReproBNPaperCmd) Run(g *Globals, ctx context.Context) error {
-	if c.Steps < 100 {
-		return usagef("--steps %d: the figures need at least 100 steps", c.Steps)
+	if strings.TrimSpace(c.Out) == "" {
+		return usagef(`--out "": give a directory for the two runs and the figures`)
+	}
+	if c.Steps < 100 || c.Steps > rundir.MaxSteps {
+		return usagef("--steps %d: must be between 100 (what the figures need) and %d", c.Steps, rundir.MaxSteps)
 	}
 	dev, err := pickDevice(c.Device)
 	if err != nil {
@@ -40,7 +45,8 @@ func (c *ReproBNPaperCmd) Run(g *Globals, ctx context.Context) error {
 	var runs []string
 	for _, cfg := range cfgs {
 		cfg.Device, cfg.Resume = c.Device, c.Resume
-		opts := train.Options{NewMachine: dev.newMachine, Meta: buildMeta(dev.desc)}
+		opts := train.Options{NewMachine: dev.newMachine, Meta: buildMeta(dev.desc),
+			Warn: func(msg string) { fmt.Fprintf(os.Stderr, "normtap: warning: %s\n", msg) }}
 		if !g.Quiet {
 			opts.Log = os.Stderr
 			opts.Terminal = term.IsTerminal(int(os.Stderr.Fd()))

@@ -99,7 +99,7 @@ type trainCLI struct {
 }
 
 func newTrainParser(cli *trainCLI) (*kong.Kong, error) {
-	return kong.New(cli, helpVars, kong.Name("normtap"), kong.Exit(func(int) {}))
+	return kong.New(cli, cliOptions, kong.Name("normtap"), kong.Exit(func(int) {}))
 }
 
 // trainFlags lists the flags `normtap train` takes, from its definition.

@@ -17,7 +17,7 @@ import (
 // 3 steps so that a stop lands mid-epoch.
 func sweepArgs(root string) []string {
 	return []string{"sweep", "--vary", "seed=1|2", "--out", root, "-j", "1",
-		"--hidden", "256,256", "--batch", "64", "--epochs", "3", "--train-limit", "768",
+		"--hidden", "256,256", "--batch", "64", "--epochs", "2", "--train-limit", "768",
 		"--checkpoint-every-steps", "3", "--device", "cpu"}
 }
 
@@ -156,6 +156,24 @@ func TestSweepUsage(t *testing.T) {
 	}
 	if entries, _ := os.ReadDir(root); len(entries) != 1 || entries[0].Name() != "sweep.json" {
 		t.Fatalf("--print left %v in the root, want sweep.json alone", entries)
+	}
+	// plot --kind sweep: usage mistakes are exit 2, one line
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"plot", "--kind", "sweep", root, "--out", filepath.Join(t.TempDir(), "s.png")}, "needs --x FLAG"},
+		{[]string{"plot", "--kind", "sweep", "--x", "batch", "--metric", "accuracy", root, "--out", "s.png"}, "unknown --metric"},
+	} {
+		code, _, errs := normtap(t, c.args...)
+		if code != 2 || !strings.Contains(errs, c.want) || strings.Count(strings.TrimSpace(errs), "\n") != 0 {
+			t.Errorf("%v: exit %d, stderr %q; want 2 and one line saying %q", c.args, code, errs, c.want)
+		}
+	}
+	// a sweep with no finished run yet: one line, exit 1
+	code, _, errs = normtap(t, "plot", "--kind", "sweep", "--x", "batch", root, "--out", filepath.Join(t.TempDir(), "s.png"))
+	if code != 1 || !strings.Contains(errs, "no finished runs") {
+		t.Errorf("plot of an unrun sweep: exit %d, %q", code, errs)
 	}
 }
 

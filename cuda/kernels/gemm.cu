@@ -35,7 +35,7 @@
 template <int BM, int BN, int BK, int TM, int TN, bool TA, bool TB>
 __device__ void sgemm(int M, int N, int K, float alpha, const float* __restrict__ A, int lda,
                       const float* __restrict__ B, int ldb, float beta, float* __restrict__ C, int ldc,
-                      int kChunk, float* __restrict__ partial) {
+                      int kChunk, float* __restrict__ partial, const float* __restrict__ bias) {
     constexpr int NT = (BM / TM) * (BN / TN); // threads
     constexpr int PAD = 4;
     constexpr int EA = BM * BK / NT, EB = BK * BN / NT; // elements each thread loads per step
@@ -144,23 +144,32 @@ __device__ void sgemm(int M, int N, int K, float alpha, const float* __restrict_
         for (int j = 0; j < TN; j++) {
             const int gj = bn + (j / 4) * SB + tx * 4 + (j % 4);
             if (gj >= N) continue;
-            if (partial != NULL) cr[gj] = acc[i][j];
-            else cr[gj] = beta == 0.0f ? alpha * acc[i][j] : alpha * acc[i][j] + beta * cr[gj];
+            if (partial != NULL) {
+                cr[gj] = acc[i][j];
+            } else {
+                float v = beta == 0.0f ? alpha * acc[i][j] : alpha * acc[i][j] + beta * cr[gj];
+                if (bias != NULL) v += bias[gj];
+                cr[gj] = v;
+            }
         }
     }
 }
 
-// gemm_splitk_reduce: C = α·Σ_z partial[z] + β·C over the m×n elements,
-// the splits added in order. Grid-stride, any grid.
+// gemm_splitk_reduce: C = α·Σ_z partial[z] + β·C (+ bias[j] when bias is
+// not NULL) over the m×n elements, the splits added in order. Grid-stride,
+// any grid.
 extern "C" __global__ void gemm_splitk_reduce(const float* __restrict__ partial, int splits, int M, int N,
-                                              float alpha, float beta, float* __restrict__ C, int ldc) {
+                                              float alpha, float beta, float* __restrict__ C, int ldc,
+                                              const float* __restrict__ bias) {
     const i64 mn = (i64)M * N;
     for (i64 e = (i64)blockIdx.x * blockDim.x + threadIdx.x; e < mn; e += (i64)gridDim.x * blockDim.x) {
         float s = 0.0f;
         for (int z = 0; z < splits; z++) s += partial[z * mn + e];
         const int i = (int)e / N, j = (int)e - i * N; // e < 2^31: the Go side bounds every size
         float* c = C + (i64)i * ldc + j;
-        *c = beta == 0.0f ? alpha * s : alpha * s + beta * *c;
+        float v = beta == 0.0f ? alpha * s : alpha * s + beta * *c;
+        if (bias != NULL) v += bias[j];
+        *c = v;
     }
 }
 
@@ -168,8 +177,8 @@ extern "C" __global__ void gemm_splitk_reduce(const float* __restrict__ partial,
 #define GEMM(NAME, BM, BK, TM, TA, TB)                                                                     \
     extern "C" __global__ void __launch_bounds__((BM / TM) * (BM / TM))                                     \
         NAME(int m, int n, int k, float alpha, const float* a, int lda, const float* b, int ldb,             \
-             float beta, float* c, int ldc, int kChunk, float* partial) {                                    \
-        sgemm<BM, BM, BK, TM, TM, TA, TB>(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, kChunk, partial);    \
+             float beta, float* c, int ldc, int kChunk, float* partial, const float* bias) {                 \
+        sgemm<BM, BM, BK, TM, TM, TA, TB>(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, kChunk, partial, bias); \
     }
 
 GEMM(gemm_nn_128, 128, 8, 8, false, false)
