@@ -38,10 +38,14 @@ func TestGPUMachineMatchesCPU(t *testing.T) {
 				case ModelResNet: // identity skips in s1, a pool, a 1×1 projection, the global average pool
 					s.Hidden, s.Blocks, s.InRows, s.InCols, tapNode = []int{3, 5}, 2, 10, 10, "s2.b1.norm2"
 				}
-				if norm == NormGroup { // groups of 8 and 6 units, or 2 and 3 channels
+				if norm == NormGroup { // groups of 8 and 6 units, or of 2 and 3 channels
 					s.Groups = 8
 					if model != ModelMLP {
-						s.Hidden, s.Groups = []int{4, 6}, 2
+						s.Groups = 2
+						s.Hidden = []int{4, 6}
+						if model == tinyCNN3 {
+							s.Hidden = []int{4, 6, 4}
+						}
 					}
 					if model == tinyCNN3 {
 						s.Hidden = []int{4, 6, 4}

@@ -200,8 +200,8 @@ func (s Spec) Validate() error {
 			return fmt.Errorf("--groups %d: GroupNorm needs at least 1 group", s.Groups)
 		}
 		what := "units of hidden layer"
-		if s.Model == ModelCNN {
-			what = "channels of conv layer"
+		if s.Model != ModelMLP {
+			what = "channels of conv block"
 		}
 		for i, c := range s.Hidden {
 			if g := LayerGroups(s.Groups, c); c%g != 0 {

@@ -93,6 +93,80 @@ func BenchmarkLayerNormBackward(b *testing.B) {
 	}
 }
 
+// GroupNorm (32 groups of 32 features) and RMSNorm over the same shapes.
+const benchGroups = 32
+
+func setGroupBytes(b *testing.B, pass string, n, d int) {
+	bytes, err := kernels.NormBytesGroups("group", pass, n, d, benchGroups)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(bytes)
+}
+
+func BenchmarkGroupNormForward(b *testing.B) {
+	for _, s := range normShapes {
+		n, d := s[0], s[1]
+		b.Run(fmt.Sprintf("%dx%d", n, d), func(b *testing.B) {
+			rng := rand.New(rand.NewPCG(1, 2))
+			x, gamma, beta := randSlice(rng, n*d, 1, 0.5), randSlice(rng, d, 0.2, 1), randSlice(rng, d, 0.2, 0)
+			y, mean, invstd := make([]float32, n*d), make([]float32, n*benchGroups), make([]float32, n*benchGroups)
+			setGroupBytes(b, "forward", n, d)
+			for b.Loop() {
+				kernels.GroupNormForward(x, gamma, beta, n, d, 1, benchGroups, 1e-5, y, mean, invstd)
+			}
+		})
+	}
+}
+
+func BenchmarkGroupNormBackward(b *testing.B) {
+	for _, s := range normShapes {
+		n, d := s[0], s[1]
+		b.Run(fmt.Sprintf("%dx%d", n, d), func(b *testing.B) {
+			rng := rand.New(rand.NewPCG(1, 2))
+			x, dy, gamma, beta := randSlice(rng, n*d, 1, 0.5), randSlice(rng, n*d, 1, 0), randSlice(rng, d, 0.2, 1), randSlice(rng, d, 0.2, 0)
+			y, dx, mean, invstd := make([]float32, n*d), make([]float32, n*d), make([]float32, n*benchGroups), make([]float32, n*benchGroups)
+			dgamma, dbeta := make([]float32, d), make([]float32, d)
+			kernels.GroupNormForward(x, gamma, beta, n, d, 1, benchGroups, 1e-5, y, mean, invstd)
+			setGroupBytes(b, "backward", n, d)
+			for b.Loop() {
+				kernels.GroupNormBackward(x, dy, gamma, mean, invstd, n, d, 1, benchGroups, dx, dgamma, dbeta)
+			}
+		})
+	}
+}
+
+func BenchmarkRMSNormForward(b *testing.B) {
+	for _, s := range normShapes {
+		n, d := s[0], s[1]
+		b.Run(fmt.Sprintf("%dx%d", n, d), func(b *testing.B) {
+			rng := rand.New(rand.NewPCG(1, 2))
+			x, gamma := randSlice(rng, n*d, 1, 0.5), randSlice(rng, d, 0.2, 1)
+			y, invrms := make([]float32, n*d), make([]float32, n)
+			setNormBytes(b, "rms", "forward", n, d)
+			for b.Loop() {
+				kernels.RMSNormForward(x, gamma, n, d, 1e-5, y, invrms)
+			}
+		})
+	}
+}
+
+func BenchmarkRMSNormBackward(b *testing.B) {
+	for _, s := range normShapes {
+		n, d := s[0], s[1]
+		b.Run(fmt.Sprintf("%dx%d", n, d), func(b *testing.B) {
+			rng := rand.New(rand.NewPCG(1, 2))
+			x, dy, gamma := randSlice(rng, n*d, 1, 0.5), randSlice(rng, n*d, 1, 0), randSlice(rng, d, 0.2, 1)
+			y, dx, invrms, dgamma := make([]float32, n*d), make([]float32, n*d), make([]float32, n), make([]float32, d)
+			kernels.RMSNormForward(x, gamma, n, d, 1e-5, y, invrms)
+			setNormBytes(b, "rms", "backward", n, d)
+			for b.Loop() {
+				kernels.RMSNormBackward(x, dy, gamma, invrms, n, d, dx, dgamma)
+			}
+		})
+	}
+}
+
 // BenchmarkGemm times the GEMMs of a 784-1024-1024-10 training step at
 // batch 128, one core (kernels.Gemm) and split over two parts (GemmPlan).
 func BenchmarkGemm(b *testing.B) {
