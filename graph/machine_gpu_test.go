@@ -47,9 +47,6 @@ func TestGPUMachineMatchesCPU(t *testing.T) {
 							s.Hidden = []int{4, 6, 4}
 						}
 					}
-					if model == tinyCNN3 {
-						s.Hidden = []int{4, 6, 4}
-					}
 				}
 				build := func() *Model {
 					m, err := Build(s, 32)
