@@ -193,8 +193,23 @@ func (c *Config) Warnings() []string {
 			w = append(w, fmt.Sprintf("--tap %s: no tap will be taken (every --tap-epochs is beyond --epochs %d)", strings.Join(t.Nodes, ","), c.Epochs))
 		}
 	}
+	if sp := c.Spec; sp.Norm == graph.NormGroup && sp.Model == graph.ModelMLP {
+		for i, width := range sp.Hidden {
+			// A group of k values normalized to mean 0 and variance 1 can
+			// hold no value beyond √(k−1): two units per group leave only
+			// ±1, which throws the layer's information away.
+			if g := graph.LayerGroups(sp.Groups, width); g > 0 && width/g < minGroupValues {
+				w = append(w, fmt.Sprintf("--groups %d: hidden layer %d's GroupNorm groups hold %d unit(s) each, which normalizes every unit to ±1 or 0; use --groups %d or fewer", sp.Groups, i+1, width/g, width/minGroupValues))
+				break
+			}
+		}
+	}
 	return w
 }
+
+// minGroupValues is the smallest GroupNorm group Warnings lets pass
+// unremarked.
+const minGroupValues = 4
 
 // Validate names the flag at fault.
 func (m MeasureConfig) Validate() error {

@@ -598,3 +598,27 @@ func FuzzReadTap(f *testing.F) {
 		}
 	})
 }
+
+// TestWarnsOfTinyGroups: GroupNorm groups of fewer than 4 units in an MLP
+// are a warning naming the layer and a --groups that works; groups of 4 or
+// more, and convolutions (whose groups span H·W), are not.
+func TestWarnsOfTinyGroups(t *testing.T) {
+	for _, tc := range []struct {
+		model  graph.ModelKind
+		hidden []int
+		groups int
+		want   string
+	}{
+		{graph.ModelMLP, []int{256, 64}, 32, "hidden layer 2's GroupNorm groups hold 2 unit(s) each"},
+		{graph.ModelMLP, []int{256, 64}, 16, ""},
+		{graph.ModelCNN, []int{16, 32}, 32, ""},
+	} {
+		c := Config{Epochs: 1}
+		c.Spec = graph.DefaultSpec()
+		c.Spec.Model, c.Spec.Norm, c.Spec.Hidden, c.Spec.Groups = tc.model, graph.NormGroup, tc.hidden, tc.groups
+		w := strings.Join(c.Warnings(), "\n")
+		if tc.want == "" && w != "" || tc.want != "" && !strings.Contains(w, tc.want) {
+			t.Errorf("%v %v G=%d: warnings %q, want %q", tc.model, tc.hidden, tc.groups, w, tc.want)
+		}
+	}
+}
