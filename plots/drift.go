@@ -223,11 +223,12 @@ func DriftFigure(runs []*Run, sel Selection) (*Figure, []DriftRow, error) {
 	if len(refs) == 1 {
 		reference = fmt.Sprintf("epoch %d", sortedKeys(refs)[0])
 	}
-	what := fmt.Sprintf("neuron %d", sel.Neuron)
+	unit := unitOf(runs, sel.Node)
+	what := fmt.Sprintf("%s %d", unit, sel.Neuron)
 	if sel.AllNeurons {
-		what = fmt.Sprintf("median and 25-75%% band over the %d tapped neurons (of every seed)", len(neurons))
+		what = fmt.Sprintf("median and 25-75%% band over the %d tapped %ss (of every seed)", len(neurons), unit)
 	}
-	fig.Caption = fmt.Sprintf("%s · %s · distributions over %d %s · reference: %s", sel.Node, what, examples, modeNote(modes), reference)
+	fig.Caption = fmt.Sprintf("%s · %s · distributions over %d %s%s · reference: %s", sel.Node, what, examples, modeNote(modes), channelNote(runs, sel.Node), reference)
 	if !sel.AllNeurons {
 		fig.Caption += bandNote(groups)
 	}

@@ -344,3 +344,28 @@ func ParseEpochs(s string) ([]int, error) {
 	slices.Sort(out)
 	return slices.Compact(out), nil
 }
+
+// unitOf names what a column of node's taps is in runs: "channel" when
+// every tap of node is a channel tap (rows are example × position),
+// else "neuron".
+func unitOf(runs []*Run, node string) string {
+	channel := false
+	for _, r := range runs {
+		if r.Index == nil {
+			continue
+		}
+		for _, e := range r.Index.Entries {
+			if e.Node != node {
+				continue
+			}
+			if e.Unit != rundir.UnitChannel {
+				return "neuron"
+			}
+			channel = true
+		}
+	}
+	if channel {
+		return "channel"
+	}
+	return "neuron"
+}

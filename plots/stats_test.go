@@ -5,6 +5,8 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
+
+	"normtap/rundir"
 )
 
 func normalPDF(x, mu, sigma float64) float64 {
@@ -224,5 +226,35 @@ func TestMeanStd(t *testing.T) {
 	mean, std := MeanStd([]float64{2, 4, 4, 4, 5, 5, 7, 9})
 	if mean != 5 || std != 2 {
 		t.Errorf("MeanStd = %v, %v; want 5, 2 (population std)", mean, std)
+	}
+}
+
+// TestUnitOf: a node whose taps are all channel taps is drawn as channels;
+// neuron taps, or a mix, as neurons.
+func TestUnitOf(t *testing.T) {
+	run := func(units ...rundir.TapUnit) *Run {
+		ix := &rundir.Index{}
+		for _, u := range units {
+			ix.Entries = append(ix.Entries, rundir.TapEntry{Node: "c2.norm", Unit: u})
+		}
+		ix.Entries = append(ix.Entries, rundir.TapEntry{Node: "h1.act"})
+		return &Run{Index: ix}
+	}
+	for _, tc := range []struct {
+		runs []*Run
+		want string
+	}{
+		{[]*Run{run(rundir.UnitChannel, rundir.UnitChannel)}, "channel"},
+		{[]*Run{run(rundir.UnitChannel), run(rundir.UnitChannel)}, "channel"},
+		{[]*Run{run(rundir.UnitChannel), run(0)}, "neuron"},
+		{[]*Run{run(0)}, "neuron"},
+		{[]*Run{{}}, "neuron"},
+	} {
+		if got := unitOf(tc.runs, "c2.norm"); got != tc.want {
+			t.Errorf("%d runs: %q, want %q", len(tc.runs), got, tc.want)
+		}
+	}
+	if got := unitOf([]*Run{run(rundir.UnitChannel)}, "h1.act"); got != "neuron" {
+		t.Errorf("h1.act: %q", got)
 	}
 }
