@@ -26,14 +26,7 @@ func GroupNormForward(x, gamma, beta []float32, n, c, s, groups int, eps float32
 			k := i*groups + g
 			off := k * m
 			xr, yr := x[off:off+m], y[off:off+m]
-			a, q := rowSumSq(xr)
-			mu := a / float64(m)
-			v := q/float64(m) - mu*mu
-			if v < 0 {
-				v = 0
-			}
-			mf := float32(mu)
-			is := float32(1 / math.Sqrt(v+float64(eps)))
+			mf, is := rowMeanInvStd(xr, eps)
 			mean[k], invstd[k] = mf, is
 			c0 := g * cg
 			if s == 1 { // the group's channels are its features: a LayerNorm row

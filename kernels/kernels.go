@@ -243,6 +243,19 @@ func BatchNormBackwardSpan(train bool, x, dy, gamma, mean, invstd []float32, n, 
 	}
 }
 
+// rowMeanInvStd is the mean of row and 1/√(variance+eps), the biased
+// variance from one pass of float64 sums (clamped at 0 against rounding):
+// the statistics of a LayerNorm row and of a GroupNorm group.
+func rowMeanInvStd(row []float32, eps float32) (mean, invstd float32) {
+	a, q := rowSumSq(row)
+	m := a / float64(len(row))
+	v := q/float64(len(row)) - m*m
+	if v < 0 {
+		v = 0
+	}
+	return float32(m), float32(1 / math.Sqrt(v+float64(eps)))
+}
+
 // LayerNormForward normalizes each row of x (N×D) over its D features:
 // y = γ·(x−μ)/√(σ²+ε) + β with per-feature γ, β. It writes y and each row's
 // mean and 1/√(σ²+ε) for the backward pass. Rows are independent: the
@@ -252,14 +265,7 @@ func LayerNormForward(x, gamma, beta []float32, n, d int, eps float32, y, mean, 
 	nt := 4*n*d >= ntBytes
 	for i := 0; i < n; i++ {
 		xr, yr := x[i*d:(i+1)*d], y[i*d:(i+1)*d]
-		a, q := rowSumSq(xr)
-		m := a / float64(d)
-		v := q/float64(d) - m*m
-		if v < 0 {
-			v = 0
-		}
-		mf := float32(m)
-		is := float32(1 / math.Sqrt(v+float64(eps)))
+		mf, is := rowMeanInvStd(xr, eps)
 		mean[i], invstd[i] = mf, is
 		lnApply(yr, xr, gamma, beta, mf, is, nt)
 	}
