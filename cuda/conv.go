@@ -2,40 +2,10 @@
 
 package cuda
 
-// This file launches the CNN's kernels (kernels/conv.cu): the per-image
-// im2col/col2im (Im2Col3x3, Col2Im3x3), and the batched convolution
-// (Conv3x3Forward, Conv3x3BackwardData, Conv3x3BackwardFilter), whose
-// launches do not grow with the batch.
-
-// Im2Col3x3 queues the unfolding of one (C, H, W) image x into col
-// (C·9, H·W), as kernels.Im2Col3x3.
-func (d *Device) Im2Col3x3(x Buffer, c, h, w int, col Buffer) error {
-	s := sizes{op: "Im2Col3x3"}
-	s.dims("C, H, W", c, h, w)
-	s.need("x", x, c*h*w)
-	s.need("col", col, c*9*h*w)
-	if s.err != nil {
-		return s.err
-	}
-	var p args
-	p.buf(x).buf(col).i32(c).i32(h).i32(w)
-	return d.launch(kIm2col3x3, d.grid1D(c*9*h*w), d1(256), &p)
-}
-
-// Col2Im3x3 queues dx = the adjoint of Im2Col3x3 applied to col, for one
-// image; unlike kernels.Col2Im3x3 it overwrites dx instead of adding to it.
-func (d *Device) Col2Im3x3(col Buffer, c, h, w int, dx Buffer) error {
-	s := sizes{op: "Col2Im3x3"}
-	s.dims("C, H, W", c, h, w)
-	s.need("col", col, c*9*h*w)
-	s.need("dx", dx, c*h*w)
-	if s.err != nil {
-		return s.err
-	}
-	var p args
-	p.buf(col).buf(dx).i32(c).i32(h).i32(w)
-	return d.launch(kCol2im3x3, d.grid1D(c*h*w), d1(256), &p)
-}
+// This file launches the CNN's kernels (kernels/conv.cu): the batched
+// convolution (Conv3x3Forward, Conv3x3BackwardData, Conv3x3BackwardFilter),
+// whose launches do not grow with the batch, the channel bias and sum, and
+// the max-pool.
 
 // ChannelBiasAdd queues y[n, c, s] += b[c] over y (N, C, S).
 func (d *Device) ChannelBiasAdd(y, b Buffer, n, c, s int) error {

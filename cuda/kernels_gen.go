@@ -6,9 +6,7 @@ package cuda
 
 // The kernels of the embedded PTX, one constant each (see kernel).
 const (
-	kIm2col3x3         kernel = iota // conv.ptx im2col3x3(ppiii)
-	kCol2im3x3                       // conv.ptx col2im3x3(ppiii)
-	kIm2col3x3Batch                  // conv.ptx im2col3x3_batch(ppiiii)
+	kIm2col3x3Batch    kernel = iota // conv.ptx im2col3x3_batch(ppiiii)
 	kCol2im3x3Batch                  // conv.ptx col2im3x3_batch(ppiiii)
 	kSwap01F32                       // conv.ptx swap01_f32(pppiii)
 	kChannelBiasAdd                  // conv.ptx channel_bias_add(ppiii)
@@ -81,8 +79,6 @@ const (
 // kinds (p pointer, i int, f float) and the threads of its
 // __launch_bounds__ (0: none).
 var kernelTable = [numKernels]kernelInfo{
-	kIm2col3x3:         {name: "im2col3x3", file: "conv.ptx", params: "ppiii", maxThreads: 0},
-	kCol2im3x3:         {name: "col2im3x3", file: "conv.ptx", params: "ppiii", maxThreads: 0},
 	kIm2col3x3Batch:    {name: "im2col3x3_batch", file: "conv.ptx", params: "ppiiii", maxThreads: 0},
 	kCol2im3x3Batch:    {name: "col2im3x3_batch", file: "conv.ptx", params: "ppiiii", maxThreads: 0},
 	kSwap01F32:         {name: "swap01_f32", file: "conv.ptx", params: "pppiii", maxThreads: 0},

@@ -1,8 +1,8 @@
-// conv.cu — the CNN's kernels: 3×3 same-padding convolution by im2col +
-// GEMM (the GEMM is gemm.cu's), its adjoint col2im, the per-channel bias and
-// its gradient, and the 2×2 max-pool with its backward pass. Each computes
-// what the CPU reference in layers/conv.go computes (Im2Col3x3, Col2Im3x3,
-// Conv2dOp's bias, ChannelSumOp, MaxPool2Op, MaxPool2GradOp).
+// conv.cu — the CNN's kernels: 3×3 same-padding convolution by im2col of the
+// whole batch + GEMM (the GEMM is gemm.cu's), its adjoint col2im, the
+// per-channel bias and its gradient, and the 2×2 max-pool with its backward
+// pass. Each computes what the CPU reference in kernels/conv.go computes
+// (Im2Col3x3 and Col2Im3x3 per image, the channel bias and sum, MaxPool2).
 //
 // Build: make ptx (nvcc -ptx -arch=compute_70 -O3), embedded by cuda/ptx.go;
 // checked by cuda/kernels_gpu_test.go (TestConv*, TestMaxPool2) on a GPU or
@@ -13,41 +13,6 @@
 // emulator links every kernel file into one program)
 __device__ __forceinline__ i64 convTid() { return (i64)blockIdx.x * blockDim.x + threadIdx.x; }
 __device__ __forceinline__ i64 convStride() { return (i64)gridDim.x * blockDim.x; }
-
-// im2col3x3 unfolds one (C, H, W) image into col (C·9, H·W): row ch·9+ky·3+kx
-// holds the pixel at offset (ky−1, kx−1) of each output pixel, 0 outside.
-extern "C" __global__ void im2col3x3(const float* __restrict__ x, float* __restrict__ col, int c, int h, int w) {
-    const i64 hw = (i64)h * w, n = (i64)c * 9 * hw;
-    for (i64 i = convTid(); i < n; i += convStride()) {
-        const i64 row = i / hw;
-        const int p = (int)(i - row * hw);
-        const int ch = (int)(row / 9), k = (int)(row % 9);
-        const int iy = p / w + k / 3 - 1, ix = p % w + k % 3 - 1;
-        col[i] = (iy >= 0 && iy < h && ix >= 0 && ix < w) ? x[((i64)ch * h + iy) * w + ix] : 0.0f;
-    }
-}
-
-// col2im3x3 is im2col3x3's adjoint for one image: dx[ch, iy, ix] = the sum
-// of the (at most 9) column entries that read that pixel. It overwrites dx.
-extern "C" __global__ void col2im3x3(const float* __restrict__ col, float* __restrict__ dx, int c, int h, int w) {
-    const i64 hw = (i64)h * w, n = (i64)c * hw;
-    for (i64 i = convTid(); i < n; i += convStride()) {
-        const int ch = (int)(i / hw);
-        const int p = (int)(i - (i64)ch * hw);
-        const int iy = p / w, ix = p % w;
-        float s = 0.0f;
-        for (int ky = 0; ky < 3; ky++) {
-            const int oy = iy - ky + 1;
-            if (oy < 0 || oy >= h) continue;
-            for (int kx = 0; kx < 3; kx++) {
-                const int ox = ix - kx + 1;
-                if (ox < 0 || ox >= w) continue;
-                s += col[((i64)ch * 9 + ky * 3 + kx) * hw + (i64)oy * w + ox];
-            }
-        }
-        dx[i] = s;
-    }
-}
 
 // --- batched: one launch per convolution for the whole batch -------------
 //

@@ -9,8 +9,6 @@
 #include "conv.cu.h" // a link to cuda/kernels/conv.cu, so the Go build cache sees its edits
 
 static emu::Registrar registered{
-    EMU_KERNEL(im2col3x3),
-    EMU_KERNEL(col2im3x3),
     EMU_KERNEL(im2col3x3_batch),
     EMU_KERNEL(col2im3x3_batch),
     EMU_KERNEL(swap01_f32),
