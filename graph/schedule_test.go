@@ -119,9 +119,11 @@ func TestNoMemoryGrowthAcrossEpochs(t *testing.T) {
 			}
 			heap1, mallocs1 := heap()
 			// ReadMemStats, GC and the runtime's own goroutines allocate a
-			// few objects (up to ~20 seen under load); 100 training steps
-			// that each allocated would add at least 100.
-			if mallocs1-mallocs0 > 50 || heap1 > heap0+64<<10 {
+			// few objects (up to 59 seen with other test packages running
+			// beside it); 100 training steps that each allocated would add
+			// at least 100. The exact per-step check is
+			// TestStepAllocatesNothing.
+			if mallocs1-mallocs0 >= 100 || heap1 > heap0+64<<10 {
 				t.Errorf("4 more epochs: %d allocations, heap %d → %d bytes; want none and no growth", mallocs1-mallocs0, heap0, heap1)
 			}
 		})
