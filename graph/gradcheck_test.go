@@ -39,7 +39,7 @@ func TestModelGradientsMatchFiniteDifferences(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if _, _, err := cm.Step(x, y); err != nil {
+				if _, _, err := cm.Backward(x, y); err != nil {
 					t.Fatal(err)
 				}
 				lossAt := func() float64 {

@@ -32,7 +32,9 @@ type Machine interface {
 	// Backward, to every parameter, and counts it in the optimizer state.
 	Update() error
 	// Grad copies the gradient of parameter i (Model().Params[i]) from the
-	// last Backward into dst.
+	// last Backward into dst. Update and Step consume the gradients: after
+	// them a machine may hold zeros (the CPU machine clears each weight
+	// gradient as it applies it).
 	Grad(i int, dst []float32) error
 	// PeekUpdate writes into dst the value parameter i would have after
 	// Update, bit for bit, changing nothing: the optimizer runs on copies
@@ -73,6 +75,12 @@ type CPUMachine struct {
 	workers *kernels.Workers // splits kernels over the cores (schedule.go)
 	updates []*paramUpdate   // per parameter, its bound optimizer step
 	after   [][]int          // per step of all, the parameters Step updates after it
+	// accumulates: per parameter, whether its gradient's op adds into the
+	// buffer (cpuBinder), which must then be zero when a backward pass
+	// starts; gradsDirty: some such buffer holds the last Backward's
+	// gradient (Update clears them as it consumes them).
+	accumulates []bool
+	gradsDirty  bool
 }
 
 // NewCPUMachine binds buffers to every node of m's graph.
@@ -89,11 +97,19 @@ func NewCPUMachine(m *Model, opt OptSpec) (*CPUMachine, error) {
 	cm.x = m.X.Value().Data().([]float32)
 	cm.lab = m.Labels.Value().Data().([]float32)
 	buf[m.X], buf[m.Labels] = cm.x, cm.lab
-	pl, err := walk(m, buf, cpuBinder{cm.workers})
+	bd := cpuBinder{workers: cm.workers, gradOf: map[*G.Node]int{}, accumulates: map[*G.Node]bool{}}
+	for i, p := range m.Params {
+		bd.gradOf[p.Grad] = i
+	}
+	pl, err := walk(m, buf, bd)
 	if err != nil {
 		return nil, err
 	}
 	cm.buf, cm.all, cm.forward, cm.grads = pl.buf, pl.all, pl.forward, pl.grads
+	cm.accumulates = make([]bool, len(m.Params))
+	for i, p := range m.Params {
+		cm.accumulates[i] = bd.accumulates[p.Grad]
+	}
 	sizes := make([]int, len(m.Params))
 	for i, p := range m.Params {
 		sizes[i] = len(p.Value)
@@ -103,14 +119,31 @@ func NewCPUMachine(m *Model, opt OptSpec) (*CPUMachine, error) {
 	return cm, nil
 }
 
+// accumulateGrads: bind Accumulator ops as such (a variable so that a
+// benchmark can compare both ways in one process).
+var accumulateGrads = true
+
 // cpuBinder is the CPU's part of the walk: slices, and each op's Bind
-// (split over the machine's workers) or else its Exec.
-type cpuBinder struct{ workers *kernels.Workers }
+// (split over the machine's workers) or else its Exec. A parameter's
+// gradient node (gradOf) whose op is a layers.Accumulator is bound to add
+// into its buffer, which the machine keeps zero between backward passes
+// (schedule.go); accumulates records those nodes.
+type cpuBinder struct {
+	workers     *kernels.Workers
+	gradOf      map[*G.Node]int
+	accumulates map[*G.Node]bool
+}
 
 func (cpuBinder) constant(v float32) ([]float32, error) { return []float32{v}, nil }
 func (cpuBinder) alloc(size int) ([]float32, error)     { return make([]float32, size), nil }
 
 func (b cpuBinder) op(n *G.Node, out []float32, in [][]float32) (func(), error) {
+	if _, isGrad := b.gradOf[n]; isGrad && accumulateGrads {
+		if k, ok := n.Op().(layers.Accumulator); ok {
+			b.accumulates[n] = true
+			return k.BindAccumulate(b.workers, out, in), nil
+		}
+	}
 	switch k := n.Op().(type) {
 	case layers.Binder:
 		return k.Bind(b.workers, out, in), nil
@@ -167,9 +200,11 @@ func (cm *CPUMachine) Backward(x, labels []float32) (float32, int, error) {
 	if err := cm.load(x, labels); err != nil {
 		return 0, 0, err
 	}
+	cm.cleanGrads()
 	for _, s := range cm.all {
 		s.run()
 	}
+	cm.gradsDirty = true
 	loss := cm.buf[cm.m.Loss][0]
 	return loss, CountCorrect(cm.m.LossOp.Probs(), cm.lab, cm.m.Batch, cm.m.Spec.Classes), nil
 }
@@ -179,6 +214,7 @@ func (cm *CPUMachine) Update() error {
 	for i := range cm.m.Params {
 		cm.update(i)
 	}
+	cm.gradsDirty = false
 	return nil
 }
 

@@ -29,10 +29,36 @@ type paramUpdate struct {
 	part func(p, parts int)
 }
 
+// clearChunk: an update that clears the gradient it consumes does so
+// chunk by chunk, 32 KiB of gradient at a time, while the chunk is in L1.
+const clearChunk = 8192
+
 func (u *paramUpdate) run(p, parts int) {
-	w := u.cm.m.Params[u.i].Value
+	w, g := u.cm.m.Params[u.i].Value, u.cm.grads[u.i]
 	lo, hi := kernels.Span(len(w), p, parts, 16)
-	u.cm.opt.applySpan(u.cm.state, u.i, w, u.cm.grads[u.i], lo, hi)
+	if !u.cm.accumulates[u.i] {
+		u.cm.opt.applySpan(u.cm.state, u.i, w, g, lo, hi)
+		return
+	}
+	for c := lo; c < hi; c += clearChunk {
+		e := min(c+clearChunk, hi)
+		u.cm.opt.applySpan(u.cm.state, u.i, w, g, c, e)
+		clear(g[c:e])
+	}
+}
+
+// cleanGrads zeroes the gradients that a backward pass adds into, when the
+// last Backward left them holding values no Update consumed.
+func (cm *CPUMachine) cleanGrads() {
+	if !cm.gradsDirty {
+		return
+	}
+	for i, acc := range cm.accumulates {
+		if acc {
+			clear(cm.grads[i])
+		}
+	}
+	cm.gradsDirty = false
 }
 
 // update applies the optimizer step to parameter i (the step count must
@@ -69,8 +95,10 @@ func (cm *CPUMachine) planUpdates() {
 		at := len(cm.all) - 1
 		if k, ok := index[p.Grad]; ok {
 			at = k
-			if r, ok := last[p.Node]; ok && r > at {
-				at = r
+			for _, n := range []*G.Node{p.Node, p.Grad} { // after the parameter's last reader, and the gradient's (the update clears it)
+				if r, ok := last[n]; ok && r > at {
+					at = r
+				}
 			}
 		}
 		if at < 0 {
@@ -86,6 +114,7 @@ func (cm *CPUMachine) step(x, labels []float32) (float32, int, error) {
 	if err := cm.load(x, labels); err != nil {
 		return 0, 0, err
 	}
+	cm.cleanGrads()
 	cm.state.Step++
 	for k, s := range cm.all {
 		s.run()

@@ -216,3 +216,72 @@ func testParallelMatchesOnePart(t *testing.T, build func(testing.TB, Norm, uint6
 		}
 	}
 }
+
+// TestAccumulatedGradientsStartAtZero: the weight gradients the machine's
+// GEMMs add into (cpuBinder) hold exactly one backward pass's gradient
+// whatever ran before: a fresh machine, a second Backward with no Update
+// between, a Backward after Step (whose updates cleared them) and after
+// Update all give the same gradients bit for bit.
+func TestAccumulatedGradientsStartAtZero(t *testing.T) {
+	for _, mod := range steadyModels {
+		t.Run(mod.name, func(t *testing.T) {
+			cm, x, y := mod.make(t, NormBatch, 5)
+			defer cm.Close()
+			var weights int
+			for i, p := range cm.Model().Params {
+				if cm.accumulates[i] {
+					weights++
+				} else if mod.name == "mlp" && len(p.Value) >= 256*256 {
+					t.Errorf("%s: gradient bound to overwrite; the MLP's weight gradients should accumulate", p.Name)
+				}
+			}
+			if mod.name == "mlp" && weights == 0 {
+				t.Fatal("no gradient accumulates: the test would check nothing")
+			}
+			cm.opt.LR = 0 // updates that leave the parameters where they are
+			grads := func(when string) [][]float32 {
+				if _, _, err := cm.Backward(x, y); err != nil {
+					t.Fatal(err)
+				}
+				g := make([][]float32, len(cm.grads))
+				for i := range g {
+					g[i] = append([]float32(nil), cm.grads[i]...)
+				}
+				return g
+			}
+			want := grads("fresh")
+			check := func(when string, got [][]float32) {
+				for i, p := range cm.Model().Params {
+					for j := range got[i] {
+						if math.Float32bits(got[i][j]) != math.Float32bits(want[i][j]) {
+							t.Fatalf("%s: d%s[%d] = %v, %v from a fresh machine", when, p.Name, j, got[i][j], want[i][j])
+						}
+					}
+				}
+			}
+			check("second Backward", grads("again"))
+			if _, _, err := cm.Step(x, y); err != nil {
+				t.Fatal(err)
+			}
+			for i, acc := range cm.accumulates {
+				if acc && slicesAnyNonZero(cm.grads[i]) {
+					t.Fatalf("%s: gradient not cleared by Step's update", cm.Model().Params[i].Name)
+				}
+			}
+			check("Backward after Step", grads("after step"))
+			if err := cm.Update(); err != nil {
+				t.Fatal(err)
+			}
+			check("Backward after Update", grads("after update"))
+		})
+	}
+}
+
+func slicesAnyNonZero(x []float32) bool {
+	for _, v := range x {
+		if v != 0 {
+			return true
+		}
+	}
+	return false
+}

@@ -1,34 +1,108 @@
 package kernels
 
+import (
+	"runtime"
+	"sync/atomic"
+	"time"
+)
+
 // Workers is a fixed set of goroutines that run one function split into
 // parts (fork-join), for the executor's parallel kernels. The caller's
 // goroutine runs part 0 and Run returns when every part is done. Run
 // allocates nothing, so a bound kernel called every training step stays
 // allocation-free; the goroutines live until Close.
 //
+// A training step forks and joins a few dozen times, with short serial
+// stretches between. Waking a parked goroutine costs tens of microseconds
+// on a virtual machine (the futex wake-up becomes an inter-processor
+// interrupt through the hypervisor), so a helper that has finished its
+// part watches for the next Run for up to spinWait before it parks, and
+// Run waits for the helpers the same way. While watching, a goroutine
+// yields its processor (runtime.Gosched) between checks, so other
+// goroutines (a progress bar, a signal handler, a GOMAXPROCS of 1) still
+// run.
+//
 // A nil *Workers runs everything serially as one part.
 type Workers struct {
-	fn    func(part, parts int)
-	start []chan struct{} // one per helper goroutine
-	done  chan struct{}
+	fn      func(part, parts int)
+	gen     atomic.Uint64 // Run's count: a helper runs its part once per increment
+	pending atomic.Int32  // helper parts of the current Run not yet done
+	helpers []*helper
+	closed  atomic.Bool
+	done    chan struct{} // a helper's part finished while Run was parked
+	waiting atomic.Bool   // Run is parked on done
 }
+
+type helper struct {
+	part     int
+	sleeping atomic.Bool   // parked on wake; Run must send to it
+	wake     chan struct{} // capacity 1
+}
+
+// spinWait is how long a goroutine of the pool watches for work (or for
+// the helpers to finish) before it parks.
+var spinWait = 100 * time.Microsecond
 
 // NewWorkers starts a pool that splits work into n parts (n−1 helper
 // goroutines). n < 1 is taken as 1.
 func NewWorkers(n int) *Workers {
-	w := &Workers{done: make(chan struct{}, max(n-1, 1))}
+	w := &Workers{done: make(chan struct{}, 1)}
 	for i := 1; i < n; i++ {
-		c := make(chan struct{}, 1)
-		w.start = append(w.start, c)
-		go w.helper(i, c)
+		h := &helper{part: i, wake: make(chan struct{}, 1)}
+		w.helpers = append(w.helpers, h)
+		go w.loop(h)
 	}
 	return w
 }
 
-func (w *Workers) helper(part int, start chan struct{}) {
-	for range start {
-		w.fn(part, len(w.start)+1)
-		w.done <- struct{}{}
+// spinning is one goroutine's watch: how long it has watched, and whether
+// spinWait has passed. Check it after each look; it yields the processor
+// (runtime.Gosched) between looks.
+type spinning struct {
+	i     int
+	start time.Time
+}
+
+func (s *spinning) more() bool {
+	if s.i&63 == 0 {
+		if s.i == 0 {
+			s.start = time.Now()
+		} else if time.Since(s.start) > spinWait {
+			return false
+		}
+	}
+	s.i++
+	runtime.Gosched()
+	return true
+}
+
+func (w *Workers) loop(h *helper) {
+	var seen uint64 // Run may come before this goroutine starts
+	for {
+		for w.gen.Load() == seen {
+			var sp spinning
+			for w.gen.Load() == seen && sp.more() {
+			}
+			if w.gen.Load() != seen {
+				break
+			}
+			h.sleeping.Store(true)
+			if w.gen.Load() != seen && h.sleeping.CompareAndSwap(true, false) {
+				break // Run came between the check and the flag and sends nothing
+			}
+			// Run (or Close) cleared the flag and sends one token. It may
+			// be late: a Run whose part this goroutine ran while it was
+			// still waking the others. The loop looks again.
+			<-h.wake
+		}
+		seen = w.gen.Load()
+		if w.closed.Load() {
+			return
+		}
+		w.fn(h.part, len(w.helpers)+1)
+		if w.pending.Add(-1) == 0 && w.waiting.CompareAndSwap(true, false) {
+			w.done <- struct{}{}
+		}
 	}
 }
 
@@ -37,36 +111,53 @@ func (w *Workers) Parts() int {
 	if w == nil {
 		return 1
 	}
-	return len(w.start) + 1
+	return len(w.helpers) + 1
 }
 
 // Run calls fn(part, parts) for every part in [0, parts) concurrently and
 // waits for all of them. fn must not call Run on the same pool.
 func (w *Workers) Run(fn func(part, parts int)) {
-	if w == nil || len(w.start) == 0 {
+	if w == nil || len(w.helpers) == 0 || w.closed.Load() {
 		fn(0, 1)
 		return
 	}
 	w.fn = fn
-	for _, c := range w.start {
-		c <- struct{}{}
+	w.pending.Store(int32(len(w.helpers)))
+	w.gen.Add(1)
+	for _, h := range w.helpers {
+		if h.sleeping.CompareAndSwap(true, false) {
+			h.wake <- struct{}{}
+		}
 	}
-	fn(0, len(w.start)+1)
-	for range w.start {
+	fn(0, len(w.helpers)+1)
+	var sp spinning
+	for w.pending.Load() != 0 && sp.more() {
+	}
+	for w.pending.Load() != 0 {
+		w.waiting.Store(true)
+		if w.pending.Load() == 0 && w.waiting.CompareAndSwap(true, false) {
+			break // the last helper finished between the check and the flag
+		}
+		// A helper cleared the flag and sends one token. It may be the
+		// last helper of the previous Run, which finished it (this Run
+		// saw pending reach 0) before it took the flag: the loop looks
+		// again.
 		<-w.done
 	}
 	w.fn = nil
 }
 
-// Close stops the helper goroutines; the pool must not be used after.
+// Close stops the helper goroutines; the pool runs serially after.
 func (w *Workers) Close() {
-	if w == nil {
+	if w == nil || w.closed.Swap(true) {
 		return
 	}
-	for _, c := range w.start {
-		close(c)
+	w.gen.Add(1)
+	for _, h := range w.helpers {
+		if h.sleeping.CompareAndSwap(true, false) {
+			h.wake <- struct{}{}
+		}
 	}
-	w.start = nil
 }
 
 // Span is part's share [lo, hi) of n items split into parts contiguous

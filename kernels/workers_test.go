@@ -1,8 +1,10 @@
 package kernels
 
 import (
+	"runtime"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // TestWorkersRunEveryPart: each part runs once per Run, on every pool size,
@@ -56,5 +58,53 @@ func BenchmarkWorkersRun(b *testing.B) {
 	fn := func(p, parts int) {}
 	for b.Loop() {
 		w.Run(fn)
+	}
+}
+
+// TestWorkersHandOff drives every hand-off between Run and the helpers: a
+// Run before the helper goroutines have started, back-to-back Runs (the
+// helpers catch them while watching), Runs after gaps longer than
+// spinWait (the helpers have parked and must be woken), helpers slower
+// than the caller (Run parks waiting for them) and one processor shared
+// by four parts. A lost wake-up hangs; the watchdog turns that into a
+// failure.
+func TestWorkersHandOff(t *testing.T) {
+	defer func(old time.Duration) { spinWait = old }(spinWait)
+	spinWait = 20 * time.Microsecond
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for _, procs := range []int{1, 2} {
+			old := runtime.GOMAXPROCS(procs)
+			for _, n := range []int{2, 4} {
+				for range 50 {
+					w := NewWorkers(n) // Run at once, before the helpers run
+					var sum atomic.Int64
+					w.Run(func(p, parts int) { sum.Add(int64(p + 1)) })
+					for i := range 30 {
+						slow := i%3 == 0
+						w.Run(func(p, parts int) {
+							if slow && p > 0 {
+								time.Sleep(50 * time.Microsecond)
+							}
+							sum.Add(int64(p + 1))
+						})
+						if i%5 == 0 {
+							time.Sleep(100 * time.Microsecond) // past spinWait: the helpers park
+						}
+					}
+					if want := int64(31 * n * (n + 1) / 2); sum.Load() != want {
+						t.Errorf("%d parts, GOMAXPROCS %d: parts summed to %d, want %d", n, procs, sum.Load(), want)
+					}
+					w.Close()
+				}
+			}
+			runtime.GOMAXPROCS(old)
+		}
+	}()
+	select {
+	case <-done:
+	case <-time.After(60 * time.Second):
+		t.Fatal("a Run never returned: a lost wake-up")
 	}
 }

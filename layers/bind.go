@@ -48,6 +48,24 @@ func (op *LinearGradWeightOp) Bind(w *kernels.Workers, out []float32, in [][]flo
 	return func() { g.Run(w) }
 }
 
+// Accumulator is implemented by ops whose bound call can add its result to
+// out instead of overwriting it. A machine that keeps out zero between
+// calls (the CPU machine clears a weight's gradient as the optimizer
+// consumes it, while the values are in cache) binds them this way: the
+// GEMM then skips the BLAS's own pass that clears C before the product
+// (OpenBLAS's sgemm_beta, a cache-missing pass over the whole gradient).
+type Accumulator interface {
+	Binder
+	// BindAccumulate is Bind computing out += the op's result.
+	BindAccumulate(w *kernels.Workers, out []float32, in [][]float32) func()
+}
+
+// BindAccumulate computes dW += xᵀ·dy.
+func (op *LinearGradWeightOp) BindAccumulate(w *kernels.Workers, out []float32, in [][]float32) func() {
+	g := kernels.NewGemmPlan(true, false, op.In, op.Out, op.N, 1, in[0], op.In, in[1], op.Out, 1, out, op.Out)
+	return func() { g.Run(w) }
+}
+
 func (op *ColSumOp) Bind(w *kernels.Workers, out []float32, in [][]float32) func() {
 	x := in[0]
 	part := func(p, parts int) {
