@@ -37,14 +37,7 @@ const gemmTolerance = 2e-5
 // gemmTolerance·(Σ|a||b| + |beta·c0|), or "" when they agree.
 func GemmMismatch(transA, transB bool, m, n, k int, alpha, beta float32, seed uint64) string {
 	rng := rand.New(rand.NewPCG(seed, uint64(m*n*k)))
-	fill := func(n int) []float32 {
-		x := make([]float32, n)
-		for i := range x {
-			x[i] = 2*rng.Float32() - 1
-		}
-		return x
-	}
-	a, b, c0 := fill(m*k), fill(k*n), fill(m*n)
+	a, b, c0 := uniform(rng, m*k), uniform(rng, k*n), uniform(rng, m*n)
 	lda, ldb := k, n
 	if transA {
 		lda = m
@@ -56,16 +49,27 @@ func GemmMismatch(transA, transB bool, m, n, k int, alpha, beta float32, seed ui
 	Gemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, got, n)
 	want := append([]float32(nil), c0...)
 	pureGoGemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, want, n)
-	abs := func(x []float32) []float32 {
-		y := make([]float32, len(x))
-		for i, v := range x {
-			y[i] = float32(math.Abs(float64(v)))
-		}
-		return y
-	}
 	bound := make([]float32, m*n)
-	pureGoGemm(transA, transB, m, n, k, float32(math.Abs(float64(alpha))), abs(a), lda, abs(b), ldb, 0, bound, n)
+	pureGoGemm(transA, transB, m, n, k, float32(math.Abs(float64(alpha))), absOf(a), lda, absOf(b), ldb, 0, bound, n)
 	return firstMismatch(got, want, bound, c0, beta, n)
+}
+
+// uniform is n values drawn uniformly from [-1, 1).
+func uniform(rng *rand.Rand, n int) []float32 {
+	x := make([]float32, n)
+	for i := range x {
+		x[i] = 2*rng.Float32() - 1
+	}
+	return x
+}
+
+// absOf is |x| element-wise, in a new slice.
+func absOf(x []float32) []float32 {
+	y := make([]float32, len(x))
+	for i, v := range x {
+		y[i] = float32(math.Abs(float64(v)))
+	}
+	return y
 }
 
 // firstMismatch compares got with want element by element against

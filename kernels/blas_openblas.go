@@ -20,3 +20,30 @@ func init() {
 	blas32.Use(netlib.Implementation{})
 	openblas.SetThreads(1)
 }
+
+// gemmParts is a GemmPlan's split for openblas.GemmParts: the same parts
+// as runPart computes, as offsets into a, b and c.
+type gemmParts = openblas.PartsTable
+
+func (g *GemmPlan) newParts(parts int) gemmParts {
+	t := openblas.NewPartsTable(parts)
+	for p := range parts {
+		i0, i1, j0, j1 := g.partBounds(p, parts)
+		aOff, bOff := i0*g.lda, j0
+		if g.transA {
+			aOff = i0
+		}
+		if g.transB {
+			bOff = j0 * g.ldb
+		}
+		t.Set(p, i1-i0, j1-j0, aOff, bOff, i0*g.ldc+j0)
+	}
+	return t
+}
+
+// runParts runs the plan's parts on OpenBLAS's side of cgo (one cgo call;
+// openblas.GemmParts says why) and reports true: the product is done.
+func (g *GemmPlan) runParts(t gemmParts) bool {
+	openblas.GemmParts(g.transA, g.transB, g.k, g.alpha, g.a, g.lda, g.b, g.ldb, g.beta, g.c, g.ldc, t)
+	return true
+}

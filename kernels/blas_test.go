@@ -1,6 +1,7 @@
 package kernels
 
 import (
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"strings"
@@ -73,3 +74,74 @@ func TestCheckBLAS(t *testing.T) {
 		t.Error("an element off by 3e-5 relative went unnoticed")
 	}
 }
+
+// TestGemmPlanParts: a GemmPlan split into 2 to 5 parts (openblas:
+// openblas.GemmParts' C helper threads; pure Go: the Workers pool) equals
+// gonum's pure-Go Sgemm on every transpose, sizes that split unevenly,
+// alpha ≠ 1 and beta ≠ 0; and two plans run at once from two goroutines
+// (one of them then runs its parts on its own thread) both stay right.
+func TestGemmPlanParts(t *testing.T) {
+	type shape struct{ m, n, k int }
+	for _, s := range []shape{{129, 1030, 70}, {1037, 131, 90}, {128, 1024, 784}} {
+		for _, tr := range [][2]bool{{false, false}, {false, true}, {true, false}, {true, true}} {
+			for _, parts := range []int{2, 3, 5} {
+				p := newPlanCase(tr[0], tr[1], s.m, s.n, s.k, uint64(parts))
+				w := NewWorkers(parts)
+				p.plan.Run(w)
+				w.Close()
+				if msg := p.check(); msg != "" {
+					t.Fatalf("%s×%s %d×%d×%d in %d parts: %s", transName(tr[0]), transName(tr[1]), s.m, s.n, s.k, parts, msg)
+				}
+			}
+		}
+	}
+	done := make(chan string, 2)
+	for g := range 2 {
+		go func() {
+			w := NewWorkers(2)
+			defer w.Close()
+			for i := range 20 {
+				p := newPlanCase(i%2 == 0, g == 0, 300, 700, 100, uint64(10*g+i))
+				p.plan.Run(w)
+				if msg := p.check(); msg != "" {
+					done <- msg
+					return
+				}
+			}
+			done <- ""
+		}()
+	}
+	for range 2 {
+		if msg := <-done; msg != "" {
+			t.Fatal("concurrent plans:", msg)
+		}
+	}
+}
+
+type planCase struct {
+	plan                 *GemmPlan
+	got, want, bound, c0 []float32
+	beta                 float32
+	n                    int
+}
+
+// newPlanCase prepares C = 1.5·op(A)·op(B) + 0.5·C0 on random inputs, the
+// plan and gonum's answer with its error bound.
+func newPlanCase(transA, transB bool, m, n, k int, seed uint64) *planCase {
+	rng := rand.New(rand.NewPCG(seed, 3))
+	a, b, c0 := uniform(rng, m*k), uniform(rng, k*n), uniform(rng, m*n)
+	lda, ldb := k, n
+	if transA {
+		lda = m
+	}
+	if transB {
+		ldb = k
+	}
+	p := &planCase{got: append([]float32(nil), c0...), want: append([]float32(nil), c0...), bound: make([]float32, m*n), c0: c0, beta: 0.5, n: n}
+	p.plan = NewGemmPlan(transA, transB, m, n, k, 1.5, a, lda, b, ldb, 0.5, p.got, n)
+	pureGoGemm(transA, transB, m, n, k, 1.5, a, lda, b, ldb, 0.5, p.want, n)
+	pureGoGemm(transA, transB, m, n, k, 1.5, absOf(a), lda, absOf(b), ldb, 0, p.bound, n)
+	return p
+}
+
+func (p *planCase) check() string { return firstMismatch(p.got, p.want, p.bound, p.c0, p.beta, p.n) }

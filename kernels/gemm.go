@@ -69,6 +69,8 @@ type GemmPlan struct {
 	a, b, c        []float32
 	lda, ldb, ldc  int
 	part           func(part, parts int)
+	parts          gemmParts // the split for runParts, made on the first Run
+	nparts         int
 }
 
 // NewGemmPlan prepares C = alpha·op(A)·op(B) + beta·C (see Gemm).
@@ -83,6 +85,15 @@ func NewGemmPlan(transA, transB bool, m, n, k int, alpha float32, a []float32, l
 func (g *GemmPlan) Run(w *Workers) {
 	switch {
 	case w.Parts() > 1 && (pureGoBLAS || g.m*g.n*g.k >= gemmSerialMACs):
+		if !pureGoBLAS {
+			if g.nparts != w.Parts() {
+				g.parts, g.nparts = g.newParts(w.Parts()), w.Parts()
+			}
+			w.Park() // the cores are OpenBLAS's until it returns
+			if g.runParts(g.parts) {
+				return
+			}
+		}
 		w.Run(g.part)
 	case pureGoBLAS:
 		g.runPart(0, 1)
@@ -100,13 +111,19 @@ func (g *GemmPlan) runPart(part, parts int) {
 		}
 		return
 	}
+	i0, i1, j0, j1 := g.partBounds(part, parts)
+	g.sub(i0, i1, j0, j1)
+}
+
+// partBounds is part's block of C, rows [i0, i1) and columns [j0, j1):
+// C split along its longer side into ranges aligned to 16.
+func (g *GemmPlan) partBounds(part, parts int) (i0, i1, j0, j1 int) {
 	if g.n >= g.m {
 		lo, hi := Span(g.n, part, parts, 16)
-		g.sub(0, g.m, lo, hi)
-	} else {
-		lo, hi := Span(g.m, part, parts, 16)
-		g.sub(lo, hi, 0, g.n)
+		return 0, g.m, lo, hi
 	}
+	lo, hi := Span(g.m, part, parts, 16)
+	return lo, hi, 0, g.n
 }
 
 // sub computes rows [i0, i1) and columns [j0, j1) of C.

@@ -223,3 +223,9 @@ func bnBackAccum4(sdy, sdyx []float64, dy, x []float32, stride int, mean, invstd
 		bnBackAccumGo(sdy[k:], sdyx[k:], dy[r*stride+k:r*stride+n], x[r*stride+k:r*stride+n], mean[k:], invstd[k:])
 	}
 }
+
+// cpuRelax is a few PAUSE instructions: a spinning wait's pause, which
+// tells the core (and a hypervisor) that this thread is waiting.
+//
+//go:noescape
+func cpuRelax()

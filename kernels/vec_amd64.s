@@ -506,3 +506,11 @@ bb4rows:
 bb4done:
 	VZEROUPPER
 	RET
+
+// func cpuRelax()
+TEXT ·cpuRelax(SB), NOSPLIT, $0-0
+	PAUSE
+	PAUSE
+	PAUSE
+	PAUSE
+	RET

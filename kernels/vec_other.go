@@ -39,3 +39,6 @@ func bnBackAccum4(sdy, sdyx []float64, dy, x []float32, stride int, mean, invstd
 		bnBackAccumGo(sdy, sdyx, dy[r*stride:r*stride+n], x[r*stride:r*stride+n], mean, invstd)
 	}
 }
+
+// cpuRelax is a spinning wait's pause (PAUSE on amd64; nothing here).
+func cpuRelax() {}

@@ -17,10 +17,7 @@ import (
 // on a virtual machine (the futex wake-up becomes an inter-processor
 // interrupt through the hypervisor), so a helper that has finished its
 // part watches for the next Run for up to spinWait before it parks, and
-// Run waits for the helpers the same way. While watching, a goroutine
-// yields its processor (runtime.Gosched) between checks, so other
-// goroutines (a progress bar, a signal handler, a GOMAXPROCS of 1) still
-// run.
+// Run waits for the helpers the same way (see spinning).
 //
 // A nil *Workers runs everything serially as one part.
 type Workers struct {
@@ -31,6 +28,8 @@ type Workers struct {
 	closed  atomic.Bool
 	done    chan struct{} // a helper's part finished while Run was parked
 	waiting atomic.Bool   // Run is parked on done
+	yield   bool          // more parts than processors: spin by yielding
+	parkNow atomic.Bool   // Park was called: stop watching, sleep
 }
 
 type helper struct {
@@ -46,7 +45,7 @@ var spinWait = 100 * time.Microsecond
 // NewWorkers starts a pool that splits work into n parts (n−1 helper
 // goroutines). n < 1 is taken as 1.
 func NewWorkers(n int) *Workers {
-	w := &Workers{done: make(chan struct{}, 1)}
+	w := &Workers{done: make(chan struct{}, 1), yield: n > runtime.GOMAXPROCS(0)}
 	for i := 1; i < n; i++ {
 		h := &helper{part: i, wake: make(chan struct{}, 1)}
 		w.helpers = append(w.helpers, h)
@@ -56,14 +55,21 @@ func NewWorkers(n int) *Workers {
 }
 
 // spinning is one goroutine's watch: how long it has watched, and whether
-// spinWait has passed. Check it after each look; it yields the processor
-// (runtime.Gosched) between looks.
+// spinWait has passed. Check it after each look. Between looks it pauses
+// the core (cpuRelax) without entering the Go scheduler: a yield there
+// (runtime.Gosched) wakes idle processors to look for work, and while the
+// other goroutine of a GEMM is in a cgo call its processor is idle, so
+// each yield would cost an OS thread wake-up (30 context switches per
+// GEMM, measured). Only a pool with more parts than processors yields.
 type spinning struct {
 	i     int
 	start time.Time
 }
 
-func (s *spinning) more() bool {
+func (s *spinning) more(w *Workers) bool {
+	if w.parkNow.Load() {
+		return false
+	}
 	if s.i&63 == 0 {
 		if s.i == 0 {
 			s.start = time.Now()
@@ -72,7 +78,11 @@ func (s *spinning) more() bool {
 		}
 	}
 	s.i++
-	runtime.Gosched()
+	if w.yield {
+		runtime.Gosched()
+	} else {
+		cpuRelax()
+	}
 	return true
 }
 
@@ -81,7 +91,7 @@ func (w *Workers) loop(h *helper) {
 	for {
 		for w.gen.Load() == seen {
 			var sp spinning
-			for w.gen.Load() == seen && sp.more() {
+			for w.gen.Load() == seen && sp.more(w) {
 			}
 			if w.gen.Load() != seen {
 				break
@@ -106,6 +116,15 @@ func (w *Workers) loop(h *helper) {
 	}
 }
 
+// Park tells helpers watching for work to sleep now rather than at the end
+// of spinWait: the caller is about to keep the cores busy with threads of
+// its own (kernels.GemmPlan's OpenBLAS calls). The next Run wakes them.
+func (w *Workers) Park() {
+	if w != nil {
+		w.parkNow.Store(true)
+	}
+}
+
 // Parts is how many parts Run splits work into (1 for a nil pool).
 func (w *Workers) Parts() int {
 	if w == nil {
@@ -122,6 +141,7 @@ func (w *Workers) Run(fn func(part, parts int)) {
 		return
 	}
 	w.fn = fn
+	w.parkNow.Store(false)
 	w.pending.Store(int32(len(w.helpers)))
 	w.gen.Add(1)
 	for _, h := range w.helpers {
@@ -131,7 +151,7 @@ func (w *Workers) Run(fn func(part, parts int)) {
 	}
 	fn(0, len(w.helpers)+1)
 	var sp spinning
-	for w.pending.Load() != 0 && sp.more() {
+	for w.pending.Load() != 0 && sp.more(w) {
 	}
 	for w.pending.Load() != 0 {
 		w.waiting.Store(true)
