@@ -136,6 +136,43 @@ func BenchmarkGroupNormBackward(b *testing.B) {
 	}
 }
 
+// GroupNorm after a convolution: (N, C, S) = (128, 32, 14·14), 8 groups
+// of 4 channels, so each channel's S = 196 positions are contiguous (the
+// γ, β bytes counted as d = C·S are a rounding error).
+var convShape = struct{ n, c, s, groups int }{128, 32, 196, 8}
+
+func BenchmarkGroupNormConvForward(b *testing.B) {
+	n, c, s, g := convShape.n, convShape.c, convShape.s, convShape.groups
+	rng := rand.New(rand.NewPCG(1, 2))
+	x, gamma, beta := randSlice(rng, n*c*s, 1, 0.5), randSlice(rng, c, 0.2, 1), randSlice(rng, c, 0.2, 0)
+	y, mean, invstd := make([]float32, n*c*s), make([]float32, n*g), make([]float32, n*g)
+	bytes, err := kernels.NormBytesGroups("group", "forward", n, c*s, g)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(bytes)
+	for b.Loop() {
+		kernels.GroupNormForward(x, gamma, beta, n, c, s, g, 1e-5, y, mean, invstd)
+	}
+}
+
+func BenchmarkGroupNormConvBackward(b *testing.B) {
+	n, c, s, g := convShape.n, convShape.c, convShape.s, convShape.groups
+	rng := rand.New(rand.NewPCG(1, 2))
+	x, dy, gamma, beta := randSlice(rng, n*c*s, 1, 0.5), randSlice(rng, n*c*s, 1, 0), randSlice(rng, c, 0.2, 1), randSlice(rng, c, 0.2, 0)
+	y, dx, mean, invstd := make([]float32, n*c*s), make([]float32, n*c*s), make([]float32, n*g), make([]float32, n*g)
+	dgamma, dbeta := make([]float32, c), make([]float32, c)
+	kernels.GroupNormForward(x, gamma, beta, n, c, s, g, 1e-5, y, mean, invstd)
+	bytes, err := kernels.NormBytesGroups("group", "backward", n, c*s, g)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(bytes)
+	for b.Loop() {
+		kernels.GroupNormBackward(x, dy, gamma, mean, invstd, n, c, s, g, dx, dgamma, dbeta)
+	}
+}
+
 func BenchmarkRMSNormForward(b *testing.B) {
 	for _, s := range normShapes {
 		n, d := s[0], s[1]
