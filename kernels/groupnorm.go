@@ -19,28 +19,24 @@ import "math"
 // is InstanceNorm.
 func GroupNormForward(x, gamma, beta []float32, n, c, s, groups int, eps float32, y, mean, invstd []float32) {
 	cg := c / groups
-	m := cg * s // values per group
-	nt := 4*n*c*s >= ntBytes
+	d := c * s // values per example
+	gamma, beta = gamma[:c], beta[:c]
+	nt := 4*n*d >= ntBytes
 	for i := 0; i < n; i++ {
-		for g := 0; g < groups; g++ {
-			k := i*groups + g
-			off := k * m
-			xr, yr := x[off:off+m], y[off:off+m]
-			mf, is := rowMeanInvStd(xr, eps)
-			mean[k], invstd[k] = mf, is
-			c0 := g * cg
-			if s == 1 { // the group's channels are its features: a LayerNorm row
-				lnApply(yr, xr, gamma[c0:c0+cg], beta[c0:c0+cg], mf, is, nt)
-				continue
-			}
-			for j := 0; j < cg; j++ {
-				sc := gamma[c0+j] * is
-				sh := beta[c0+j] - mf*sc
-				yp, xp := yr[j*s:(j+1)*s], xr[j*s:(j+1)*s]
-				for p, v := range xp {
-					yp[p] = v*sc + sh
-				}
-			}
+		xr, yr := x[i*d:(i+1)*d], y[i*d:(i+1)*d]
+		mr, ir := mean[i*groups:(i+1)*groups], invstd[i*groups:(i+1)*groups]
+		// all the example's group statistics in one pass over its values,
+		// then one pass applying them (the example stays in cache between)
+		gnStats(xr, mr, ir, cg*s, eps)
+		if s == 1 { // the groups' channels are features: LayerNorm rows of cg
+			gnApply(yr, xr, gamma, beta, mr, ir, cg, nt)
+			continue
+		}
+		for j := 0; j < c; j++ { // a channel's S positions: y = x·sc + sh
+			g := j / cg
+			sc := gamma[j] * ir[g]
+			sh := beta[j] - mr[g]*sc
+			scaleShift(yr[j*s:(j+1)*s], xr[j*s:(j+1)*s], sc, sh, nt && s%8 == 0)
 		}
 	}
 }
@@ -52,48 +48,33 @@ func GroupNormForward(x, gamma, beta []float32, n, c, s, groups int, eps float32
 // dbeta (C each) are overwritten.
 func GroupNormBackward(x, dy, gamma, mean, invstd []float32, n, c, s, groups int, dx, dgamma, dbeta []float32) {
 	cg := c / groups
-	m := cg * s
-	dgamma, dbeta = dgamma[:c], dbeta[:c]
+	d := c * s
+	gamma, dgamma, dbeta = gamma[:c], dgamma[:c], dbeta[:c]
 	clear(dgamma)
 	clear(dbeta)
-	nt := 4*n*c*s >= ntBytes
-	inv := 1 / float64(m)
+	nt := 4*n*d >= ntBytes
+	inv := 1 / float64(cg*s)
 	for i := 0; i < n; i++ {
+		xr, gr, dr := x[i*d:(i+1)*d], dy[i*d:(i+1)*d], dx[i*d:(i+1)*d]
+		mr, ir := mean[i*groups:(i+1)*groups], invstd[i*groups:(i+1)*groups]
+		if s == 1 { // every group's two passes in one call
+			gnBack(dr, dgamma, dbeta, gr, xr, gamma, mr, ir, cg, inv, nt)
+			continue
+		}
 		for g := 0; g < groups; g++ {
-			k := i*groups + g
-			off := k * m
-			xr, gr, dr := x[off:off+m], dy[off:off+m], dx[off:off+m]
-			mu, is := mean[k], invstd[k]
-			c0 := g * cg
-			if s == 1 {
-				ga := gamma[c0 : c0+cg]
-				sg, sgx := lnBackAccum(dgamma[c0:c0+cg], dbeta[c0:c0+cg], gr, xr, ga, mu, is)
-				lnBackDx(dr, gr, xr, ga, mu, is, float32(sg*inv), float32(sgx*inv), nt)
-				continue
-			}
+			mu, is := mr[g], ir[g]
 			var sg, sgx float64
-			for j := 0; j < cg; j++ {
-				var db, dg float64
-				xp := xr[j*s : (j+1)*s]
-				for p, d := range gr[j*s : (j+1)*s] {
-					xh := (xp[p] - mu) * is
-					db += float64(d)
-					dg += float64(d * xh)
-				}
-				dbeta[c0+j] += float32(db)
-				dgamma[c0+j] += float32(dg)
-				ga := float64(gamma[c0+j])
+			for j := g * cg; j < (g+1)*cg; j++ {
+				db, dg := chanBackSums(gr[j*s:(j+1)*s], xr[j*s:(j+1)*s], mu, is)
+				dbeta[j] += float32(db)
+				dgamma[j] += float32(dg)
+				ga := float64(gamma[j])
 				sg += ga * db
 				sgx += ga * dg
 			}
 			a, q := float32(sg*inv), float32(sgx*inv)
-			for j := 0; j < cg; j++ {
-				ga := gamma[c0+j]
-				xp, dp := xr[j*s:(j+1)*s], dr[j*s:(j+1)*s]
-				for p, d := range gr[j*s : (j+1)*s] {
-					xh := (xp[p] - mu) * is
-					dp[p] = is * (d*ga - a - xh*q)
-				}
+			for j := g * cg; j < (g+1)*cg; j++ {
+				chanBackDx(dr[j*s:(j+1)*s], gr[j*s:(j+1)*s], xr[j*s:(j+1)*s], mu, is, gamma[j], a, q, nt && s%8 == 0)
 			}
 		}
 	}
@@ -105,15 +86,13 @@ func GroupNormBackward(x, dy, gamma, mean, invstd []float32, n, c, s, groups int
 // row's 1/√(mean(x²)+ε) for the backward pass.
 func RMSNormForward(x, gamma []float32, n, d int, eps float32, y, invrms []float32) {
 	gamma = gamma[:d]
+	nt := 4*n*d >= ntBytes
 	for i := 0; i < n; i++ {
 		xr, yr := x[i*d:(i+1)*d], y[i*d:(i+1)*d]
 		_, q := rowSumSq(xr)
 		r := float32(1 / math.Sqrt(q/float64(d)+float64(eps)))
 		invrms[i] = r
-		yr = yr[:len(xr)]
-		for j, v := range xr {
-			yr[j] = gamma[j] * (v * r)
-		}
+		rmsApply(yr, xr, gamma, r, nt)
 	}
 }
 
@@ -123,18 +102,12 @@ func RMSNormForward(x, gamma []float32, n, d int, eps float32, y, invrms []float
 func RMSNormBackward(x, dy, gamma, invrms []float32, n, d int, dx, dgamma []float32) {
 	gamma, dgamma = gamma[:d], dgamma[:d]
 	clear(dgamma)
+	nt := 4*n*d >= ntBytes
 	for i := 0; i < n; i++ {
 		xr, gr, dr := x[i*d:(i+1)*d], dy[i*d:(i+1)*d], dx[i*d:(i+1)*d]
 		r := invrms[i]
-		var sgx float64
-		for j, g := range gr {
-			xh := xr[j] * r
-			dgamma[j] += g * xh
-			sgx += float64(g * gamma[j] * xh)
-		}
+		sgx := rmsBackAccum(dgamma, gr, xr, gamma, r)
 		q := float32(sgx / float64(d))
-		for j, g := range gr {
-			dr[j] = r * (g*gamma[j] - xr[j]*r*q)
-		}
+		rmsBackDx(dr, gr, xr, gamma, r, q, nt)
 	}
 }

@@ -245,15 +245,10 @@ func BatchNormBackwardSpan(train bool, x, dy, gamma, mean, invstd []float32, n, 
 
 // rowMeanInvStd is the mean of row and 1/√(variance+eps), the biased
 // variance from one pass of float64 sums (clamped at 0 against rounding):
-// the statistics of a LayerNorm row and of a GroupNorm group.
+// the statistics of a LayerNorm row (GroupNorm's groups: gnStats).
 func rowMeanInvStd(row []float32, eps float32) (mean, invstd float32) {
 	a, q := rowSumSq(row)
-	m := a / float64(len(row))
-	v := q/float64(len(row)) - m*m
-	if v < 0 {
-		v = 0
-	}
-	return float32(m), float32(1 / math.Sqrt(v+float64(eps)))
+	return meanInvStd(a, q, len(row), eps)
 }
 
 // LayerNormForward normalizes each row of x (N×D) over its D features:

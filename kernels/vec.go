@@ -1,6 +1,9 @@
 package kernels
 
-import "unsafe"
+import (
+	"math"
+	"unsafe"
+)
 
 // The element-wise loops the norm and activation kernels spend their time
 // in, one row (or row segment) at a time. Each has this portable Go
@@ -144,5 +147,112 @@ func reluBackwardGo(dx, y, dy []float32) {
 		} else {
 			dx[i] = 0
 		}
+	}
+}
+
+// rmsApplyGo: y = γ·(x·r) for one RMSNorm row with scalar r = 1/rms.
+func rmsApplyGo(y, x, gamma []float32, r float32) {
+	y, gamma = y[:len(x)], gamma[:len(x)]
+	for j, v := range x {
+		y[j] = gamma[j] * (v * r)
+	}
+}
+
+// rmsBackAccumGo adds dy·x̂ to dγ and returns Σ(dy·γ)·x̂ over the row
+// (float64), with x̂ = x·r.
+func rmsBackAccumGo(dgamma, dy, x, gamma []float32, r float32) (sgx float64) {
+	n := len(dy)
+	dgamma, x, gamma = dgamma[:n], x[:n], gamma[:n]
+	for j, g := range dy {
+		xh := x[j] * r
+		dgamma[j] += g * xh
+		sgx += float64(g * gamma[j] * xh)
+	}
+	return sgx
+}
+
+// rmsBackDxGo: dx = r·(dy·γ − x̂·q) with x̂ = x·r.
+func rmsBackDxGo(dx, dy, x, gamma []float32, r, q float32) {
+	n := len(dy)
+	dx, x, gamma = dx[:n], x[:n], gamma[:n]
+	for j, g := range dy {
+		dx[j] = r * (g*gamma[j] - x[j]*r*q)
+	}
+}
+
+// meanInvStd is the mean and 1/√(variance+eps) of n values from their
+// float64 sum and sum of squares: the biased variance, clamped at 0
+// against rounding (a NaN stays NaN).
+func meanInvStd(sum, sumsq float64, n int, eps float32) (mean, invstd float32) {
+	m := sum / float64(n)
+	v := sumsq/float64(n) - m*m
+	if v < 0 {
+		v = 0
+	}
+	return float32(m), float32(1 / math.Sqrt(v+float64(eps)))
+}
+
+// gnStatsGo writes the mean and 1/√(σ²+ε) of each of the len(mean)
+// consecutive chunks of m values of x (GroupNorm's groups of an example).
+func gnStatsGo(x, mean, invstd []float32, m int, eps float32) {
+	invstd = invstd[:len(mean)]
+	_ = x[:len(mean)*m]
+	for k := range mean {
+		s, q := rowSumSqGo(x[k*m : (k+1)*m])
+		mean[k], invstd[k] = meanInvStd(s, q, m, eps)
+	}
+}
+
+// gnApplyGo is lnApplyGo on each group of cg features of one row
+// (len(x) = cg·len(mean)) with that group's mean and invstd.
+func gnApplyGo(y, x, gamma, beta, mean, invstd []float32, cg int) {
+	invstd = invstd[:len(mean)]
+	for g := range mean {
+		lo, hi := g*cg, (g+1)*cg
+		lnApplyGo(y[lo:hi], x[lo:hi], gamma[lo:hi], beta[lo:hi], mean[g], invstd[g])
+	}
+}
+
+// gnBackGo is GroupNorm's backward pass over one row of groups of cg
+// features (S = 1): per group, lnBackAccumGo (dγ, dβ and the sums Σγ·dy,
+// Σγ·dy·x̂), then lnBackDxGo with a = Σγ·dy·inv, q = Σγ·dy·x̂·inv
+// (inv = 1/cg).
+func gnBackGo(dx, dgamma, dbeta, dy, x, gamma, mean, invstd []float32, cg int, inv float64) {
+	invstd = invstd[:len(mean)]
+	for g := range mean {
+		lo, hi := g*cg, (g+1)*cg
+		m, is := mean[g], invstd[g]
+		sg, sgx := lnBackAccumGo(dgamma[lo:hi], dbeta[lo:hi], dy[lo:hi], x[lo:hi], gamma[lo:hi], m, is)
+		lnBackDxGo(dx[lo:hi], dy[lo:hi], x[lo:hi], gamma[lo:hi], m, is, float32(sg*inv), float32(sgx*inv))
+	}
+}
+
+// scaleShiftGo: y = x·sc + sh (a GroupNorm channel's S positions).
+func scaleShiftGo(y, x []float32, sc, sh float32) {
+	y = y[:len(x)]
+	for j, v := range x {
+		y[j] = v*sc + sh
+	}
+}
+
+// chanBackSumsGo returns Σdy and Σdy·x̂ (float64) with x̂ = (x−m)·is.
+func chanBackSumsGo(dy, x []float32, m, is float32) (sdy, sdyx float64) {
+	x = x[:len(dy)]
+	for j, g := range dy {
+		xh := (x[j] - m) * is
+		sdy += float64(g)
+		sdyx += float64(g * xh)
+	}
+	return sdy, sdyx
+}
+
+// chanBackDxGo: dx = is·(dy·ga − a − x̂·q) with scalar ga (a channel's γ)
+// and x̂ = (x−m)·is.
+func chanBackDxGo(dx, dy, x []float32, m, is, ga, a, q float32) {
+	n := len(dy)
+	dx, x = dx[:n], x[:n]
+	for j, g := range dy {
+		xh := (x[j] - m) * is
+		dx[j] = is * (g*ga - a - xh*q)
 	}
 }

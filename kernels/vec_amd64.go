@@ -41,6 +41,33 @@ func lnBackAccumAVX(dgamma, dbeta, dy, x, gamma *float32, m, is float32, n int) 
 func lnBackDxAVX(dx, dy, x, gamma *float32, m, is, a, q float32, n int, nt bool)
 
 //go:noescape
+func rmsApplyAVX(y, x, gamma *float32, r float32, n int, nt bool)
+
+//go:noescape
+func rmsBackAccumAVX(dgamma, dy, x, gamma *float32, r float32, n int) (sgx float64)
+
+//go:noescape
+func rmsBackDxAVX(dx, dy, x, gamma *float32, r, q float32, n int, nt bool)
+
+//go:noescape
+func gnStatsAVX(x, mean, invstd *float32, m, count int, fm, eps float64)
+
+//go:noescape
+func gnApplyAVX(y, x, gamma, beta, mean, invstd *float32, cg, groups int, nt bool)
+
+//go:noescape
+func gnBackAVX(dx, dgamma, dbeta, dy, x, gamma, mean, invstd *float32, cg, groups int, inv float64, nt bool)
+
+//go:noescape
+func scaleShiftAVX(y, x *float32, sc, sh float32, n int, nt bool)
+
+//go:noescape
+func chanBackSumsAVX(dy, x *float32, m, is float32, n int) (sdy, sdyx float64)
+
+//go:noescape
+func chanBackDxAVX(dx, dy, x *float32, m, is, ga, a, q float32, n int, nt bool)
+
+//go:noescape
 func reluForwardAVX(y, x *float32, n int)
 
 //go:noescape
@@ -162,6 +189,129 @@ func lnBackDx(dx, dy, x, gamma []float32, m, is, a, q float32, nt bool) {
 		k = 0
 	}
 	lnBackDxGo(dx[k:], dy[k:], x[k:], gamma[k:], m, is, a, q)
+}
+
+func rmsApply(y, x, gamma []float32, r float32, nt bool) {
+	n := len(x)
+	y, gamma = y[:n], gamma[:n]
+	k := n &^ 7
+	if useAVX2 && k > 0 {
+		rmsApplyAVX(&y[0], &x[0], &gamma[0], r, k, nt && aligned32(y))
+	} else {
+		k = 0
+	}
+	rmsApplyGo(y[k:], x[k:], gamma[k:], r)
+}
+
+func rmsBackAccum(dgamma, dy, x, gamma []float32, r float32) float64 {
+	n := len(dy)
+	dgamma, x, gamma = dgamma[:n], x[:n], gamma[:n]
+	k := n &^ 7
+	var sgx float64
+	if useAVX2 && k > 0 {
+		sgx = rmsBackAccumAVX(&dgamma[0], &dy[0], &x[0], &gamma[0], r, k)
+	} else {
+		k = 0
+	}
+	return sgx + rmsBackAccumGo(dgamma[k:], dy[k:], x[k:], gamma[k:], r)
+}
+
+func rmsBackDx(dx, dy, x, gamma []float32, r, q float32, nt bool) {
+	n := len(dy)
+	dx, x, gamma = dx[:n], x[:n], gamma[:n]
+	k := n &^ 7
+	if useAVX2 && k > 0 {
+		rmsBackDxAVX(&dx[0], &dy[0], &x[0], &gamma[0], r, q, k, nt && aligned32(dx))
+	} else {
+		k = 0
+	}
+	rmsBackDxGo(dx[k:], dy[k:], x[k:], gamma[k:], r, q)
+}
+
+// The GroupNorm row routines (gnStats, gnApply, gnBack) loop over all the
+// groups of a row in one call and handle any group length themselves (an
+// AVX2 loop over each group's multiple of 8, a scalar one over the rest),
+// so that a group of 32 floats costs no call of its own; non-temporal
+// stores only where every group starts 32-byte aligned.
+
+func gnStats(x, mean, invstd []float32, m int, eps float32) {
+	count := len(mean)
+	invstd = invstd[:count]
+	if count == 0 {
+		return
+	}
+	_ = x[:count*m]
+	if useAVX2 && m > 0 {
+		gnStatsAVX(&x[0], &mean[0], &invstd[0], m, count, float64(m), float64(eps))
+		return
+	}
+	gnStatsGo(x, mean, invstd, m, eps)
+}
+
+func gnApply(y, x, gamma, beta, mean, invstd []float32, cg int, nt bool) {
+	groups := len(mean)
+	n := cg * groups
+	if n == 0 {
+		return
+	}
+	x, y, gamma, beta, invstd = x[:n], y[:n], gamma[:n], beta[:n], invstd[:groups]
+	if useAVX2 {
+		gnApplyAVX(&y[0], &x[0], &gamma[0], &beta[0], &mean[0], &invstd[0], cg, groups, nt && cg%8 == 0 && aligned32(y))
+		return
+	}
+	gnApplyGo(y, x, gamma, beta, mean, invstd, cg)
+}
+
+func gnBack(dx, dgamma, dbeta, dy, x, gamma, mean, invstd []float32, cg int, inv float64, nt bool) {
+	groups := len(mean)
+	n := cg * groups
+	if n == 0 {
+		return
+	}
+	dx, dgamma, dbeta, dy, x, gamma, invstd = dx[:n], dgamma[:n], dbeta[:n], dy[:n], x[:n], gamma[:n], invstd[:groups]
+	if useAVX2 {
+		gnBackAVX(&dx[0], &dgamma[0], &dbeta[0], &dy[0], &x[0], &gamma[0], &mean[0], &invstd[0], cg, groups, inv, nt && cg%8 == 0 && aligned32(dx))
+		return
+	}
+	gnBackGo(dx, dgamma, dbeta, dy, x, gamma, mean, invstd, cg, inv)
+}
+
+func scaleShift(y, x []float32, sc, sh float32, nt bool) {
+	n := len(x)
+	y = y[:n]
+	k := n &^ 7
+	if useAVX2 && k > 0 {
+		scaleShiftAVX(&y[0], &x[0], sc, sh, k, nt && aligned32(y))
+	} else {
+		k = 0
+	}
+	scaleShiftGo(y[k:], x[k:], sc, sh)
+}
+
+func chanBackSums(dy, x []float32, m, is float32) (float64, float64) {
+	n := len(dy)
+	x = x[:n]
+	k := n &^ 7
+	var s, q float64
+	if useAVX2 && k > 0 {
+		s, q = chanBackSumsAVX(&dy[0], &x[0], m, is, k)
+	} else {
+		k = 0
+	}
+	s2, q2 := chanBackSumsGo(dy[k:], x[k:], m, is)
+	return s + s2, q + q2
+}
+
+func chanBackDx(dx, dy, x []float32, m, is, ga, a, q float32, nt bool) {
+	n := len(dy)
+	dx, x = dx[:n], x[:n]
+	k := n &^ 7
+	if useAVX2 && k > 0 {
+		chanBackDxAVX(&dx[0], &dy[0], &x[0], m, is, ga, a, q, k, nt && aligned32(dx))
+	} else {
+		k = 0
+	}
+	chanBackDxGo(dx[k:], dy[k:], x[k:], m, is, ga, a, q)
 }
 
 func reluForward(y, x []float32) {

@@ -507,6 +507,526 @@ bb4done:
 	VZEROUPPER
 	RET
 
+// func rmsApplyAVX(y, x, gamma *float32, r float32, n int, nt bool)
+// y = γ·(x·r)
+TEXT ·rmsApplyAVX(SB), NOSPLIT, $0-41
+	MOVBQZX nt+40(FP), R15
+	MOVQ y+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ gamma+16(FP), R8
+	VBROADCASTSS r+24(FP), Y15
+	MOVQ n+32(FP), CX
+	XORQ AX, AX
+raloop:
+	CMPQ AX, CX
+	JGE  radone
+	VMULPS  (SI)(AX*4), Y15, Y0     // x·r
+	VMULPS  (R8)(AX*4), Y0, Y0      // ·γ
+	TESTQ R15, R15
+	JNZ   ra_nt
+	VMOVUPS Y0, (DI)(AX*4)
+	JMP   ra_next
+ra_nt:
+	VMOVNTPS Y0, (DI)(AX*4)
+ra_next:
+	ADDQ $8, AX
+	JMP  raloop
+radone:
+	SFENCE
+	VZEROUPPER
+	RET
+
+// func rmsBackAccumAVX(dgamma, dy, x, gamma *float32, r float32, n int) (sgx float64)
+// dγ += g·x̂; returns Σ(g·γ)·x̂ (float64), x̂ = x·r
+TEXT ·rmsBackAccumAVX(SB), NOSPLIT, $0-56
+	MOVQ dgamma+0(FP), DI
+	MOVQ dy+8(FP), SI
+	MOVQ x+16(FP), R8
+	MOVQ gamma+24(FP), R9
+	VBROADCASTSS r+32(FP), Y15
+	MOVQ n+40(FP), CX
+	XORQ AX, AX
+	VXORPD Y10, Y10, Y10
+	VXORPD Y11, Y11, Y11
+rbaloop:
+	CMPQ AX, CX
+	JGE  rbadone
+	VMOVUPS (SI)(AX*4), Y0          // g
+	VMULPS  (R8)(AX*4), Y15, Y1     // x̂
+	VMULPS  Y0, Y1, Y3              // g·x̂
+	VADDPS  (DI)(AX*4), Y3, Y3
+	VMOVUPS Y3, (DI)(AX*4)          // dγ
+	VMULPS  (R9)(AX*4), Y0, Y0      // g·γ
+	VMULPS  Y0, Y1, Y1              // ·x̂
+	VCVTPS2PD X1, Y2
+	VEXTRACTF128 $1, Y1, X3
+	VCVTPS2PD X3, Y3
+	VADDPD  Y2, Y10, Y10
+	VADDPD  Y3, Y11, Y11
+	ADDQ $8, AX
+	JMP  rbaloop
+rbadone:
+	VADDPD Y11, Y10, Y10
+	VEXTRACTF128 $1, Y10, X1
+	VADDPD X1, X10, X10
+	VHADDPD X10, X10, X10
+	VMOVSD X10, sgx+48(FP)
+	VZEROUPPER
+	RET
+
+// func rmsBackDxAVX(dx, dy, x, gamma *float32, r, q float32, n int, nt bool)
+// dx = r·(g·γ − x̂·q), x̂ = x·r (the product and difference rounded apart,
+// as the Go loop does)
+TEXT ·rmsBackDxAVX(SB), NOSPLIT, $0-49
+	MOVBQZX nt+48(FP), R15
+	MOVQ dx+0(FP), DI
+	MOVQ dy+8(FP), SI
+	MOVQ x+16(FP), R8
+	MOVQ gamma+24(FP), R9
+	VBROADCASTSS r+32(FP), Y14
+	VBROADCASTSS q+36(FP), Y15
+	MOVQ n+40(FP), CX
+	XORQ AX, AX
+rdloop:
+	CMPQ AX, CX
+	JGE  rddone
+	VMULPS  (R8)(AX*4), Y14, Y1     // x̂
+	VMULPS  Y15, Y1, Y1             // x̂·q
+	VMOVUPS (SI)(AX*4), Y0
+	VMULPS  (R9)(AX*4), Y0, Y0      // g·γ
+	VSUBPS  Y1, Y0, Y0
+	VMULPS  Y14, Y0, Y0
+	TESTQ R15, R15
+	JNZ   rd_nt
+	VMOVUPS Y0, (DI)(AX*4)
+	JMP   rd_next
+rd_nt:
+	VMOVNTPS Y0, (DI)(AX*4)
+rd_next:
+	ADDQ $8, AX
+	JMP  rdloop
+rddone:
+	SFENCE
+	VZEROUPPER
+	RET
+
+// func gnStatsAVX(x, mean, invstd *float32, m, count int, fm, eps float64)
+// For each of count consecutive chunks of m values of x (any m > 0; fm =
+// float64(m)): mean = Σx/m and invstd = 1/√(max(Σx²/m − mean², 0) + eps)
+// from float64 sums (a NaN variance stays NaN), as meanInvStd. Sums run
+// 16 values at a time in four accumulators, then 8, then one by one.
+TEXT ·gnStatsAVX(SB), NOSPLIT, $0-56
+	MOVQ x+0(FP), SI
+	MOVQ mean+8(FP), DI
+	MOVQ invstd+16(FP), DX
+	MOVQ m+24(FP), CX
+	MOVQ count+32(FP), BX
+	VMOVSD fm+40(FP), X14
+	VMOVSD eps+48(FP), X15
+	MOVQ $0x3ff0000000000000, R9
+	VMOVQ R9, X13                   // 1.0
+	VXORPD X12, X12, X12            // 0.0
+gsgroup:
+	TESTQ BX, BX
+	JZ    gsdone
+	VXORPD Y4, Y4, Y4
+	VXORPD Y5, Y5, Y5
+	VXORPD Y6, Y6, Y6
+	VXORPD Y7, Y7, Y7
+	VXORPD Y8, Y8, Y8
+	VXORPD Y9, Y9, Y9
+	VXORPD Y10, Y10, Y10
+	VXORPD Y11, Y11, Y11
+	XORQ AX, AX
+gs16:
+	LEAQ 16(AX), R10
+	CMPQ R10, CX
+	JGT  gs8
+	VCVTPS2PD (SI)(AX*4), Y0
+	VCVTPS2PD 16(SI)(AX*4), Y1
+	VCVTPS2PD 32(SI)(AX*4), Y2
+	VCVTPS2PD 48(SI)(AX*4), Y3
+	VADDPD    Y0, Y4, Y4
+	VADDPD    Y1, Y5, Y5
+	VADDPD    Y2, Y6, Y6
+	VADDPD    Y3, Y7, Y7
+	VFMADD231PD Y0, Y0, Y8
+	VFMADD231PD Y1, Y1, Y9
+	VFMADD231PD Y2, Y2, Y10
+	VFMADD231PD Y3, Y3, Y11
+	MOVQ R10, AX
+	JMP  gs16
+gs8:
+	LEAQ 8(AX), R10
+	CMPQ R10, CX
+	JGT  gsreduce
+	VCVTPS2PD (SI)(AX*4), Y0
+	VCVTPS2PD 16(SI)(AX*4), Y1
+	VADDPD    Y0, Y4, Y4
+	VADDPD    Y1, Y5, Y5
+	VFMADD231PD Y0, Y0, Y8
+	VFMADD231PD Y1, Y1, Y9
+	MOVQ R10, AX
+gsreduce:
+	VADDPD Y5, Y4, Y4
+	VADDPD Y7, Y6, Y6
+	VADDPD Y6, Y4, Y4
+	VADDPD Y9, Y8, Y8
+	VADDPD Y11, Y10, Y10
+	VADDPD Y10, Y8, Y8
+	VEXTRACTF128 $1, Y4, X0
+	VADDPD X0, X4, X4
+	VHADDPD X4, X4, X4              // Σx
+	VEXTRACTF128 $1, Y8, X1
+	VADDPD X1, X8, X8
+	VHADDPD X8, X8, X8              // Σx²
+gstail:
+	CMPQ AX, CX
+	JGE  gsstat
+	VCVTSS2SD (SI)(AX*4), X0, X0
+	VADDSD X0, X4, X4
+	VFMADD231SD X0, X0, X8
+	INCQ AX
+	JMP  gstail
+gsstat:
+	VDIVSD X14, X4, X4              // mean
+	VDIVSD X14, X8, X8              // Σx²/m
+	VMULSD X4, X4, X0
+	VSUBSD X0, X8, X8               // variance
+	VMAXSD X8, X12, X8              // 0 > v ? 0 : v (NaN stays)
+	VADDSD X15, X8, X8
+	VSQRTSD X8, X8, X8
+	VDIVSD X8, X13, X8              // 1/√(v+eps)
+	VCVTSD2SS X4, X4, X4
+	VCVTSD2SS X8, X8, X8
+	VMOVSS X4, (DI)
+	VMOVSS X8, (DX)
+	ADDQ $4, DI
+	ADDQ $4, DX
+	LEAQ (SI)(CX*4), SI
+	DECQ BX
+	JMP  gsgroup
+gsdone:
+	VZEROUPPER
+	RET
+
+// func gnApplyAVX(y, x, gamma, beta, mean, invstd *float32, cg, groups int, nt bool)
+// One row of groups groups of cg features (S = 1), each group with its
+// mean m and invstd is: y = γ·((x−m)·is) + β, as lnApplyAVX; each group's
+// last cg mod 8 values one at a time, rounded as lnApplyGo (no FMA), so a
+// group shorter than 8 gets the arithmetic the Go loops gave it before.
+TEXT ·gnApplyAVX(SB), NOSPLIT, $0-65
+	MOVBQZX nt+64(FP), R15
+	MOVQ y+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ gamma+16(FP), R8
+	MOVQ beta+24(FP), R9
+	MOVQ mean+32(FP), R10
+	MOVQ invstd+40(FP), R11
+	MOVQ cg+48(FP), CX
+	MOVQ groups+56(FP), BX
+	XORQ AX, AX
+gagroup:
+	TESTQ BX, BX
+	JZ    gadone
+	VBROADCASTSS (R10), Y14
+	VBROADCASTSS (R11), Y15
+	LEAQ (AX)(CX*1), R12            // the group's end
+	LEAQ -8(R12), R13               // last start of a full vector
+gavec:
+	CMPQ AX, R13
+	JGT  gatail
+	VMOVUPS (SI)(AX*4), Y0
+	VSUBPS  Y14, Y0, Y0
+	VMULPS  Y15, Y0, Y0
+	VMOVUPS (R8)(AX*4), Y1
+	VFMADD213PS (R9)(AX*4), Y1, Y0
+	TESTQ R15, R15
+	JNZ   ga_nt
+	VMOVUPS Y0, (DI)(AX*4)
+	JMP   ga_next
+ga_nt:
+	VMOVNTPS Y0, (DI)(AX*4)
+ga_next:
+	ADDQ $8, AX
+	JMP  gavec
+gatail:
+	CMPQ AX, R12
+	JGE  ganext
+	VMOVSS (SI)(AX*4), X0
+	VSUBSS X14, X0, X0
+	VMULSS X15, X0, X0
+	VMULSS (R8)(AX*4), X0, X0
+	VADDSS (R9)(AX*4), X0, X0
+	VMOVSS X0, (DI)(AX*4)
+	INCQ AX
+	JMP  gatail
+ganext:
+	ADDQ $4, R10
+	ADDQ $4, R11
+	DECQ BX
+	JMP  gagroup
+gadone:
+	SFENCE
+	VZEROUPPER
+	RET
+
+// func gnBackAVX(dx, dgamma, dbeta, dy, x, gamma, mean, invstd *float32, cg, groups int, inv float64, nt bool)
+// One row of groups groups of cg features (S = 1), each group in two
+// passes while it is in L1: lnBackAccumAVX's (dβ += g; dγ += g·x̂;
+// sg = Σγ·g, sgx = Σγ·g·x̂ in float64), then lnBackDxAVX's with
+// a = f32(sg·inv), q = f32(sgx·inv): dx = is·(g·γ − a − x̂·q),
+// x̂ = (x−m)·is. Each pass does the group's last cg mod 8 values one at a
+// time, rounded as lnBackDxGo (no FMA: in a group of a few values dx is a
+// difference of nearly equal terms, which the GPU kernels' tolerance sees).
+TEXT ·gnBackAVX(SB), NOSPLIT, $0-89
+	MOVBQZX nt+88(FP), R15
+	MOVQ dx+0(FP), DI
+	MOVQ dgamma+8(FP), R8
+	MOVQ dbeta+16(FP), R9
+	MOVQ dy+24(FP), SI
+	MOVQ x+32(FP), R10
+	MOVQ gamma+40(FP), R11
+	MOVQ mean+48(FP), R12
+	MOVQ invstd+56(FP), R13
+	MOVQ cg+64(FP), CX
+	MOVQ groups+72(FP), BX
+	XORQ AX, AX
+gbgroup:
+	TESTQ BX, BX
+	JZ    gbdone
+	VBROADCASTSS (R12), Y14         // m
+	VBROADCASTSS (R13), Y15         // is
+	LEAQ (AX)(CX*1), DX             // the group's end
+	LEAQ -8(DX), R14                // last start of a full vector
+	VXORPD Y8, Y8, Y8
+	VXORPD Y9, Y9, Y9
+	VXORPD Y10, Y10, Y10
+	VXORPD Y11, Y11, Y11
+gb1vec:
+	CMPQ AX, R14
+	JGT  gb1red
+	VMOVUPS (SI)(AX*4), Y0          // g
+	VMOVUPS (R10)(AX*4), Y1
+	VSUBPS  Y14, Y1, Y1
+	VMULPS  Y15, Y1, Y1             // x̂
+	VADDPS  (R9)(AX*4), Y0, Y2
+	VMOVUPS Y2, (R9)(AX*4)          // dβ
+	VMULPS  Y0, Y1, Y3              // g·x̂
+	VADDPS  (R8)(AX*4), Y3, Y3
+	VMOVUPS Y3, (R8)(AX*4)          // dγ
+	VMULPS  (R11)(AX*4), Y0, Y0     // gg = g·γ
+	VMULPS  Y0, Y1, Y1              // gg·x̂
+	VCVTPS2PD X0, Y2
+	VEXTRACTF128 $1, Y0, X3
+	VCVTPS2PD X3, Y3
+	VADDPD  Y2, Y8, Y8
+	VADDPD  Y3, Y9, Y9
+	VCVTPS2PD X1, Y2
+	VEXTRACTF128 $1, Y1, X3
+	VCVTPS2PD X3, Y3
+	VADDPD  Y2, Y10, Y10
+	VADDPD  Y3, Y11, Y11
+	ADDQ $8, AX
+	JMP  gb1vec
+gb1red:
+	VADDPD Y9, Y8, Y8
+	VADDPD Y11, Y10, Y10
+	VEXTRACTF128 $1, Y8, X0
+	VADDPD X0, X8, X8
+	VHADDPD X8, X8, X8              // sg
+	VEXTRACTF128 $1, Y10, X1
+	VADDPD X1, X10, X10
+	VHADDPD X10, X10, X10           // sgx
+gb1tail:
+	CMPQ AX, DX
+	JGE  gb2
+	VMOVSS (SI)(AX*4), X0           // g
+	VMOVSS (R10)(AX*4), X1
+	VSUBSS X14, X1, X1
+	VMULSS X15, X1, X1              // x̂
+	VADDSS (R9)(AX*4), X0, X2
+	VMOVSS X2, (R9)(AX*4)           // dβ
+	VMULSS X0, X1, X3
+	VADDSS (R8)(AX*4), X3, X3
+	VMOVSS X3, (R8)(AX*4)           // dγ
+	VMULSS (R11)(AX*4), X0, X0      // gg
+	VMULSS X0, X1, X1               // gg·x̂
+	VCVTSS2SD X0, X2, X2
+	VADDSD X2, X8, X8
+	VCVTSS2SD X1, X3, X3
+	VADDSD X3, X10, X10
+	INCQ AX
+	JMP  gb1tail
+gb2:
+	VMOVSD inv+80(FP), X4
+	VMULSD X4, X8, X8
+	VCVTSD2SS X8, X8, X8
+	VBROADCASTSS X8, Y12            // a
+	VMULSD X4, X10, X10
+	VCVTSD2SS X10, X10, X10
+	VBROADCASTSS X10, Y13           // q
+	MOVQ DX, AX
+	SUBQ CX, AX                     // back to the group's start
+gb2vec:
+	CMPQ AX, R14
+	JGT  gb2tail
+	VMOVUPS (R10)(AX*4), Y1
+	VSUBPS  Y14, Y1, Y1
+	VMULPS  Y15, Y1, Y1             // x̂
+	VMOVUPS (SI)(AX*4), Y0
+	VMULPS  (R11)(AX*4), Y0, Y0     // g·γ
+	VSUBPS  Y12, Y0, Y0             // − a
+	VFNMADD231PS Y13, Y1, Y0        // − x̂·q
+	VMULPS  Y15, Y0, Y0
+	TESTQ R15, R15
+	JNZ   gb_nt
+	VMOVUPS Y0, (DI)(AX*4)
+	JMP   gb_next
+gb_nt:
+	VMOVNTPS Y0, (DI)(AX*4)
+gb_next:
+	ADDQ $8, AX
+	JMP  gb2vec
+gb2tail:
+	CMPQ AX, DX
+	JGE  gbnext
+	VMOVSS (R10)(AX*4), X1
+	VSUBSS X14, X1, X1
+	VMULSS X15, X1, X1
+	VMOVSS (SI)(AX*4), X0
+	VMULSS (R11)(AX*4), X0, X0
+	VSUBSS X12, X0, X0
+	VMULSS X13, X1, X1
+	VSUBSS X1, X0, X0
+	VMULSS X15, X0, X0
+	VMOVSS X0, (DI)(AX*4)
+	INCQ AX
+	JMP  gb2tail
+gbnext:
+	ADDQ $4, R12
+	ADDQ $4, R13
+	DECQ BX
+	JMP  gbgroup
+gbdone:
+	SFENCE
+	VZEROUPPER
+	RET
+
+// func scaleShiftAVX(y, x *float32, sc, sh float32, n int, nt bool)
+// y = x·sc + sh (one FMA)
+TEXT ·scaleShiftAVX(SB), NOSPLIT, $0-33
+	MOVBQZX nt+32(FP), R15
+	MOVQ y+0(FP), DI
+	MOVQ x+8(FP), SI
+	VBROADCASTSS sc+16(FP), Y14
+	VBROADCASTSS sh+20(FP), Y15
+	MOVQ n+24(FP), CX
+	XORQ AX, AX
+shloop:
+	CMPQ AX, CX
+	JGE  shdone
+	VMOVUPS (SI)(AX*4), Y0
+	VFMADD213PS Y15, Y14, Y0
+	TESTQ R15, R15
+	JNZ   sh_nt
+	VMOVUPS Y0, (DI)(AX*4)
+	JMP   sh_next
+sh_nt:
+	VMOVNTPS Y0, (DI)(AX*4)
+sh_next:
+	ADDQ $8, AX
+	JMP  shloop
+shdone:
+	SFENCE
+	VZEROUPPER
+	RET
+
+// func chanBackSumsAVX(dy, x *float32, m, is float32, n int) (sdy, sdyx float64)
+// returns Σg and Σg·x̂ (float64), x̂ = (x−m)·is
+TEXT ·chanBackSumsAVX(SB), NOSPLIT, $0-48
+	MOVQ dy+0(FP), SI
+	MOVQ x+8(FP), R8
+	VBROADCASTSS m+16(FP), Y14
+	VBROADCASTSS is+20(FP), Y15
+	MOVQ n+24(FP), CX
+	XORQ AX, AX
+	VXORPD Y8, Y8, Y8
+	VXORPD Y9, Y9, Y9
+	VXORPD Y10, Y10, Y10
+	VXORPD Y11, Y11, Y11
+cbloop:
+	CMPQ AX, CX
+	JGE  cbdone
+	VMOVUPS (SI)(AX*4), Y0          // g
+	VMOVUPS (R8)(AX*4), Y1
+	VSUBPS  Y14, Y1, Y1
+	VMULPS  Y15, Y1, Y1             // x̂
+	VMULPS  Y0, Y1, Y1              // g·x̂
+	VCVTPS2PD X0, Y2
+	VEXTRACTF128 $1, Y0, X3
+	VCVTPS2PD X3, Y3
+	VADDPD  Y2, Y8, Y8
+	VADDPD  Y3, Y9, Y9
+	VCVTPS2PD X1, Y2
+	VEXTRACTF128 $1, Y1, X3
+	VCVTPS2PD X3, Y3
+	VADDPD  Y2, Y10, Y10
+	VADDPD  Y3, Y11, Y11
+	ADDQ $8, AX
+	JMP  cbloop
+cbdone:
+	VADDPD Y9, Y8, Y8
+	VADDPD Y11, Y10, Y10
+	VEXTRACTF128 $1, Y8, X0
+	VADDPD X0, X8, X8
+	VHADDPD X8, X8, X8
+	VEXTRACTF128 $1, Y10, X1
+	VADDPD X1, X10, X10
+	VHADDPD X10, X10, X10
+	VMOVSD X8, sdy+32(FP)
+	VMOVSD X10, sdyx+40(FP)
+	VZEROUPPER
+	RET
+
+// func chanBackDxAVX(dx, dy, x *float32, m, is, ga, a, q float32, n int, nt bool)
+// dx = is·(g·ga − a − x̂·q), x̂ = (x−m)·is, with one channel's γ ga
+TEXT ·chanBackDxAVX(SB), NOSPLIT, $0-57
+	MOVBQZX nt+56(FP), R15
+	MOVQ dx+0(FP), DI
+	MOVQ dy+8(FP), SI
+	MOVQ x+16(FP), R8
+	VBROADCASTSS m+24(FP), Y11
+	VBROADCASTSS is+28(FP), Y12
+	VBROADCASTSS ga+32(FP), Y13
+	VBROADCASTSS a+36(FP), Y14
+	VBROADCASTSS q+40(FP), Y15
+	MOVQ n+48(FP), CX
+	XORQ AX, AX
+cdloop:
+	CMPQ AX, CX
+	JGE  cddone
+	VMOVUPS (R8)(AX*4), Y1
+	VSUBPS  Y11, Y1, Y1
+	VMULPS  Y12, Y1, Y1             // x̂
+	VMULPS  (SI)(AX*4), Y13, Y0     // g·ga
+	VSUBPS  Y14, Y0, Y0             // − a
+	VFNMADD231PS Y15, Y1, Y0        // − x̂·q
+	VMULPS  Y12, Y0, Y0
+	TESTQ R15, R15
+	JNZ   cd_nt
+	VMOVUPS Y0, (DI)(AX*4)
+	JMP   cd_next
+cd_nt:
+	VMOVNTPS Y0, (DI)(AX*4)
+cd_next:
+	ADDQ $8, AX
+	JMP  cdloop
+cddone:
+	SFENCE
+	VZEROUPPER
+	RET
+
 // func cpuRelax()
 TEXT ·cpuRelax(SB), NOSPLIT, $0-0
 	PAUSE

@@ -25,6 +25,27 @@ func lnBackAccum(dgamma, dbeta, dy, x, gamma []float32, m, is float32) (float64,
 func lnBackDx(dx, dy, x, gamma []float32, m, is, a, q float32, nt bool) {
 	lnBackDxGo(dx, dy, x, gamma, m, is, a, q)
 }
+func rmsApply(y, x, gamma []float32, r float32, nt bool) { rmsApplyGo(y, x, gamma, r) }
+func rmsBackAccum(dgamma, dy, x, gamma []float32, r float32) float64 {
+	return rmsBackAccumGo(dgamma, dy, x, gamma, r)
+}
+func rmsBackDx(dx, dy, x, gamma []float32, r, q float32, nt bool) {
+	rmsBackDxGo(dx, dy, x, gamma, r, q)
+}
+func gnStats(x, mean, invstd []float32, m int, eps float32) { gnStatsGo(x, mean, invstd, m, eps) }
+func gnApply(y, x, gamma, beta, mean, invstd []float32, cg int, nt bool) {
+	gnApplyGo(y, x, gamma, beta, mean, invstd, cg)
+}
+func gnBack(dx, dgamma, dbeta, dy, x, gamma, mean, invstd []float32, cg int, inv float64, nt bool) {
+	gnBackGo(dx, dgamma, dbeta, dy, x, gamma, mean, invstd, cg, inv)
+}
+func scaleShift(y, x []float32, sc, sh float32, nt bool) { scaleShiftGo(y, x, sc, sh) }
+func chanBackSums(dy, x []float32, m, is float32) (float64, float64) {
+	return chanBackSumsGo(dy, x, m, is)
+}
+func chanBackDx(dx, dy, x []float32, m, is, ga, a, q float32, nt bool) {
+	chanBackDxGo(dx, dy, x, m, is, ga, a, q)
+}
 func reluForward(y, x []float32)       { reluForwardGo(y, x) }
 func reluBackward(dx, y, dy []float32) { reluBackwardGo(dx, y, dy) }
 

@@ -96,6 +96,32 @@ func TestVecMatchesGo(t *testing.T) {
 		lnBackDxGo(y2, dy, x, gamma, 0.3, 1.7, 0.2, -0.4)
 		near32(t, "lnBackDx", n, y1, y2)
 
+		rmsApply(y1, x, gamma, 0.7, n%2 == 0)
+		rmsApplyGo(y2, x, gamma, 0.7)
+		near32(t, "rmsApply", n, y1, y2)
+
+		g1, g2 = slices.Clone(mean), slices.Clone(mean)
+		q1s := rmsBackAccum(g1, dy, x, gamma, 0.7)
+		q2s := rmsBackAccumGo(g2, dy, x, gamma, 0.7)
+		near32(t, "rmsBackAccum dγ", n, g1, g2)
+		near64(t, "rmsBackAccum sum", n, []float64{q1s}, []float64{q2s})
+
+		rmsBackDx(y1, dy, x, gamma, 0.7, -0.3, n%2 == 0)
+		rmsBackDxGo(y2, dy, x, gamma, 0.7, -0.3)
+		near32(t, "rmsBackDx", n, y1, y2)
+
+		scaleShift(y1, x, 1.3, -0.4, n%2 == 0)
+		scaleShiftGo(y2, x, 1.3, -0.4)
+		near32(t, "scaleShift", n, y1, y2)
+
+		c1, d1s := chanBackSums(dy, x, 0.3, 1.7)
+		c2, d2s := chanBackSumsGo(dy, x, 0.3, 1.7)
+		near64(t, "chanBackSums", n, []float64{c1, d1s}, []float64{c2, d2s})
+
+		chanBackDx(y1, dy, x, 0.3, 1.7, 0.9, 0.2, -0.4, n%2 == 0)
+		chanBackDxGo(y2, dy, x, 0.3, 1.7, 0.9, 0.2, -0.4)
+		near32(t, "chanBackDx", n, y1, y2)
+
 		xs := slices.Clone(x)
 		if n > 3 {
 			xs[1], xs[2], xs[3] = float32(math.NaN()), float32(math.Copysign(0, -1)), 0
@@ -106,6 +132,68 @@ func TestVecMatchesGo(t *testing.T) {
 		reluBackward(y1, xs, dy)
 		reluBackwardGo(y2, xs, dy)
 		same32(t, "reluBackward", n, y1, y2)
+	}
+}
+
+// TestGroupRowsMatchGo checks the GroupNorm row routines, which loop over
+// a row's groups themselves (AVX2 over each group's multiple of 8 and
+// scalar over the rest on amd64), against their Go versions: group lengths
+// 1 to 20 and around 32 and 64, 1, 3 and 5 groups, random non-zero inputs;
+// the row offset by one float so the groups start unaligned too.
+// Tolerance as TestVecMatchesGo's (1e-6 relative to the largest
+// magnitude: FMA rounding and the order of the float64 sums).
+func TestGroupRowsMatchGo(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	f32 := func(n int, lo, hi float64) []float32 {
+		v := make([]float32, n)
+		for i := range v {
+			v[i] = float32(lo + (hi-lo)*rng.Float64())
+		}
+		return v
+	}
+	sizes := []int{}
+	for cg := 1; cg <= 20; cg++ {
+		sizes = append(sizes, cg)
+	}
+	sizes = append(sizes, 31, 32, 33, 63, 64, 67)
+	for _, cg := range sizes {
+		for _, groups := range []int{1, 3, 5} {
+			n := cg * groups
+			id := 1000*cg + groups
+			x := f32(n+1, -3, 3)[1:] // off the allocation's alignment
+			for g := range groups {  // each group its own mean
+				for j := range cg {
+					x[g*cg+j] += float32(g) - 2
+				}
+			}
+			dy, gamma, beta := f32(n, -2, 2), f32(n, 0.5, 1.5), f32(n, -1, 1)
+
+			m1, i1, m2, i2 := make([]float32, groups), make([]float32, groups), make([]float32, groups), make([]float32, groups)
+			gnStats(x, m1, i1, cg, 1e-5)
+			gnStatsGo(x, m2, i2, cg, 1e-5)
+			near32(t, "gnStats mean", id, m1, m2)
+			near32(t, "gnStats invstd", id, i1, i2)
+			// statistics over chunks of 3 groups (a group of S > 1 positions)
+			if groups == 3 {
+				c1, c2 := make([]float32, 2), make([]float32, 2)
+				gnStats(x, c1[:1], c1[1:], n, 1e-5)
+				gnStatsGo(x, c2[:1], c2[1:], n, 1e-5)
+				near32(t, "gnStats one chunk", id, c1, c2)
+			}
+
+			y1, y2 := make([]float32, n), make([]float32, n)
+			gnApply(y1, x, gamma, beta, m2, i2, cg, true)
+			gnApplyGo(y2, x, gamma, beta, m2, i2, cg)
+			near32(t, "gnApply", id, y1, y2)
+
+			dg1, db1 := f32(n, -1, 1), f32(n, -1, 1)
+			dg2, db2 := slices.Clone(dg1), slices.Clone(db1)
+			gnBack(y1, dg1, db1, dy, x, gamma, m2, i2, cg, 1/float64(cg), true)
+			gnBackGo(y2, dg2, db2, dy, x, gamma, m2, i2, cg, 1/float64(cg))
+			near32(t, "gnBack dx", id, y1, y2)
+			near32(t, "gnBack dγ", id, dg1, dg2)
+			near32(t, "gnBack dβ", id, db1, db2)
+		}
 	}
 }
 
@@ -184,4 +272,25 @@ func TestNonTemporalStores(t *testing.T) {
 	lnBackDx(y1, dy, x, gamma, 0.1, 1.3, 0.05, 0.2, true)
 	lnBackDxGo(y2, dy, x, gamma, 0.1, 1.3, 0.05, 0.2)
 	near32(t, "lnBackDx nt", n, y1, y2)
+	rmsApply(y1, x, gamma, 0.8, true)
+	rmsApplyGo(y2, x, gamma, 0.8)
+	near32(t, "rmsApply nt", n, y1, y2)
+	rmsBackDx(y1, dy, x, gamma, 0.8, 0.3, true)
+	rmsBackDxGo(y2, dy, x, gamma, 0.8, 0.3)
+	near32(t, "rmsBackDx nt", n, y1, y2)
+	scaleShift(y1, x, 0.9, 0.1, true)
+	scaleShiftGo(y2, x, 0.9, 0.1)
+	near32(t, "scaleShift nt", n, y1, y2)
+	chanBackDx(y1, dy, x, 0.1, 1.3, 1.1, 0.05, 0.2, true)
+	chanBackDxGo(y2, dy, x, 0.1, 1.3, 1.1, 0.05, 0.2)
+	near32(t, "chanBackDx nt", n, y1, y2)
+	// 125 groups of 8: every group starts 32-byte aligned
+	gm, gi := mean[:125], invstd[:125]
+	gnApply(y1, x, gamma, beta, gm, gi, 8, true)
+	gnApplyGo(y2, x, gamma, beta, gm, gi, 8)
+	near32(t, "gnApply nt", n, y1, y2)
+	dg1, db1, dg2, db2 := make([]float32, n), make([]float32, n), make([]float32, n), make([]float32, n)
+	gnBack(y1, dg1, db1, dy, x, gamma, gm, gi, 8, 1.0/8, true)
+	gnBackGo(y2, dg2, db2, dy, x, gamma, gm, gi, 8, 1.0/8)
+	near32(t, "gnBack nt", n, y1, y2)
 }
