@@ -614,21 +614,25 @@ rddone:
 // For each of count consecutive chunks of m values of x (any m > 0; fm =
 // float64(m)): mean = Σx/m and invstd = 1/√(max(Σx²/m − mean², 0) + eps)
 // from float64 sums (a NaN variance stays NaN), as meanInvStd. Sums run
-// 16 values at a time in four accumulators, then 8, then one by one.
-TEXT ·gnStatsAVX(SB), NOSPLIT, $0-56
+// 16 values at a time in four accumulators (as rowSumSqAVX: a chunk of a
+// multiple of 16 gets its bit-identical sums), then 8, then one by one.
+// Short chunks are bound by latency (reductions, divisions), not by the
+// sums, so four chunks finish together: each chunk's accumulators are
+// folded to two lanes and parked in Y12/Y14 (Σx) and Y13/Y15 (Σx²), and
+// every fourth chunk one horizontal add, divisions and a square root serve
+// all four.
+TEXT ·gnStatsAVX(SB), NOSPLIT, $48-56
 	MOVQ x+0(FP), SI
 	MOVQ mean+8(FP), DI
 	MOVQ invstd+16(FP), DX
 	MOVQ m+24(FP), CX
 	MOVQ count+32(FP), BX
-	VMOVSD fm+40(FP), X14
-	VMOVSD eps+48(FP), X15
 	MOVQ $0x3ff0000000000000, R9
-	VMOVQ R9, X13                   // 1.0
-	VXORPD X12, X12, X12            // 0.0
+	MOVQ R9, 0(SP)                  // 1.0
+	XORQ R11, R11                   // chunks parked (0..3)
 gsgroup:
 	TESTQ BX, BX
-	JZ    gsdone
+	JZ    gsflush
 	VXORPD Y4, Y4, Y4
 	VXORPD Y5, Y5, Y5
 	VXORPD Y6, Y6, Y6
@@ -659,7 +663,7 @@ gs16:
 gs8:
 	LEAQ 8(AX), R10
 	CMPQ R10, CX
-	JGT  gsreduce
+	JGT  gsfold
 	VCVTPS2PD (SI)(AX*4), Y0
 	VCVTPS2PD 16(SI)(AX*4), Y1
 	VADDPD    Y0, Y4, Y4
@@ -667,7 +671,7 @@ gs8:
 	VFMADD231PD Y0, Y0, Y8
 	VFMADD231PD Y1, Y1, Y9
 	MOVQ R10, AX
-gsreduce:
+gsfold:
 	VADDPD Y5, Y4, Y4
 	VADDPD Y7, Y6, Y6
 	VADDPD Y6, Y4, Y4
@@ -675,37 +679,105 @@ gsreduce:
 	VADDPD Y11, Y10, Y10
 	VADDPD Y10, Y8, Y8
 	VEXTRACTF128 $1, Y4, X0
-	VADDPD X0, X4, X4
-	VHADDPD X4, X4, X4              // Σx
+	VADDPD X0, X4, X4               // Σx in two lanes
 	VEXTRACTF128 $1, Y8, X1
-	VADDPD X1, X8, X8
-	VHADDPD X8, X8, X8              // Σx²
-gstail:
+	VADDPD X1, X8, X8               // Σx² in two lanes
 	CMPQ AX, CX
-	JGE  gsstat
+	JGE  gspark
+	VXORPD X2, X2, X2
+	VXORPD X3, X3, X3
+gstail:
 	VCVTSS2SD (SI)(AX*4), X0, X0
-	VADDSD X0, X4, X4
-	VFMADD231SD X0, X0, X8
+	VADDSD X0, X2, X2
+	VFMADD231SD X0, X0, X3
 	INCQ AX
-	JMP  gstail
-gsstat:
-	VDIVSD X14, X4, X4              // mean
-	VDIVSD X14, X8, X8              // Σx²/m
-	VMULSD X4, X4, X0
-	VSUBSD X0, X8, X8               // variance
-	VMAXSD X8, X12, X8              // 0 > v ? 0 : v (NaN stays)
-	VADDSD X15, X8, X8
-	VSQRTSD X8, X8, X8
-	VDIVSD X8, X13, X8              // 1/√(v+eps)
-	VCVTSD2SS X4, X4, X4
-	VCVTSD2SS X8, X8, X8
-	VMOVSS X4, (DI)
-	VMOVSS X8, (DX)
-	ADDQ $4, DI
-	ADDQ $4, DX
+	CMPQ AX, CX
+	JLT  gstail
+	VADDSD X2, X4, X4               // the tail into lane 0
+	VADDSD X3, X8, X8
+gspark:
+	CMPQ R11, $1
+	JEQ  gspark1
+	CMPQ R11, $2
+	JEQ  gspark2
+	CMPQ R11, $3
+	JEQ  gspark3
+	VMOVAPD X4, X12
+	VMOVAPD X8, X13
+	JMP  gsparked
+gspark1:
+	VINSERTF128 $1, X4, Y12, Y12
+	VINSERTF128 $1, X8, Y13, Y13
+	JMP  gsparked
+gspark2:
+	VMOVAPD X4, X14
+	VMOVAPD X8, X15
+	JMP  gsparked
+gspark3:
+	VINSERTF128 $1, X4, Y14, Y14
+	VINSERTF128 $1, X8, Y15, Y15
+gsparked:
+	INCQ R11
 	LEAQ (SI)(CX*4), SI
 	DECQ BX
+	CMPQ R11, $4
+	JLT  gsgroup
+	VHADDPD Y14, Y12, Y0            // [a, c, b, d]
+	VHADDPD Y15, Y13, Y1
+	VPERMPD $0xd8, Y0, Y0           // [a, b, c, d]: Σx
+	VPERMPD $0xd8, Y1, Y1           // Σx²
+	VBROADCASTSD fm+40(FP), Y2
+	VDIVPD  Y2, Y0, Y0              // mean
+	VDIVPD  Y2, Y1, Y1              // Σx²/m
+	VMULPD  Y0, Y0, Y3
+	VSUBPD  Y3, Y1, Y1              // variance
+	VXORPD  Y3, Y3, Y3
+	VMAXPD  Y1, Y3, Y1              // 0 > v ? 0 : v (NaN stays)
+	VBROADCASTSD eps+48(FP), Y2
+	VADDPD  Y2, Y1, Y1
+	VSQRTPD Y1, Y1
+	VBROADCASTSD 0(SP), Y2          // 1.0
+	VDIVPD  Y1, Y2, Y1              // 1/√(v+eps)
+	VCVTPD2PSY Y0, X0
+	VCVTPD2PSY Y1, X1
+	VMOVUPS X0, (DI)
+	VMOVUPS X1, (DX)
+	ADDQ $16, DI
+	ADDQ $16, DX
+	XORQ R11, R11
 	JMP  gsgroup
+gsflush:                                // the last count mod 4 chunks; the
+	TESTQ R11, R11                  // other lanes are computed from stale
+	JZ    gsdone                    // registers and never stored
+	VHADDPD Y14, Y12, Y0            // [a, c, b, d]
+	VHADDPD Y15, Y13, Y1
+	VPERMPD $0xd8, Y0, Y0           // [a, b, c, d]: Σx
+	VPERMPD $0xd8, Y1, Y1           // Σx²
+	VBROADCASTSD fm+40(FP), Y2
+	VDIVPD  Y2, Y0, Y0              // mean
+	VDIVPD  Y2, Y1, Y1              // Σx²/m
+	VMULPD  Y0, Y0, Y3
+	VSUBPD  Y3, Y1, Y1              // variance
+	VXORPD  Y3, Y3, Y3
+	VMAXPD  Y1, Y3, Y1              // 0 > v ? 0 : v (NaN stays)
+	VBROADCASTSD eps+48(FP), Y2
+	VADDPD  Y2, Y1, Y1
+	VSQRTPD Y1, Y1
+	VBROADCASTSD 0(SP), Y2          // 1.0
+	VDIVPD  Y1, Y2, Y1              // 1/√(v+eps)
+	VCVTPD2PSY Y0, X0
+	VCVTPD2PSY Y1, X1
+	VMOVUPS X0, 16(SP)
+	VMOVUPS X1, 32(SP)
+	XORQ AX, AX
+gscopy:
+	MOVL 16(SP)(AX*4), R9
+	MOVL R9, (DI)(AX*4)
+	MOVL 32(SP)(AX*4), R9
+	MOVL R9, (DX)(AX*4)
+	INCQ AX
+	CMPQ AX, R11
+	JLT  gscopy
 gsdone:
 	VZEROUPPER
 	RET

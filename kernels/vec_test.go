@@ -138,7 +138,8 @@ func TestVecMatchesGo(t *testing.T) {
 // TestGroupRowsMatchGo checks the GroupNorm row routines, which loop over
 // a row's groups themselves (AVX2 over each group's multiple of 8 and
 // scalar over the rest on amd64), against their Go versions: group lengths
-// 1 to 20 and around 32 and 64, 1, 3 and 5 groups, random non-zero inputs;
+// 1 to 20 and around 32 and 64, 1 to 5 and 9 groups (gnStats finishes
+// groups four at a time), random non-zero inputs;
 // the row offset by one float so the groups start unaligned too.
 // Tolerance as TestVecMatchesGo's (1e-6 relative to the largest
 // magnitude: FMA rounding and the order of the float64 sums).
@@ -157,7 +158,7 @@ func TestGroupRowsMatchGo(t *testing.T) {
 	}
 	sizes = append(sizes, 31, 32, 33, 63, 64, 67)
 	for _, cg := range sizes {
-		for _, groups := range []int{1, 3, 5} {
+		for _, groups := range []int{1, 2, 3, 4, 5, 9} {
 			n := cg * groups
 			id := 1000*cg + groups
 			x := f32(n+1, -3, 3)[1:] // off the allocation's alignment
@@ -173,6 +174,12 @@ func TestGroupRowsMatchGo(t *testing.T) {
 			gnStatsGo(x, m2, i2, cg, 1e-5)
 			near32(t, "gnStats mean", id, m1, m2)
 			near32(t, "gnStats invstd", id, i1, i2)
+			if cg%16 == 0 { // summed as rowSumSq sums a row: bit-identical
+				for g := range groups {
+					mr, ir := rowMeanInvStd(x[g*cg:(g+1)*cg], 1e-5)
+					same32(t, "gnStats vs rowMeanInvStd", id, []float32{m1[g], i1[g]}, []float32{mr, ir})
+				}
+			}
 			// statistics over chunks of 3 groups (a group of S > 1 positions)
 			if groups == 3 {
 				c1, c2 := make([]float32, 2), make([]float32, 2)
