@@ -44,6 +44,7 @@ static atomic_uint gen;       // GemmParts calls so far
 static atomic_int remaining;  // helper parts of this call not yet done
 static atomic_int mainAsleep; // the caller waits on finished
 static int helpers;           // helper threads started
+static unsigned startGen[maxHelpers + 1]; // gen when each helper was started
 
 static inline void relax(void) {
 #if defined(__x86_64__) || defined(__i386__)
@@ -67,7 +68,7 @@ static void runPart(const gemmJob *j, int i) {
 
 static void *helperMain(void *arg) {
 	int part = (int)(long)arg;
-	unsigned seen = 0;
+	unsigned seen = startGen[part]; // a helper added by a later call starts at its generation
 	for (;;) {
 		long long start = nanos();
 		for (int i = 1; atomic_load(&gen) == seen; i++) {
@@ -105,6 +106,7 @@ static int normtapGemmParts(int ta, int tb, int k, float alpha, const float *a, 
 		pthread_sigmask(SIG_SETMASK, &all, &old);
 		while (helpers < nparts - 1) {
 			pthread_t t;
+			startGen[helpers + 1] = atomic_load(&gen);
 			if (pthread_create(&t, 0, helperMain, (void *)(long)(helpers + 1)) != 0) break;
 			pthread_detach(t);
 			helpers++;
@@ -134,6 +136,7 @@ static int normtapGemmParts(int ta, int tb, int k, float alpha, const float *a, 
 			pthread_mutex_unlock(&mu);
 		}
 	}
+	job = (gemmJob){0}; // keep no Go pointer past the call (cgo's rule)
 	pthread_mutex_unlock(&busy);
 	return 0;
 }
