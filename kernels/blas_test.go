@@ -119,29 +119,18 @@ func TestGemmPlanParts(t *testing.T) {
 }
 
 type planCase struct {
-	plan                 *GemmPlan
-	got, want, bound, c0 []float32
-	beta                 float32
-	n                    int
+	*gemmCheck
+	plan *GemmPlan
+	got  []float32
 }
 
-// newPlanCase prepares C = 1.5·op(A)·op(B) + 0.5·C0 on random inputs, the
-// plan and gonum's answer with its error bound.
+// newPlanCase prepares C = 1.5·op(A)·op(B) + 0.5·C0 on random inputs as a
+// GemmPlan, with gonum's answer.
 func newPlanCase(transA, transB bool, m, n, k int, seed uint64) *planCase {
-	rng := rand.New(rand.NewPCG(seed, 3))
-	a, b, c0 := uniform(rng, m*k), uniform(rng, k*n), uniform(rng, m*n)
-	lda, ldb := k, n
-	if transA {
-		lda = m
-	}
-	if transB {
-		ldb = k
-	}
-	p := &planCase{got: append([]float32(nil), c0...), want: append([]float32(nil), c0...), bound: make([]float32, m*n), c0: c0, beta: 0.5, n: n}
-	p.plan = NewGemmPlan(transA, transB, m, n, k, 1.5, a, lda, b, ldb, 0.5, p.got, n)
-	pureGoGemm(transA, transB, m, n, k, 1.5, a, lda, b, ldb, 0.5, p.want, n)
-	pureGoGemm(transA, transB, m, n, k, 1.5, absOf(a), lda, absOf(b), ldb, 0, p.bound, n)
+	g := newGemmCheck(transA, transB, m, n, k, 1.5, 0.5, rand.New(rand.NewPCG(seed, 3)))
+	p := &planCase{gemmCheck: g, got: append([]float32(nil), g.c0...)}
+	p.plan = NewGemmPlan(transA, transB, m, n, k, 1.5, g.a, g.lda, g.b, g.ldb, 0.5, p.got, n)
 	return p
 }
 
-func (p *planCase) check() string { return firstMismatch(p.got, p.want, p.bound, p.c0, p.beta, p.n) }
+func (p *planCase) check() string { return p.mismatch(p.got) }
