@@ -134,3 +134,21 @@ func newPlanCase(transA, transB bool, m, n, k int, seed uint64) *planCase {
 }
 
 func (p *planCase) check() string { return p.mismatch(p.got) }
+
+// TestGemmPair: two independent products run as a GemmPair over 1 to 3
+// parts (in the openblas build, at once on the C helper threads) both
+// equal gonum's.
+func TestGemmPair(t *testing.T) {
+	for _, parts := range []int{1, 2, 3} {
+		p := newPlanCase(true, false, 300, 260, 128, uint64(parts))   // a weight gradient's shape
+		q := newPlanCase(false, true, 128, 300, 260, uint64(parts)+7) // an input gradient's
+		w := NewWorkers(parts)
+		NewGemmPair(p.plan, q.plan).Run(w)
+		w.Close()
+		for i, c := range []*planCase{p, q} {
+			if msg := c.check(); msg != "" {
+				t.Fatalf("%d parts: product %d: %s", parts, i, msg)
+			}
+		}
+	}
+}
