@@ -97,7 +97,7 @@ func NewCPUMachine(m *Model, opt OptSpec) (*CPUMachine, error) {
 	cm.x = m.X.Value().Data().([]float32)
 	cm.lab = m.Labels.Value().Data().([]float32)
 	buf[m.X], buf[m.Labels] = cm.x, cm.lab
-	bd := cpuBinder{workers: cm.workers, gradOf: map[*G.Node]int{}, accumulates: map[*G.Node]bool{}}
+	bd := cpuBinder{workers: cm.workers, gradOf: map[*G.Node]int{}, accumulates: map[*G.Node]bool{}, plans: map[*G.Node]*kernels.GemmPlan{}}
 	for i, p := range m.Params {
 		bd.gradOf[p.Grad] = i
 	}
@@ -116,33 +116,42 @@ func NewCPUMachine(m *Model, opt OptSpec) (*CPUMachine, error) {
 	}
 	cm.state = opt.NewOptState(sizes)
 	cm.planUpdates()
+	if pairGemms {
+		cm.pairGemms(bd.plans)
+	}
 	return cm, nil
 }
 
-// accumulateGrads: bind Accumulator ops as such (a variable so that a
-// benchmark can compare both ways in one process).
-var accumulateGrads = true
+// accumulateGrads: bind parameter gradients that are single GEMMs to add
+// into their buffers; pairGemms: run independent GEMMs in pairs
+// (schedule.go). Variables so that a benchmark can compare both ways in
+// one process.
+var accumulateGrads, pairGemms = true, true
 
 // cpuBinder is the CPU's part of the walk: slices, and each op's Bind
-// (split over the machine's workers) or else its Exec. A parameter's
-// gradient node (gradOf) whose op is a layers.Accumulator is bound to add
-// into its buffer, which the machine keeps zero between backward passes
-// (schedule.go); accumulates records those nodes.
+// (split over the machine's workers) or else its Exec. An op that is one
+// GEMM (layers.PlanBinder) is bound through its plan, kept in plans; if
+// it is a parameter's gradient (gradOf) it adds into its buffer, which the
+// machine keeps zero between backward passes (schedule.go), and
+// accumulates records it.
 type cpuBinder struct {
 	workers     *kernels.Workers
 	gradOf      map[*G.Node]int
 	accumulates map[*G.Node]bool
+	plans       map[*G.Node]*kernels.GemmPlan
 }
 
 func (cpuBinder) constant(v float32) ([]float32, error) { return []float32{v}, nil }
 func (cpuBinder) alloc(size int) ([]float32, error)     { return make([]float32, size), nil }
 
 func (b cpuBinder) op(n *G.Node, out []float32, in [][]float32) (func(), error) {
-	if _, isGrad := b.gradOf[n]; isGrad && accumulateGrads {
-		if k, ok := n.Op().(layers.Accumulator); ok {
-			b.accumulates[n] = true
-			return k.BindAccumulate(b.workers, out, in), nil
-		}
+	if k, ok := n.Op().(layers.PlanBinder); ok {
+		_, isGrad := b.gradOf[n]
+		acc := isGrad && accumulateGrads
+		b.accumulates[n] = acc
+		g := k.Plan(out, in, acc)
+		b.plans[n] = g
+		return func() { g.Run(b.workers) }, nil
 	}
 	switch k := n.Op().(type) {
 	case layers.Binder:

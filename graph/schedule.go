@@ -128,3 +128,69 @@ func (cm *CPUMachine) step(x, labels []float32) (float32, int, error) {
 
 // closeWorkers is the cleanup of a machine never closed.
 func closeWorkers(w *kernels.Workers) { w.Close() }
+
+// pairGemms runs independent GEMMs two at a time (kernels.GemmPair): for
+// each single-GEMM step (plans), the first later one whose inputs are all
+// computed before it moves up to run beside it: a layer's weight and
+// input gradients, both products of the same upstream gradient. The
+// moved step's optimizer updates run where they ran before, after the
+// step that preceded it. A machine of one part pairs nothing.
+func (cm *CPUMachine) pairGemms(plans map[*G.Node]*kernels.GemmPlan) {
+	if cm.workers.Parts() < 2 {
+		return
+	}
+	for i := 0; i < len(cm.all); i++ {
+		p := plans[cm.all[i].node]
+		if p == nil {
+			continue
+		}
+		ready := cm.readyAt()
+		for j := i + 1; j < len(cm.all); j++ {
+			n := cm.all[j].node
+			q := plans[n]
+			if q == nil || ready(n) >= i {
+				continue
+			}
+			pair := kernels.NewGemmPair(p, q)
+			w := cm.workers
+			cm.all[i].run = func() { pair.Run(w) }
+			cm.all = append(cm.all[:j], cm.all[j+1:]...)
+			cm.after[j-1] = append(cm.after[j-1], cm.after[j]...)
+			cm.after = append(cm.after[:j], cm.after[j+1:]...)
+			break
+		}
+	}
+}
+
+// readyAt returns, for a node, the position in cm.all of the last step its
+// inputs need (through identity aliases, which are no steps); -1 when they
+// need none (inputs, parameters, constants).
+func (cm *CPUMachine) readyAt() func(n *G.Node) int {
+	pos := make(map[*G.Node]int, len(cm.all))
+	for k, s := range cm.all {
+		pos[s.node] = k
+	}
+	memo := map[*G.Node]int{}
+	var at func(n *G.Node) int // the position after which n's value exists
+	at = func(n *G.Node) int {
+		if k, ok := pos[n]; ok {
+			return k
+		}
+		if v, ok := memo[n]; ok {
+			return v
+		}
+		v := -1
+		for _, c := range Children(n) { // an alias is its input's value
+			v = max(v, at(c))
+		}
+		memo[n] = v
+		return v
+	}
+	return func(n *G.Node) int {
+		v := -1
+		for _, c := range Children(n) {
+			v = max(v, at(c))
+		}
+		return v
+	}
+}

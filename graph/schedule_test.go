@@ -2,6 +2,7 @@ package graph
 
 import (
 	"math"
+	"math/rand/v2"
 	"runtime"
 	"testing"
 )
@@ -284,4 +285,38 @@ func slicesAnyNonZero(x []float32) bool {
 		}
 	}
 	return false
+}
+
+// TestBackwardGemmsPaired: on two or more cores the MLP's weight and input
+// gradient GEMMs run in pairs (fewer steps than unpaired), and the pairs
+// change no gradient: the same as a machine that runs them one by one.
+func TestBackwardGemmsPaired(t *testing.T) {
+	old := runtime.GOMAXPROCS(2)
+	defer runtime.GOMAXPROCS(old)
+	build := func(pair bool) *CPUMachine {
+		defer func(p bool) { pairGemms = p }(pairGemms)
+		pairGemms = pair
+		cm, _, _ := newMLPMachine(t, NormLayer, smallMLP, smallBatch, 9)
+		return cm
+	}
+	paired, alone := build(true), build(false)
+	defer paired.Close()
+	defer alone.Close()
+	// two pairs: the output layer's and h2's (h1 has no input gradient)
+	if got, want := len(paired.all), len(alone.all)-2; got != want {
+		t.Fatalf("%d steps paired, %d unpaired: want 2 pairs", got, len(alone.all))
+	}
+	x, y := randomBatch(paired.Model(), rand.New(rand.NewPCG(9, 9)))
+	for _, cm := range []*CPUMachine{paired, alone} {
+		if _, _, err := cm.Backward(x, y); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, p := range paired.Model().Params {
+		for j, v := range paired.grads[i] {
+			if w := alone.grads[i][j]; math.Abs(float64(v-w)) > 1e-6*(1+math.Abs(float64(w))) {
+				t.Fatalf("d%s[%d] = %v paired, %v unpaired", p.Name, j, v, w)
+			}
+		}
+	}
 }

@@ -36,22 +36,38 @@ const gemmTolerance = 2e-5
 // description of the first element where they differ by more than
 // gemmTolerance·(Σ|a||b| + |beta·c0|), or "" when they agree.
 func GemmMismatch(transA, transB bool, m, n, k int, alpha, beta float32, seed uint64) string {
-	rng := rand.New(rand.NewPCG(seed, uint64(m*n*k)))
-	a, b, c0 := uniform(rng, m*k), uniform(rng, k*n), uniform(rng, m*n)
-	lda, ldb := k, n
+	g := newGemmCheck(transA, transB, m, n, k, alpha, beta, rand.New(rand.NewPCG(seed, uint64(m*n*k))))
+	got := append([]float32(nil), g.c0...)
+	Gemm(transA, transB, m, n, k, alpha, g.a, g.lda, g.b, g.ldb, beta, got, n)
+	return g.mismatch(got)
+}
+
+// gemmCheck is one product C = alpha·op(A)·op(B) + beta·C0 on random
+// inputs in [-1, 1), with gonum's answer and its error bound.
+type gemmCheck struct {
+	a, b, c0, want, bound []float32
+	lda, ldb, n           int
+	beta                  float32
+}
+
+func newGemmCheck(transA, transB bool, m, n, k int, alpha, beta float32, rng *rand.Rand) *gemmCheck {
+	g := &gemmCheck{a: uniform(rng, m*k), b: uniform(rng, k*n), c0: uniform(rng, m*n), lda: k, ldb: n, n: n, beta: beta}
 	if transA {
-		lda = m
+		g.lda = m
 	}
 	if transB {
-		ldb = k
+		g.ldb = k
 	}
-	got := append([]float32(nil), c0...)
-	Gemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, got, n)
-	want := append([]float32(nil), c0...)
-	pureGoGemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, want, n)
-	bound := make([]float32, m*n)
-	pureGoGemm(transA, transB, m, n, k, float32(math.Abs(float64(alpha))), absOf(a), lda, absOf(b), ldb, 0, bound, n)
-	return firstMismatch(got, want, bound, c0, beta, n)
+	g.want = append([]float32(nil), g.c0...)
+	pureGoGemm(transA, transB, m, n, k, alpha, g.a, g.lda, g.b, g.ldb, beta, g.want, n)
+	g.bound = make([]float32, m*n)
+	pureGoGemm(transA, transB, m, n, k, float32(math.Abs(float64(alpha))), absOf(g.a), g.lda, absOf(g.b), g.ldb, 0, g.bound, n)
+	return g
+}
+
+// mismatch is firstMismatch of got (C computed from c0) against gonum's C.
+func (g *gemmCheck) mismatch(got []float32) string {
+	return firstMismatch(got, g.want, g.bound, g.c0, g.beta, g.n)
 }
 
 // uniform is n values drawn uniformly from [-1, 1).

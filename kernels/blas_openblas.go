@@ -21,29 +21,62 @@ func init() {
 	openblas.SetThreads(1)
 }
 
-// gemmParts is a GemmPlan's split for openblas.GemmParts: the same parts
-// as runPart computes, as offsets into a, b and c.
-type gemmParts = openblas.PartsTable
+// gemmParts is a GemmPlan's (or a GemmPair's) split for
+// openblas.GemmParts: the parts runPart computes, as offsets into a, b, c.
+type gemmParts = openblas.Table
 
 func (g *GemmPlan) newParts(parts int) gemmParts {
-	t := openblas.NewPartsTable(parts)
+	t := openblas.NewTable(parts)
+	g.setGroup(t, 0)
 	for p := range parts {
-		i0, i1, j0, j1 := g.partBounds(p, parts)
-		aOff, bOff := i0*g.lda, j0
-		if g.transA {
-			aOff = i0
-		}
-		if g.transB {
-			bOff = j0 * g.ldb
-		}
-		t.Set(p, i1-i0, j1-j0, aOff, bOff, i0*g.ldc+j0)
+		g.setPart(t, p, 0, p, parts)
 	}
 	return t
+}
+
+// newPairParts splits parts between p and q by their FLOP, each at least
+// one part, and each GEMM over its share as partBounds does.
+func newPairParts(p, q *GemmPlan, parts int) gemmParts {
+	t := openblas.NewTable(parts)
+	p.setGroup(t, 0)
+	q.setGroup(t, 1)
+	fp, fq := float64(p.m*p.n*p.k), float64(q.m*q.n*q.k)
+	np := min(max(int(float64(parts)*fp/(fp+fq)+0.5), 1), parts-1)
+	for i := range np {
+		p.setPart(t, i, 0, i, np)
+	}
+	for i := np; i < parts; i++ {
+		q.setPart(t, i, 1, i-np, parts-np)
+	}
+	return t
+}
+
+func (g *GemmPlan) setGroup(t gemmParts, group int) {
+	t.SetGroup(group, g.transA, g.transB, g.k, g.lda, g.ldb, g.ldc, g.alpha, g.beta)
+}
+
+// setPart records the plan's part of parts as part i of t, in group.
+func (g *GemmPlan) setPart(t gemmParts, i, group, part, parts int) {
+	i0, i1, j0, j1 := g.partBounds(part, parts)
+	aOff, bOff := i0*g.lda, j0
+	if g.transA {
+		aOff = i0
+	}
+	if g.transB {
+		bOff = j0 * g.ldb
+	}
+	t.SetPart(i, group, i1-i0, j1-j0, aOff, bOff, i0*g.ldc+j0)
 }
 
 // runParts runs the plan's parts on OpenBLAS's side of cgo (one cgo call;
 // openblas.GemmParts says why) and reports true: the product is done.
 func (g *GemmPlan) runParts(t gemmParts) bool {
-	openblas.GemmParts(g.transA, g.transB, g.k, g.alpha, g.a, g.lda, g.b, g.ldb, g.beta, g.c, g.ldc, t)
+	openblas.GemmParts(g.a, g.b, g.c, g.a, g.b, g.c, t)
+	return true
+}
+
+// runPair runs both plans' parts in one call and reports true.
+func runPair(p, q *GemmPlan, t gemmParts) bool {
+	openblas.GemmParts(p.a, p.b, p.c, q.a, q.b, q.c, t)
 	return true
 }

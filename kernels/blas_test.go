@@ -119,29 +119,36 @@ func TestGemmPlanParts(t *testing.T) {
 }
 
 type planCase struct {
-	plan                 *GemmPlan
-	got, want, bound, c0 []float32
-	beta                 float32
-	n                    int
+	*gemmCheck
+	plan *GemmPlan
+	got  []float32
 }
 
-// newPlanCase prepares C = 1.5·op(A)·op(B) + 0.5·C0 on random inputs, the
-// plan and gonum's answer with its error bound.
+// newPlanCase prepares C = 1.5·op(A)·op(B) + 0.5·C0 on random inputs as a
+// GemmPlan, with gonum's answer.
 func newPlanCase(transA, transB bool, m, n, k int, seed uint64) *planCase {
-	rng := rand.New(rand.NewPCG(seed, 3))
-	a, b, c0 := uniform(rng, m*k), uniform(rng, k*n), uniform(rng, m*n)
-	lda, ldb := k, n
-	if transA {
-		lda = m
-	}
-	if transB {
-		ldb = k
-	}
-	p := &planCase{got: append([]float32(nil), c0...), want: append([]float32(nil), c0...), bound: make([]float32, m*n), c0: c0, beta: 0.5, n: n}
-	p.plan = NewGemmPlan(transA, transB, m, n, k, 1.5, a, lda, b, ldb, 0.5, p.got, n)
-	pureGoGemm(transA, transB, m, n, k, 1.5, a, lda, b, ldb, 0.5, p.want, n)
-	pureGoGemm(transA, transB, m, n, k, 1.5, absOf(a), lda, absOf(b), ldb, 0, p.bound, n)
+	g := newGemmCheck(transA, transB, m, n, k, 1.5, 0.5, rand.New(rand.NewPCG(seed, 3)))
+	p := &planCase{gemmCheck: g, got: append([]float32(nil), g.c0...)}
+	p.plan = NewGemmPlan(transA, transB, m, n, k, 1.5, g.a, g.lda, g.b, g.ldb, 0.5, p.got, n)
 	return p
 }
 
-func (p *planCase) check() string { return firstMismatch(p.got, p.want, p.bound, p.c0, p.beta, p.n) }
+func (p *planCase) check() string { return p.mismatch(p.got) }
+
+// TestGemmPair: two independent products run as a GemmPair over 1 to 3
+// parts (in the openblas build, at once on the C helper threads) both
+// equal gonum's.
+func TestGemmPair(t *testing.T) {
+	for _, parts := range []int{1, 2, 3} {
+		p := newPlanCase(true, false, 300, 260, 128, uint64(parts))   // a weight gradient's shape
+		q := newPlanCase(false, true, 128, 300, 260, uint64(parts)+7) // an input gradient's
+		w := NewWorkers(parts)
+		NewGemmPair(p.plan, q.plan).Run(w)
+		w.Close()
+		for i, c := range []*planCase{p, q} {
+			if msg := c.check(); msg != "" {
+				t.Fatalf("%d parts: product %d: %s", parts, i, msg)
+			}
+		}
+	}
+}

@@ -130,3 +130,35 @@ func (g *GemmPlan) partBounds(part, parts int) (i0, i1, j0, j1 int) {
 func (g *GemmPlan) sub(i0, i1, j0, j1 int) {
 	gemmTile(g.transA, g.transB, i0, i1, j0, j1, g.k, g.alpha, g.a, g.lda, g.b, g.ldb, g.beta, g.c, g.ldc)
 }
+
+// GemmPair is two independent GemmPlans run at once, each on its share of
+// the cores (in the openblas build: one cgo call, each product whole on
+// one thread when there are two cores), instead of one after the other
+// with each split over all of them: a GEMM whole on one core packs its
+// operands once and runs at the single-core rate, where two halves each
+// pack the shared operand. The backward pass's weight and input gradients
+// of a layer are such a pair. Neither plan may write what the other reads.
+type GemmPair struct {
+	p, q   *GemmPlan
+	parts  gemmParts
+	nparts int
+}
+
+// NewGemmPair pairs p and q.
+func NewGemmPair(p, q *GemmPlan) *GemmPair { return &GemmPair{p: p, q: q} }
+
+// Run computes both products: at once over w's parts where the BLAS
+// allows, else p then q.
+func (g *GemmPair) Run(w *Workers) {
+	if !pureGoBLAS && w.Parts() > 1 {
+		if g.nparts != w.Parts() {
+			g.parts, g.nparts = newPairParts(g.p, g.q, w.Parts()), w.Parts()
+		}
+		w.Park()
+		if runPair(g.p, g.q, g.parts) {
+			return
+		}
+	}
+	g.p.Run(w)
+	g.q.Run(w)
+}

@@ -39,32 +39,47 @@ func (op *LinearOp) Bind(w *kernels.Workers, out []float32, in [][]float32) func
 }
 
 func (op *LinearGradInputOp) Bind(w *kernels.Workers, out []float32, in [][]float32) func() {
-	g := kernels.NewGemmPlan(false, true, op.N, op.In, op.Out, 1, in[0], op.Out, in[1], op.Out, 0, out, op.In)
-	return func() { g.Run(w) }
+	return runPlan(w, op.Plan(out, in, false))
 }
 
 func (op *LinearGradWeightOp) Bind(w *kernels.Workers, out []float32, in [][]float32) func() {
-	g := kernels.NewGemmPlan(true, false, op.In, op.Out, op.N, 1, in[0], op.In, in[1], op.Out, 0, out, op.Out)
-	return func() { g.Run(w) }
+	return runPlan(w, op.Plan(out, in, false))
 }
 
-// Accumulator is implemented by ops whose bound call can add its result to
-// out instead of overwriting it. A machine that keeps out zero between
+// PlanBinder is implemented by ops whose whole bound call is one GEMM, so
+// that a machine can hold the plan itself: to run two independent ones at
+// once (kernels.GemmPair: a layer's weight and input gradients), and to
+// have one add into its output. A machine that keeps out zero between
 // calls (the CPU machine clears a weight's gradient as the optimizer
-// consumes it, while the values are in cache) binds them this way: the
-// GEMM then skips the BLAS's own pass that clears C before the product
-// (OpenBLAS's sgemm_beta, a cache-missing pass over the whole gradient).
-type Accumulator interface {
+// consumes it, while the values are in cache) binds gradients to
+// accumulate: the GEMM then skips the BLAS's own pass that clears C
+// before the product (OpenBLAS's sgemm_beta, a cache-missing pass over
+// the whole gradient).
+type PlanBinder interface {
 	Binder
-	// BindAccumulate is Bind computing out += the op's result.
-	BindAccumulate(w *kernels.Workers, out []float32, in [][]float32) func()
+	// Plan is the op's product on these buffers, added to out when
+	// accumulate is set.
+	Plan(out []float32, in [][]float32, accumulate bool) *kernels.GemmPlan
 }
 
-// BindAccumulate computes dW += xᵀ·dy.
-func (op *LinearGradWeightOp) BindAccumulate(w *kernels.Workers, out []float32, in [][]float32) func() {
-	g := kernels.NewGemmPlan(true, false, op.In, op.Out, op.N, 1, in[0], op.In, in[1], op.Out, 1, out, op.Out)
-	return func() { g.Run(w) }
+// Plan is dx = dy·Wᵀ.
+func (op *LinearGradInputOp) Plan(out []float32, in [][]float32, accumulate bool) *kernels.GemmPlan {
+	return kernels.NewGemmPlan(false, true, op.N, op.In, op.Out, 1, in[0], op.Out, in[1], op.Out, betaOf(accumulate), out, op.In)
 }
+
+// Plan is dW = xᵀ·dy.
+func (op *LinearGradWeightOp) Plan(out []float32, in [][]float32, accumulate bool) *kernels.GemmPlan {
+	return kernels.NewGemmPlan(true, false, op.In, op.Out, op.N, 1, in[0], op.In, in[1], op.Out, betaOf(accumulate), out, op.Out)
+}
+
+func betaOf(accumulate bool) float32 {
+	if accumulate {
+		return 1
+	}
+	return 0
+}
+
+func runPlan(w *kernels.Workers, g *kernels.GemmPlan) func() { return func() { g.Run(w) } }
 
 func (op *ColSumOp) Bind(w *kernels.Workers, out []float32, in [][]float32) func() {
 	x := in[0]

@@ -22,18 +22,23 @@ package openblas
 #include <stdatomic.h>
 #include <time.h>
 #include <signal.h>
+#include <string.h>
 
 void cblas_sgemm(int order, int transA, int transB, int m, int n, int k, float alpha,
 	const float *a, int lda, const float *b, int ldb, float beta, float *c, int ldc);
 
 enum { maxHelpers = 63, rowMajor = 101, noTrans = 111, trans = 112, spinNanos = 30000 };
 
+// A job is up to two GEMMs (groups), each split into parts. The table,
+// all ints: [0] the part count; per group (at 1 and 9) transA, transB, k,
+// lda, ldb, ldc and the bits of alpha and beta; from 17, per part its
+// group, m, n and the offsets of its corner in the group's a, b and c.
+enum { groupAt = 1, groupInts = 8, partAt = 17, partInts = 6 };
+
 typedef struct {
-	int ta, tb, k, lda, ldb, ldc;
-	float alpha, beta;
-	const float *a, *b;
-	float *c;
-	const int *parts; // per part: m, n, offset into a, into b, into c
+	const float *a[2], *b[2];
+	float *c[2];
+	const int *t;
 } gemmJob;
 
 static gemmJob job;
@@ -44,6 +49,7 @@ static atomic_uint gen;       // GemmParts calls so far
 static atomic_int remaining;  // helper parts of this call not yet done
 static atomic_int mainAsleep; // the caller waits on finished
 static int helpers;           // helper threads started
+static unsigned startGen[maxHelpers + 1]; // gen when each helper was started
 
 static inline void relax(void) {
 #if defined(__x86_64__) || defined(__i386__)
@@ -57,17 +63,25 @@ static long long nanos(void) {
 	return (long long)t.tv_sec * 1000000000LL + t.tv_nsec;
 }
 
+static float bitsFloat(int v) {
+	float f;
+	memcpy(&f, &v, sizeof f);
+	return f;
+}
+
 static void runPart(const gemmJob *j, int i) {
-	const int *p = j->parts + 5 * i;
-	if (p[0] > 0 && p[1] > 0) {
-		cblas_sgemm(rowMajor, j->ta ? trans : noTrans, j->tb ? trans : noTrans, p[0], p[1], j->k,
-			j->alpha, j->a + p[2], j->lda, j->b + p[3], j->ldb, j->beta, j->c + p[4], j->ldc);
+	const int *p = j->t + partAt + partInts * i;
+	int g = p[0];
+	const int *d = j->t + groupAt + groupInts * g;
+	if (p[1] > 0 && p[2] > 0) {
+		cblas_sgemm(rowMajor, d[0] ? trans : noTrans, d[1] ? trans : noTrans, p[1], p[2], d[2],
+			bitsFloat(d[6]), j->a[g] + p[3], d[3], j->b[g] + p[4], d[4], bitsFloat(d[7]), j->c[g] + p[5], d[5]);
 	}
 }
 
 static void *helperMain(void *arg) {
 	int part = (int)(long)arg;
-	unsigned seen = 0;
+	unsigned seen = startGen[part]; // a helper added by a later call starts at its generation
 	for (;;) {
 		long long start = nanos();
 		for (int i = 1; atomic_load(&gen) == seen; i++) {
@@ -79,7 +93,7 @@ static void *helperMain(void *arg) {
 			}
 		}
 		seen = atomic_load(&gen);
-		if (part < job.parts[-1]) runPart(&job, part);
+		if (part < job.t[0]) runPart(&job, part);
 		if (atomic_fetch_sub(&remaining, 1) == 1 && atomic_load(&mainAsleep)) {
 			pthread_mutex_lock(&mu);
 			pthread_cond_signal(&finished);
@@ -91,9 +105,10 @@ static void *helperMain(void *arg) {
 
 // normtapGemmParts returns 0, or -1 when it ran every part on the calling
 // thread (another call was running, or no thread could be started).
-static int normtapGemmParts(int ta, int tb, int k, float alpha, const float *a, int lda,
-	const float *b, int ldb, float beta, float *c, int ldc, const int *parts, int nparts) {
-	gemmJob local = {ta, tb, k, lda, ldb, ldc, alpha, beta, a, b, c, parts + 1};
+static int normtapGemmParts(const float *a0, const float *b0, float *c0,
+	const float *a1, const float *b1, float *c1, const int *t) {
+	int nparts = t[0];
+	gemmJob local = {{a0, a1}, {b0, b1}, {c0, c1}, t};
 	if (nparts > maxHelpers + 1 || pthread_mutex_trylock(&busy) != 0) {
 		for (int i = 0; i < nparts; i++) runPart(&local, i);
 		return -1;
@@ -105,6 +120,7 @@ static int normtapGemmParts(int ta, int tb, int k, float alpha, const float *a, 
 		pthread_sigmask(SIG_SETMASK, &all, &old);
 		while (helpers < nparts - 1) {
 			pthread_t t;
+			startGen[helpers + 1] = atomic_load(&gen);
 			if (pthread_create(&t, 0, helperMain, (void *)(long)(helpers + 1)) != 0) break;
 			pthread_detach(t);
 			helpers++;
@@ -134,40 +150,51 @@ static int normtapGemmParts(int ta, int tb, int k, float alpha, const float *a, 
 			pthread_mutex_unlock(&mu);
 		}
 	}
+	job = (gemmJob){0}; // keep no Go pointer past the call (cgo's rule)
 	pthread_mutex_unlock(&busy);
 	return 0;
 }
 */
 import "C"
 
-import "unsafe"
+import (
+	"math"
+	"unsafe"
+)
 
-// GemmParts computes the row-major GEMM C = alpha·op(A)·op(B) + beta·C in
-// parts: parts[0] is the part count p, then per part its m, n and the
-// offsets of its corner in a, b and c (5 ints each); every part shares k,
-// the leading dimensions, alpha and beta. Part 0 runs on the calling
-// thread. It reports false when it ran every part on the calling thread
-// (another GemmParts was running).
-func GemmParts(transA, transB bool, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int, parts []C.int) bool {
-	return C.normtapGemmParts(cbool(transA), cbool(transB), C.int(k), C.float(alpha),
-		(*C.float)(unsafe.Pointer(&a[0])), C.int(lda), (*C.float)(unsafe.Pointer(&b[0])), C.int(ldb),
-		C.float(beta), (*C.float)(unsafe.Pointer(&c[0])), C.int(ldc), &parts[0], parts[0]) == 0
+// GemmParts runs the job of table t (NewTable): one GEMM, or two
+// independent ones, C = alpha·op(A)·op(B) + beta·C row-major, split into
+// parts, part 0 on the calling thread. a0, b0, c0 are group 0's matrices,
+// a1, b1, c1 group 1's (group 0's again for a single GEMM). It reports
+// false when it ran every part on the calling thread (another GemmParts
+// was running).
+func GemmParts(a0, b0, c0, a1, b1, c1 []float32, t Table) bool {
+	return C.normtapGemmParts(fptr(a0), fptr(b0), fptr(c0), fptr(a1), fptr(b1), fptr(c1), &t[0]) == 0
 }
 
-// PartsTable is GemmParts' parts argument.
-type PartsTable []C.int
+func fptr(x []float32) *C.float { return (*C.float)(unsafe.Pointer(&x[0])) }
 
-// NewPartsTable makes a table for n parts; Set fills part i.
-func NewPartsTable(n int) PartsTable {
-	t := make(PartsTable, 1+5*n)
+// Table is GemmParts' job: up to two GEMMs' shapes and their parts.
+type Table []C.int
+
+// NewTable makes a table of n parts; SetGroup and SetPart fill it.
+func NewTable(n int) Table {
+	t := make(Table, 17+6*n)
 	t[0] = C.int(n)
 	return t
 }
 
-// Set records part i: an m×n block of C whose corner is at offsets aOff,
-// bOff and cOff of a, b and c.
-func (t PartsTable) Set(i, m, n, aOff, bOff, cOff int) {
-	copy(t[1+5*i:], []C.int{C.int(m), C.int(n), C.int(aOff), C.int(bOff), C.int(cOff)})
+// SetGroup records GEMM g (0 or 1): its transposes, k, leading dimensions,
+// alpha and beta.
+func (t Table) SetGroup(g int, transA, transB bool, k, lda, ldb, ldc int, alpha, beta float32) {
+	copy(t[1+8*g:], []C.int{cbool(transA), cbool(transB), C.int(k), C.int(lda), C.int(ldb), C.int(ldc),
+		C.int(int32(math.Float32bits(alpha))), C.int(int32(math.Float32bits(beta)))})
+}
+
+// SetPart records part i: an m×n block of group g's C whose corner is at
+// offsets aOff, bOff and cOff of its a, b and c.
+func (t Table) SetPart(i, g, m, n, aOff, bOff, cOff int) {
+	copy(t[17+6*i:], []C.int{C.int(g), C.int(m), C.int(n), C.int(aOff), C.int(bOff), C.int(cOff)})
 }
 
 func cbool(b bool) C.int {
