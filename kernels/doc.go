@@ -9,6 +9,8 @@
 //   - conv_batched.go: the 3×3 convolution a block of examples per GEMM
 //     (forward, weight and input gradients), and the channel-sum and
 //     max-pool kernels on spans of channels or planes, for parallel parts
+//   - groupnorm.go: GroupNorm and RMSNorm (their row loops, like the other
+//     norms', in vec*.go)
 //   - noise.go: the noisy-BatchNorm noise
 //   - optim.go: the optimizer updates (SGD, momentum, Adam)
 //   - gemm.go, workers.go: the GEMM (gonum's BLAS, or OpenBLAS with build tag
