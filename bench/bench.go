@@ -132,7 +132,8 @@ func (o *Options) logf(format string, args ...any) {
 }
 
 // Run measures every configuration in Rounds rounds, alternating between
-// configurations (and the peer, after each round of normtap's), then the
+// configurations, in an order rotated by one each round (and the peer,
+// after each round of normtap's), then the
 // copy bandwidth, the norm kernels and the tap overhead.
 func Run(ctx context.Context, o Options) (*Report, error) {
 	if err := o.Validate(); err != nil {
@@ -169,7 +170,11 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	var roofRounds []*Roofline // one per round, measured between the rounds' steps
 	for r := 1; r <= o.Rounds; r++ {
 		round := map[graph.Norm]float64{}
-		for _, t := range trainers {
+		// Each round starts one configuration later: on a shared machine
+		// the one run first after the peer (or the roofline) was the
+		// slowest in every round, and rotating spreads that over all.
+		for k := range trainers {
+			t := trainers[(k+r-1)%len(trainers)]
 			o.logf("round %d/%d: %s, %d warm-up and %d timed steps", r, o.Rounds, t.spec.Norm, o.Warmup, o.Steps)
 			before := len(t.stepMs)
 			if err := t.round(ctx, o.Warmup, o.Steps); err != nil {

@@ -221,3 +221,36 @@ func TestModelBytes(t *testing.T) {
 		t.Errorf("the default MLP: %v", err)
 	}
 }
+
+// TestRunRotatesOrder: each round starts one configuration later, so that
+// whatever slows the first configuration after the peer hits every norm
+// alike; the results stay in --norm order.
+func TestRunRotatesOrder(t *testing.T) {
+	spec := graph.DefaultSpec()
+	spec.Hidden = []int{16}
+	var log strings.Builder
+	o := Options{Spec: spec, Norms: []graph.Norm{graph.NormNone, graph.NormBatch, graph.NormLayer}, Batch: 8, Steps: 1, Warmup: 0, Rounds: 3,
+		Opt:        graph.OptSpec{Kind: graph.OptSGD, LR: 1e-3},
+		Seed:       1,
+		NewMachine: func(m *graph.Model, o graph.OptSpec) (graph.Machine, error) { return graph.NewCPUMachine(m, o) },
+		Threads:    1, Log: &log}
+	rep, err := Run(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var order []string
+	for _, l := range strings.Split(log.String(), "\n") {
+		if _, rest, ok := strings.Cut(l, "/3: "); ok && strings.Contains(rest, "timed steps") {
+			order = append(order, strings.SplitN(rest, ",", 2)[0])
+		}
+	}
+	want := "none batch layer batch layer none layer none batch"
+	if got := strings.Join(order, " "); got != want {
+		t.Fatalf("configurations ran in the order %q, want %q", got, want)
+	}
+	for i, r := range rep.Results {
+		if r.Norm != o.Norms[i] {
+			t.Fatalf("result %d is %s, want %s (the --norm order)", i, r.Norm, o.Norms[i])
+		}
+	}
+}
