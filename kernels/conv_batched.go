@@ -179,22 +179,7 @@ func MaxPool2ForwardPlanes(x []float32, h, w int, y []float32, argmax []int32, p
 			r1 := x[base+(2*oy+1)*w:][:2*ow]
 			yo := y[k : k+ow]
 			ao := argmax[k : k+ow]
-			i0 := int32(base + 2*oy*w)
-			for ox := range yo {
-				a, b, c, d := r0[2*ox], r0[2*ox+1], r1[2*ox], r1[2*ox+1]
-				// the first maximum in the order a, b, c, d, as MaxPool2Forward
-				best, at := a, int32(2*ox)
-				if b > best {
-					best, at = b, int32(2*ox+1)
-				}
-				if c > best {
-					best, at = c, int32(w+2*ox)
-				}
-				if d > best {
-					best, at = d, int32(w+2*ox+1)
-				}
-				yo[ox], ao[ox] = best, i0+at
-			}
+			maxPool2Row(r0, r1, yo, ao, int32(base+2*oy*w), int32(w))
 			k += ow
 		}
 	}

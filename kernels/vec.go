@@ -256,3 +256,25 @@ func chanBackDxGo(dx, dy, x []float32, m, is, ga, a, q float32) {
 		dx[j] = is * (g*ga - a - xh*q)
 	}
 }
+
+// maxPool2RowGo writes one row of a 2×2 max-pool: y[o] is the first
+// maximum in the order a, b, c, d = r0[2o], r0[2o+1], r1[2o], r1[2o+1] (as
+// MaxPool2Forward: a later value wins only when strictly greater), idx[o]
+// its index i0 + 2o + {0, 1, w, w+1}.
+func maxPool2RowGo(r0, r1, y []float32, idx []int32, i0, w int32) {
+	r0, r1, idx = r0[:2*len(y)], r1[:2*len(y)], idx[:len(y)]
+	for ox := range y {
+		a, b, c, d := r0[2*ox], r0[2*ox+1], r1[2*ox], r1[2*ox+1]
+		best, at := a, int32(2*ox)
+		if b > best {
+			best, at = b, int32(2*ox+1)
+		}
+		if c > best {
+			best, at = c, w+int32(2*ox)
+		}
+		if d > best {
+			best, at = d, w+int32(2*ox+1)
+		}
+		y[ox], idx[ox] = best, i0+at
+	}
+}

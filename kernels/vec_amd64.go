@@ -379,3 +379,20 @@ func bnBackAccum4(sdy, sdyx []float64, dy, x []float32, stride int, mean, invstd
 //
 //go:noescape
 func cpuRelax()
+
+//go:noescape
+func maxPool2RowAVX(r0, r1, y *float32, idx *int32, n int, i0, w int32)
+
+// maxPool2Row is maxPool2RowGo, with AVX2 on the largest multiple of 8
+// outputs (the same comparisons, so the same maxima and indices).
+func maxPool2Row(r0, r1, y []float32, idx []int32, i0, w int32) {
+	n := len(y)
+	r0, r1, idx = r0[:2*n], r1[:2*n], idx[:n]
+	k := n &^ 7
+	if useAVX2 && k > 0 {
+		maxPool2RowAVX(&r0[0], &r1[0], &y[0], &idx[0], k, i0, w)
+	} else {
+		k = 0
+	}
+	maxPool2RowGo(r0[2*k:], r1[2*k:], y[k:], idx[k:], i0+int32(2*k), w)
+}

@@ -1106,3 +1106,78 @@ TEXT ·cpuRelax(SB), NOSPLIT, $0-0
 	PAUSE
 	PAUSE
 	RET
+
+// ramp2<>: 0, 2, …, 14 as int32, the first input column of each of 8
+// max-pool outputs.
+DATA ramp2<>+0(SB)/4, $0
+DATA ramp2<>+4(SB)/4, $2
+DATA ramp2<>+8(SB)/4, $4
+DATA ramp2<>+12(SB)/4, $6
+DATA ramp2<>+16(SB)/4, $8
+DATA ramp2<>+20(SB)/4, $10
+DATA ramp2<>+24(SB)/4, $12
+DATA ramp2<>+28(SB)/4, $14
+GLOBL ramp2<>(SB), RODATA|NOPTR, $32
+
+// func maxPool2RowAVX(r0, r1, y *float32, idx *int32, n int, i0, w int32)
+// n outputs (a multiple of 8) of one 2×2 max-pool row: y[o] is the first
+// maximum of r0[2o], r0[2o+1], r1[2o], r1[2o+1] (strictly greater wins,
+// as maxPool2Go), idx[o] its index i0 + 2o + {0, 1, w, w+1}.
+TEXT ·maxPool2RowAVX(SB), NOSPLIT, $0-48
+	MOVQ r0+0(FP), SI
+	MOVQ r1+8(FP), DI
+	MOVQ y+16(FP), DX
+	MOVQ idx+24(FP), R8
+	MOVQ n+32(FP), CX
+	MOVL i0+40(FP), AX
+	VMOVD AX, X10
+	VPBROADCASTD X10, Y10
+	VPADDD ramp2<>(SB), Y10, Y10 // the column-pair starts' indices
+	MOVL $16, AX
+	VMOVD AX, X11
+	VPBROADCASTD X11, Y11 // 8 outputs further: 16 columns
+	MOVL $1, AX
+	VMOVD AX, X12
+	VPBROADCASTD X12, Y12 // offset of b
+	MOVL w+44(FP), AX
+	VMOVD AX, X13
+	VPBROADCASTD X13, Y13 // offset of c
+	VPADDD Y12, Y13, Y14 // offset of d
+	TESTQ CX, CX
+	JZ pooldone
+poolloop:
+	VMOVUPS (SI), Y0
+	VMOVUPS 32(SI), Y1
+	VSHUFPS $0x88, Y1, Y0, Y2
+	VPERMPD $0xD8, Y2, Y2 // a: r0's even columns
+	VSHUFPS $0xDD, Y1, Y0, Y3
+	VPERMPD $0xD8, Y3, Y3 // b: r0's odd columns
+	VMOVUPS (DI), Y0
+	VMOVUPS 32(DI), Y1
+	VSHUFPS $0x88, Y1, Y0, Y4
+	VPERMPD $0xD8, Y4, Y4 // c
+	VSHUFPS $0xDD, Y1, Y0, Y5
+	VPERMPD $0xD8, Y5, Y5 // d
+	VPXOR Y6, Y6, Y6 // offset of the best so far: a's, 0
+	VCMPPS $0x1E, Y2, Y3, Y7 // b > best
+	VBLENDVPS Y7, Y3, Y2, Y2
+	VBLENDVPS Y7, Y12, Y6, Y6
+	VCMPPS $0x1E, Y2, Y4, Y7 // c > best
+	VBLENDVPS Y7, Y4, Y2, Y2
+	VBLENDVPS Y7, Y13, Y6, Y6
+	VCMPPS $0x1E, Y2, Y5, Y7 // d > best
+	VBLENDVPS Y7, Y5, Y2, Y2
+	VBLENDVPS Y7, Y14, Y6, Y6
+	VPADDD Y10, Y6, Y6
+	VMOVUPS Y2, (DX)
+	VMOVDQU Y6, (R8)
+	VPADDD Y11, Y10, Y10
+	ADDQ $64, SI
+	ADDQ $64, DI
+	ADDQ $32, DX
+	ADDQ $32, R8
+	SUBQ $8, CX
+	JNZ poolloop
+pooldone:
+	VZEROUPPER
+	RET

@@ -63,3 +63,5 @@ func bnBackAccum4(sdy, sdyx []float64, dy, x []float32, stride int, mean, invstd
 
 // cpuRelax is a spinning wait's pause (PAUSE on amd64; nothing here).
 func cpuRelax() {}
+
+func maxPool2Row(r0, r1, y []float32, idx []int32, i0, w int32) { maxPool2RowGo(r0, r1, y, idx, i0, w) }

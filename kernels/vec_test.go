@@ -301,3 +301,49 @@ func TestNonTemporalStores(t *testing.T) {
 	gnBackGo(y2, dg2, db2, dy, x, gamma, gm, gi, 8, 1.0/8)
 	near32(t, "gnBack nt", n, y1, y2)
 }
+
+// TestMaxPool2RowMatchesGo: the vector max-pool row picks the same maximum
+// and index as the Go loop, bit for bit, for every output count 0–70 and
+// long rows, on values with many ties (post-ReLU zeros, repeated values),
+// negative values and NaNs, where "first maximum, strictly greater wins"
+// decides.
+func TestMaxPool2RowMatchesGo(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	value := func() float32 {
+		switch rng.IntN(8) {
+		case 0, 1:
+			return 0 // ReLU's zeros: ties
+		case 2:
+			return float32(rng.IntN(3)) // more ties
+		case 3:
+			return float32(math.NaN())
+		default:
+			return float32(rng.NormFloat64())
+		}
+	}
+	for _, n := range append(seqInts(71), 512, 1031) {
+		w := 2*n + rng.IntN(3) // a row may be longer than 2n (odd widths drop a column)
+		r0, r1 := make([]float32, w), make([]float32, w)
+		for i := range r0 {
+			r0[i], r1[i] = value(), value()
+		}
+		i0 := int32(rng.IntN(1000))
+		y1, y2 := make([]float32, n), make([]float32, n)
+		a1, a2 := make([]int32, n), make([]int32, n)
+		maxPool2Row(r0, r1, y1, a1, i0, int32(w))
+		maxPool2RowGo(r0, r1, y2, a2, i0, int32(w))
+		for o := range n {
+			if math.Float32bits(y1[o]) != math.Float32bits(y2[o]) || a1[o] != a2[o] {
+				t.Fatalf("%d outputs, output %d: %v at %d, Go %v at %d", n, o, y1[o], a1[o], y2[o], a2[o])
+			}
+		}
+	}
+}
+
+func seqInts(n int) []int {
+	s := make([]int, n)
+	for i := range s {
+		s[i] = i
+	}
+	return s
+}
