@@ -56,14 +56,7 @@ func (d *Device) GroupNormForward(x, gamma, beta Buffer, n, c, s, groups int, ep
 // kernels.GroupNormBackward. dx must not alias x or dy.
 func (d *Device) GroupNormBackward(x, dy, gamma, mean, invstd Buffer, n, c, s, groups int, dx, dgamma, dbeta Buffer) error {
 	sz := gnSizes("GroupNormBackward", n, c, s, groups)
-	for _, b := range []struct {
-		name string
-		buf  Buffer
-		n    int
-	}{{"x", x, n * c * s}, {"dy", dy, n * c * s}, {"dx", dx, n * c * s}, {"gamma", gamma, c},
-		{"mean", mean, n * groups}, {"invstd", invstd, n * groups}, {"dgamma", dgamma, c}, {"dbeta", dbeta, c}} {
-		sz.need(b.name, b.buf, b.n)
-	}
+	sz.needs([]bufNeed{{"x", x, n * c * s}, {"dy", dy, n * c * s}, {"dx", dx, n * c * s}, {"gamma", gamma, c}, {"mean", mean, n * groups}, {"invstd", invstd, n * groups}, {"dgamma", dgamma, c}, {"dbeta", dbeta, c}})
 	if sz.err != nil {
 		return sz.err
 	}
@@ -105,14 +98,7 @@ func (d *Device) RMSNormForward(x, gamma Buffer, n, dim int, eps float32, y, inv
 func (d *Device) RMSNormBackward(x, dy, gamma, invrms Buffer, n, dim int, dx, dgamma Buffer) error {
 	sz := sizes{op: "RMSNormBackward"}
 	sz.dims("N, D", n, dim)
-	for _, b := range []struct {
-		name string
-		buf  Buffer
-		n    int
-	}{{"x", x, n * dim}, {"dy", dy, n * dim}, {"dx", dx, n * dim}, {"gamma", gamma, dim},
-		{"invrms", invrms, n}, {"dgamma", dgamma, dim}} {
-		sz.need(b.name, b.buf, b.n)
-	}
+	sz.needs([]bufNeed{{"x", x, n * dim}, {"dy", dy, n * dim}, {"dx", dx, n * dim}, {"gamma", gamma, dim}, {"invrms", invrms, n}, {"dgamma", dgamma, dim}})
 	if sz.err != nil {
 		return sz.err
 	}

@@ -51,6 +51,21 @@ func (s *sizes) need(name string, b Buffer, n int) {
 	}
 }
 
+// bufNeed is one buffer for needs: its name in errors, and the floats it
+// must hold.
+type bufNeed struct {
+	name string
+	buf  Buffer
+	n    int
+}
+
+// needs is need for each of bs.
+func (s *sizes) needs(bs []bufNeed) {
+	for _, b := range bs {
+		s.need(b.name, b.buf, b.n)
+	}
+}
+
 // matrix requires b to hold a rows×cols row-major matrix with row stride ld.
 func (s *sizes) matrix(name string, b Buffer, rows, cols, ld int) {
 	if ld < max(1, cols) {
@@ -359,12 +374,7 @@ func (d *Device) BatchNormTrainForward(x, gamma, beta Buffer, n, c, s int, eps f
 	sz := d.bnSizes("BatchNormTrainForward", n, c, s)
 	sz.need("x", x, n*c*s)
 	sz.need("y", y, n*c*s)
-	for _, b := range []struct {
-		name string
-		buf  Buffer
-	}{{"gamma", gamma}, {"beta", beta}, {"mean", mean}, {"variance", variance}, {"invstd", invstd}} {
-		sz.need(b.name, b.buf, c)
-	}
+	sz.needs([]bufNeed{{"gamma", gamma, c}, {"beta", beta, c}, {"mean", mean, c}, {"variance", variance, c}, {"invstd", invstd, c}})
 	if sz.err != nil {
 		return sz.err
 	}
@@ -411,12 +421,7 @@ func (d *Device) BatchNormEvalForward(x, gamma, beta, runMean, runVar Buffer, n,
 	sz := d.bnSizes("BatchNormEvalForward", n, c, s)
 	sz.need("x", x, n*c*s)
 	sz.need("y", y, n*c*s)
-	for _, b := range []struct {
-		name string
-		buf  Buffer
-	}{{"gamma", gamma}, {"beta", beta}, {"runMean", runMean}, {"runVar", runVar}, {"invstd", invstd}} {
-		sz.need(b.name, b.buf, c)
-	}
+	sz.needs([]bufNeed{{"gamma", gamma, c}, {"beta", beta, c}, {"runMean", runMean, c}, {"runVar", runVar, c}, {"invstd", invstd, c}})
 	if sz.err != nil {
 		return sz.err
 	}
@@ -456,14 +461,7 @@ func (d *Device) BatchNormUpdateRunning(runMean, runVar, mean, variance Buffer, 
 // alias x or dy.
 func (d *Device) BatchNormBackward(train bool, x, dy, gamma, mean, invstd Buffer, n, c, s int, dx, dgamma, dbeta Buffer) error {
 	sz := d.bnSizes("BatchNormBackward", n, c, s)
-	for _, b := range []struct {
-		name string
-		buf  Buffer
-		n    int
-	}{{"x", x, n * c * s}, {"dy", dy, n * c * s}, {"dx", dx, n * c * s}, {"gamma", gamma, c},
-		{"mean", mean, c}, {"invstd", invstd, c}, {"dgamma", dgamma, c}, {"dbeta", dbeta, c}} {
-		sz.need(b.name, b.buf, b.n)
-	}
+	sz.needs([]bufNeed{{"x", x, n * c * s}, {"dy", dy, n * c * s}, {"dx", dx, n * c * s}, {"gamma", gamma, c}, {"mean", mean, c}, {"invstd", invstd, c}, {"dgamma", dgamma, c}, {"dbeta", dbeta, c}})
 	if sz.err != nil {
 		return sz.err
 	}
@@ -577,14 +575,7 @@ func (d *Device) LayerNormForward(x, gamma, beta Buffer, n, dim int, eps float32
 func (d *Device) LayerNormBackward(x, dy, gamma, mean, invstd Buffer, n, dim int, dx, dgamma, dbeta Buffer) error {
 	sz := sizes{op: "LayerNormBackward"}
 	sz.dims("N, D", n, dim)
-	for _, b := range []struct {
-		name string
-		buf  Buffer
-		n    int
-	}{{"x", x, n * dim}, {"dy", dy, n * dim}, {"dx", dx, n * dim}, {"gamma", gamma, dim},
-		{"mean", mean, n}, {"invstd", invstd, n}, {"dgamma", dgamma, dim}, {"dbeta", dbeta, dim}} {
-		sz.need(b.name, b.buf, b.n)
-	}
+	sz.needs([]bufNeed{{"x", x, n * dim}, {"dy", dy, n * dim}, {"dx", dx, n * dim}, {"gamma", gamma, dim}, {"mean", mean, n}, {"invstd", invstd, n}, {"dgamma", dgamma, dim}, {"dbeta", dbeta, dim}})
 	if sz.err != nil {
 		return sz.err
 	}

@@ -122,11 +122,9 @@ func NewCPUMachine(m *Model, opt OptSpec) (*CPUMachine, error) {
 	return cm, nil
 }
 
-// accumulateGrads: bind parameter gradients that are single GEMMs to add
-// into their buffers; pairGemms: run independent GEMMs in pairs
-// (schedule.go). Variables so that a benchmark can compare both ways in
-// one process.
-var accumulateGrads, pairGemms = true, true
+// pairGemms: run independent GEMMs in pairs (schedule.go); a variable so
+// that a test can build a machine without them.
+var pairGemms = true
 
 // cpuBinder is the CPU's part of the walk: slices, and each op's Bind
 // (split over the machine's workers) or else its Exec. An op that is one
@@ -147,9 +145,8 @@ func (cpuBinder) alloc(size int) ([]float32, error)     { return make([]float32,
 func (b cpuBinder) op(n *G.Node, out []float32, in [][]float32) (func(), error) {
 	if k, ok := n.Op().(layers.PlanBinder); ok {
 		_, isGrad := b.gradOf[n]
-		acc := isGrad && accumulateGrads
-		b.accumulates[n] = acc
-		g := k.Plan(out, in, acc)
+		b.accumulates[n] = isGrad
+		g := k.Plan(out, in, isGrad)
 		b.plans[n] = g
 		return func() { g.Run(b.workers) }, nil
 	}

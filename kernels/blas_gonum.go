@@ -6,10 +6,9 @@ package kernels
 // make does when libopenblas is installed, for OpenBLAS).
 const pureGoBLAS = true
 
-// gemmParts: the pure-Go build splits over Workers only.
+// gemmParts: the pure-Go build splits over Workers only (cSplit.run
+// returns before it would use these).
 type gemmParts []int
 
-func (g *GemmPlan) newParts(parts int) gemmParts       { return nil }
-func newPairParts(p, q *GemmPlan, parts int) gemmParts { return nil }
-func runPair(p, q *GemmPlan, t gemmParts) bool         { return false }
-func (g *GemmPlan) runParts(t gemmParts) bool          { return false } // not done: split over Workers
+func newParts(p, q *GemmPlan, parts int) gemmParts { return nil }
+func runTable(p, q *GemmPlan, t gemmParts) bool    { return false }

@@ -25,23 +25,17 @@ func init() {
 // openblas.GemmParts: the parts runPart computes, as offsets into a, b, c.
 type gemmParts = openblas.Table
 
-func (g *GemmPlan) newParts(parts int) gemmParts {
-	t := openblas.NewTable(parts)
-	g.setGroup(t, 0)
-	for p := range parts {
-		g.setPart(t, p, 0, p, parts)
-	}
-	return t
-}
-
-// newPairParts splits parts between p and q by their FLOP, each at least
-// one part, and each GEMM over its share as partBounds does.
-func newPairParts(p, q *GemmPlan, parts int) gemmParts {
+// newParts splits p over parts, or, with q, splits parts between p and q
+// by their FLOP (each at least one) and each over its share.
+func newParts(p, q *GemmPlan, parts int) gemmParts {
 	t := openblas.NewTable(parts)
 	p.setGroup(t, 0)
-	q.setGroup(t, 1)
-	fp, fq := float64(p.m*p.n*p.k), float64(q.m*q.n*q.k)
-	np := min(max(int(float64(parts)*fp/(fp+fq)+0.5), 1), parts-1)
+	np := parts
+	if q != nil {
+		q.setGroup(t, 1)
+		fp, fq := float64(p.m*p.n*p.k), float64(q.m*q.n*q.k)
+		np = min(max(int(float64(parts)*fp/(fp+fq)+0.5), 1), parts-1)
+	}
 	for i := range np {
 		p.setPart(t, i, 0, i, np)
 	}
@@ -68,15 +62,13 @@ func (g *GemmPlan) setPart(t gemmParts, i, group, part, parts int) {
 	t.SetPart(i, group, i1-i0, j1-j0, aOff, bOff, i0*g.ldc+j0)
 }
 
-// runParts runs the plan's parts on OpenBLAS's side of cgo (one cgo call;
-// openblas.GemmParts says why) and reports true: the product is done.
-func (g *GemmPlan) runParts(t gemmParts) bool {
-	openblas.GemmParts(g.a, g.b, g.c, g.a, g.b, g.c, t)
-	return true
-}
-
-// runPair runs both plans' parts in one call and reports true.
-func runPair(p, q *GemmPlan, t gemmParts) bool {
+// runTable runs t's parts of p (and q) on OpenBLAS's side of cgo, one cgo
+// call (openblas.GemmParts says why), and reports true: the products are
+// done.
+func runTable(p, q *GemmPlan, t gemmParts) bool {
+	if q == nil {
+		q = p
+	}
 	openblas.GemmParts(p.a, p.b, p.c, q.a, q.b, q.c, t)
 	return true
 }

@@ -7,57 +7,11 @@ package kernels
 // Im2Col3x3 unfolds one (C, H, W) image into a (C·9, H·W) matrix whose row
 // c·9+ky·3+kx holds the input pixel at offset (ky−1, kx−1) of each output
 // pixel, zero outside the image.
-func Im2Col3x3(x []float32, c, h, w int, col []float32) {
-	hw := h * w
-	for ch := 0; ch < c; ch++ {
-		img := x[ch*hw : (ch+1)*hw]
-		for ky := 0; ky < 3; ky++ {
-			for kx := 0; kx < 3; kx++ {
-				row := col[((ch*9)+ky*3+kx)*hw : ((ch*9)+ky*3+kx+1)*hw]
-				for oy := 0; oy < h; oy++ {
-					iy := oy + ky - 1
-					dst := row[oy*w : (oy+1)*w]
-					if iy < 0 || iy >= h {
-						clear(dst)
-						continue
-					}
-					src := img[iy*w : (iy+1)*w]
-					// ox + kx − 1 must lie in [0, w)
-					lo, hi := max(0, 1-kx), min(w, w+1-kx)
-					clear(dst[:lo])
-					copy(dst[lo:hi], src[lo+kx-1:hi+kx-1])
-					clear(dst[hi:])
-				}
-			}
-		}
-	}
-}
+func Im2Col3x3(x []float32, c, h, w int, col []float32) { Im2Col3x3Ld(x, c, h, w, col, h*w) }
 
 // Col2Im3x3 is Im2Col3x3's adjoint: it adds each column entry back onto the
 // input pixel it came from. dx must be zeroed by the caller.
-func Col2Im3x3(col []float32, c, h, w int, dx []float32) {
-	hw := h * w
-	for ch := 0; ch < c; ch++ {
-		img := dx[ch*hw : (ch+1)*hw]
-		for ky := 0; ky < 3; ky++ {
-			for kx := 0; kx < 3; kx++ {
-				row := col[((ch*9)+ky*3+kx)*hw : ((ch*9)+ky*3+kx+1)*hw]
-				for oy := 0; oy < h; oy++ {
-					iy := oy + ky - 1
-					if iy < 0 || iy >= h {
-						continue
-					}
-					src := row[oy*w : (oy+1)*w]
-					dst := img[iy*w : (iy+1)*w]
-					lo, hi := max(0, 1-kx), min(w, w+1-kx)
-					for ox := lo; ox < hi; ox++ {
-						dst[ox+kx-1] += src[ox]
-					}
-				}
-			}
-		}
-	}
-}
+func Col2Im3x3(col []float32, c, h, w int, dx []float32) { Col2Im3x3Ld(col, c, h, w, dx, h*w) }
 
 // ChannelSum writes dst[c] = Σ over N and S of x (N, C, S): a conv bias
 // gradient.

@@ -69,8 +69,7 @@ type GemmPlan struct {
 	a, b, c        []float32
 	lda, ldb, ldc  int
 	part           func(part, parts int)
-	parts          gemmParts // the split for runParts, made on the first Run
-	nparts         int
+	split          cSplit
 }
 
 // NewGemmPlan prepares C = alpha·op(A)·op(B) + beta·C (see Gemm).
@@ -85,14 +84,8 @@ func NewGemmPlan(transA, transB bool, m, n, k int, alpha float32, a []float32, l
 func (g *GemmPlan) Run(w *Workers) {
 	switch {
 	case w.Parts() > 1 && (pureGoBLAS || g.m*g.n*g.k >= gemmSerialMACs):
-		if !pureGoBLAS {
-			if g.nparts != w.Parts() {
-				g.parts, g.nparts = g.newParts(w.Parts()), w.Parts()
-			}
-			w.Park() // the cores are OpenBLAS's until it returns
-			if g.runParts(g.parts) {
-				return
-			}
+		if g.split.run(w, g, nil) {
+			return
 		}
 		w.Run(g.part)
 	case pureGoBLAS:
@@ -139,9 +132,8 @@ func (g *GemmPlan) sub(i0, i1, j0, j1 int) {
 // pack the shared operand. The backward pass's weight and input gradients
 // of a layer are such a pair. Neither plan may write what the other reads.
 type GemmPair struct {
-	p, q   *GemmPlan
-	parts  gemmParts
-	nparts int
+	p, q  *GemmPlan
+	split cSplit
 }
 
 // NewGemmPair pairs p and q.
@@ -150,15 +142,30 @@ func NewGemmPair(p, q *GemmPlan) *GemmPair { return &GemmPair{p: p, q: q} }
 // Run computes both products: at once over w's parts where the BLAS
 // allows, else p then q.
 func (g *GemmPair) Run(w *Workers) {
-	if !pureGoBLAS && w.Parts() > 1 {
-		if g.nparts != w.Parts() {
-			g.parts, g.nparts = newPairParts(g.p, g.q, w.Parts()), w.Parts()
-		}
-		w.Park()
-		if runPair(g.p, g.q, g.parts) {
-			return
-		}
+	if w.Parts() > 1 && g.split.run(w, g.p, g.q) {
+		return
 	}
 	g.p.Run(w)
 	g.q.Run(w)
+}
+
+// cSplit is a GemmPlan's (or a GemmPair's) split for the openblas build's
+// C helper threads, made for one part count on first use.
+type cSplit struct {
+	table gemmParts
+	parts int
+}
+
+// run computes p (and q, unless nil) over w's parts on the C helper
+// threads, the Go helpers parked meanwhile; false in the pure-Go build,
+// which splits over w instead.
+func (s *cSplit) run(w *Workers, p, q *GemmPlan) bool {
+	if pureGoBLAS {
+		return false
+	}
+	if s.parts != w.Parts() {
+		s.table, s.parts = newParts(p, q, w.Parts()), w.Parts()
+	}
+	w.Park() // the cores are OpenBLAS's until it returns
+	return runTable(p, q, s.table)
 }

@@ -2,6 +2,30 @@
 
 #include "textflag.h"
 
+// GN_STATS4 finishes four groups' statistics: the parked sums (Σx of
+// groups a–d in Y12 and Y14, Σx² in Y13 and Y15, two lanes each) become
+// X0 = their means and X1 = 1/√(variance+eps) as float32, with m (fm+40)
+// values per group, eps at eps+48 and 1.0 at 0(SP). Clobbers Y0–Y3.
+#define GN_STATS4 \
+	VHADDPD Y14, Y12, Y0; \
+	VHADDPD Y15, Y13, Y1; \
+	VPERMPD $0xd8, Y0, Y0; \
+	VPERMPD $0xd8, Y1, Y1; \
+	VBROADCASTSD fm+40(FP), Y2; \
+	VDIVPD  Y2, Y0, Y0; \
+	VDIVPD  Y2, Y1, Y1; \
+	VMULPD  Y0, Y0, Y3; \
+	VSUBPD  Y3, Y1, Y1; \
+	VXORPD  Y3, Y3, Y3; \
+	VMAXPD  Y1, Y3, Y1; \
+	VBROADCASTSD eps+48(FP), Y2; \
+	VADDPD  Y2, Y1, Y1; \
+	VSQRTPD Y1, Y1; \
+	VBROADCASTSD 0(SP), Y2; \
+	VDIVPD  Y1, Y2, Y1; \
+	VCVTPD2PSY Y0, X0; \
+	VCVTPD2PSY Y1, X1
+
 // AVX2/FMA versions of vec.go's loops. Each takes n, a multiple of 8
 // (rowSumSqAVX: of 16), and leaves the tail to the Go wrapper in
 // vec_amd64.go. Per-column float64 sums are updated 4 lanes at a time.
@@ -256,6 +280,46 @@ ladone:
 	VZEROUPPER
 	RET
 
+// LN_BACK_SUMS8(g, x, db, dg, ga) is one vector of LayerNorm's backward
+// sums at element AX of the rows at g (dy), x, db (dβ), dg (dγ) and ga
+// (γ), with m in Y14 and is in Y15: x̂ = (x−m)·is; dβ += g; dγ += g·x̂;
+// gg = g·γ and gg·x̂ widened to float64 and added to Y8:Y9 and Y10:Y11.
+// Clobbers Y0–Y3. lnBackAccumAVX and gnBackAVX share it.
+#define LN_BACK_SUMS8(g, x, db, dg, ga) \
+	VMOVUPS (g)(AX*4), Y0; \
+	VMOVUPS (x)(AX*4), Y1; \
+	VSUBPS  Y14, Y1, Y1; \
+	VMULPS  Y15, Y1, Y1; \
+	VADDPS  (db)(AX*4), Y0, Y2; \
+	VMOVUPS Y2, (db)(AX*4); \
+	VMULPS  Y0, Y1, Y3; \
+	VADDPS  (dg)(AX*4), Y3, Y3; \
+	VMOVUPS Y3, (dg)(AX*4); \
+	VMULPS  (ga)(AX*4), Y0, Y0; \
+	VMULPS  Y0, Y1, Y1; \
+	VCVTPS2PD X0, Y2; \
+	VEXTRACTF128 $1, Y0, X3; \
+	VCVTPS2PD X3, Y3; \
+	VADDPD  Y2, Y8, Y8; \
+	VADDPD  Y3, Y9, Y9; \
+	VCVTPS2PD X1, Y2; \
+	VEXTRACTF128 $1, Y1, X3; \
+	VCVTPS2PD X3, Y3; \
+	VADDPD  Y2, Y10, Y10; \
+	VADDPD  Y3, Y11, Y11
+
+// LN_BACK_SUMS_REDUCE folds LN_BACK_SUMS8's accumulators: X8 = Σγ·g,
+// X10 = Σγ·g·x̂ (float64, in the low lane).
+#define LN_BACK_SUMS_REDUCE \
+	VADDPD Y9, Y8, Y8; \
+	VADDPD Y11, Y10, Y10; \
+	VEXTRACTF128 $1, Y8, X0; \
+	VADDPD X0, X8, X8; \
+	VHADDPD X8, X8, X8; \
+	VEXTRACTF128 $1, Y10, X1; \
+	VADDPD X1, X10, X10; \
+	VHADDPD X10, X10, X10
+
 // func lnBackAccumAVX(dgamma, dbeta, dy, x, gamma *float32, m, is float32, n int) (sg, sgx float64)
 // dβ += g; dγ += g·x̂; returns Σγ·g and Σγ·g·x̂ (float64), x̂ = (x−m)·is
 TEXT ·lnBackAccumAVX(SB), NOSPLIT, $0-72
@@ -275,38 +339,11 @@ TEXT ·lnBackAccumAVX(SB), NOSPLIT, $0-72
 lbloop:
 	CMPQ AX, CX
 	JGE  lbdone
-	VMOVUPS (SI)(AX*4), Y0          // g
-	VMOVUPS (R8)(AX*4), Y1
-	VSUBPS  Y14, Y1, Y1
-	VMULPS  Y15, Y1, Y1             // x̂
-	VADDPS  (DX)(AX*4), Y0, Y2
-	VMOVUPS Y2, (DX)(AX*4)          // dβ
-	VMULPS  Y0, Y1, Y3              // g·x̂
-	VADDPS  (DI)(AX*4), Y3, Y3
-	VMOVUPS Y3, (DI)(AX*4)          // dγ
-	VMULPS  (R9)(AX*4), Y0, Y0      // gg = g·γ
-	VMULPS  Y0, Y1, Y1              // gg·x̂
-	VCVTPS2PD X0, Y2
-	VEXTRACTF128 $1, Y0, X3
-	VCVTPS2PD X3, Y3
-	VADDPD  Y2, Y8, Y8
-	VADDPD  Y3, Y9, Y9
-	VCVTPS2PD X1, Y2
-	VEXTRACTF128 $1, Y1, X3
-	VCVTPS2PD X3, Y3
-	VADDPD  Y2, Y10, Y10
-	VADDPD  Y3, Y11, Y11
+	LN_BACK_SUMS8(SI, R8, DX, DI, R9)
 	ADDQ $8, AX
 	JMP  lbloop
 lbdone:
-	VADDPD Y9, Y8, Y8
-	VADDPD Y11, Y10, Y10
-	VEXTRACTF128 $1, Y8, X0
-	VADDPD X0, X8, X8
-	VHADDPD X8, X8, X8
-	VEXTRACTF128 $1, Y10, X1
-	VADDPD X1, X10, X10
-	VHADDPD X10, X10, X10
+	LN_BACK_SUMS_REDUCE
 	VMOVSD X8, sg+56(FP)
 	VMOVSD X10, sgx+64(FP)
 	VZEROUPPER
@@ -722,24 +759,7 @@ gsparked:
 	DECQ BX
 	CMPQ R11, $4
 	JLT  gsgroup
-	VHADDPD Y14, Y12, Y0            // [a, c, b, d]
-	VHADDPD Y15, Y13, Y1
-	VPERMPD $0xd8, Y0, Y0           // [a, b, c, d]: Σx
-	VPERMPD $0xd8, Y1, Y1           // Σx²
-	VBROADCASTSD fm+40(FP), Y2
-	VDIVPD  Y2, Y0, Y0              // mean
-	VDIVPD  Y2, Y1, Y1              // Σx²/m
-	VMULPD  Y0, Y0, Y3
-	VSUBPD  Y3, Y1, Y1              // variance
-	VXORPD  Y3, Y3, Y3
-	VMAXPD  Y1, Y3, Y1              // 0 > v ? 0 : v (NaN stays)
-	VBROADCASTSD eps+48(FP), Y2
-	VADDPD  Y2, Y1, Y1
-	VSQRTPD Y1, Y1
-	VBROADCASTSD 0(SP), Y2          // 1.0
-	VDIVPD  Y1, Y2, Y1              // 1/√(v+eps)
-	VCVTPD2PSY Y0, X0
-	VCVTPD2PSY Y1, X1
+	GN_STATS4                       // X0 = means, X1 = 1/σ (variance clamped at 0, NaN kept)
 	VMOVUPS X0, (DI)
 	VMOVUPS X1, (DX)
 	ADDQ $16, DI
@@ -749,24 +769,7 @@ gsparked:
 gsflush:                                // the last count mod 4 chunks; the
 	TESTQ R11, R11                  // other lanes are computed from stale
 	JZ    gsdone                    // registers and never stored
-	VHADDPD Y14, Y12, Y0            // [a, c, b, d]
-	VHADDPD Y15, Y13, Y1
-	VPERMPD $0xd8, Y0, Y0           // [a, b, c, d]: Σx
-	VPERMPD $0xd8, Y1, Y1           // Σx²
-	VBROADCASTSD fm+40(FP), Y2
-	VDIVPD  Y2, Y0, Y0              // mean
-	VDIVPD  Y2, Y1, Y1              // Σx²/m
-	VMULPD  Y0, Y0, Y3
-	VSUBPD  Y3, Y1, Y1              // variance
-	VXORPD  Y3, Y3, Y3
-	VMAXPD  Y1, Y3, Y1              // 0 > v ? 0 : v (NaN stays)
-	VBROADCASTSD eps+48(FP), Y2
-	VADDPD  Y2, Y1, Y1
-	VSQRTPD Y1, Y1
-	VBROADCASTSD 0(SP), Y2          // 1.0
-	VDIVPD  Y1, Y2, Y1              // 1/√(v+eps)
-	VCVTPD2PSY Y0, X0
-	VCVTPD2PSY Y1, X1
+	GN_STATS4                       // X0 = means, X1 = 1/σ (variance clamped at 0, NaN kept)
 	VMOVUPS X0, 16(SP)
 	VMOVUPS X1, 32(SP)
 	XORQ AX, AX
@@ -878,38 +881,11 @@ gbgroup:
 gb1vec:
 	CMPQ AX, R14
 	JGT  gb1red
-	VMOVUPS (SI)(AX*4), Y0          // g
-	VMOVUPS (R10)(AX*4), Y1
-	VSUBPS  Y14, Y1, Y1
-	VMULPS  Y15, Y1, Y1             // x̂
-	VADDPS  (R9)(AX*4), Y0, Y2
-	VMOVUPS Y2, (R9)(AX*4)          // dβ
-	VMULPS  Y0, Y1, Y3              // g·x̂
-	VADDPS  (R8)(AX*4), Y3, Y3
-	VMOVUPS Y3, (R8)(AX*4)          // dγ
-	VMULPS  (R11)(AX*4), Y0, Y0     // gg = g·γ
-	VMULPS  Y0, Y1, Y1              // gg·x̂
-	VCVTPS2PD X0, Y2
-	VEXTRACTF128 $1, Y0, X3
-	VCVTPS2PD X3, Y3
-	VADDPD  Y2, Y8, Y8
-	VADDPD  Y3, Y9, Y9
-	VCVTPS2PD X1, Y2
-	VEXTRACTF128 $1, Y1, X3
-	VCVTPS2PD X3, Y3
-	VADDPD  Y2, Y10, Y10
-	VADDPD  Y3, Y11, Y11
+	LN_BACK_SUMS8(SI, R10, R9, R8, R11)
 	ADDQ $8, AX
 	JMP  gb1vec
 gb1red:
-	VADDPD Y9, Y8, Y8
-	VADDPD Y11, Y10, Y10
-	VEXTRACTF128 $1, Y8, X0
-	VADDPD X0, X8, X8
-	VHADDPD X8, X8, X8              // sg
-	VEXTRACTF128 $1, Y10, X1
-	VADDPD X1, X10, X10
-	VHADDPD X10, X10, X10           // sgx
+	LN_BACK_SUMS_REDUCE                 // X8 = sg, X10 = sgx
 gb1tail:
 	CMPQ AX, DX
 	JGE  gb2

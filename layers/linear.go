@@ -75,9 +75,7 @@ type LinearGradInputOp struct {
 	N, In, Out int
 }
 
-func (op *LinearGradInputOp) Exec(out []float32, in [][]float32) {
-	kernels.Gemm(false, true, op.N, op.In, op.Out, 1, in[0], op.Out, in[1], op.Out, 0, out, op.In)
-}
+func (op *LinearGradInputOp) Exec(out []float32, in [][]float32)             { op.Plan(out, in, false).Run(nil) }
 func (op *LinearGradInputOp) Do(v ...gorgonia.Value) (gorgonia.Value, error) { return doWith(op, v) }
 
 // LinearGradWeightOp computes dW = xᵀ·dy (a GEMM with x transposed by flag).
@@ -86,9 +84,7 @@ type LinearGradWeightOp struct {
 	N, In, Out int
 }
 
-func (op *LinearGradWeightOp) Exec(out []float32, in [][]float32) {
-	kernels.Gemm(true, false, op.In, op.Out, op.N, 1, in[0], op.In, in[1], op.Out, 0, out, op.Out)
-}
+func (op *LinearGradWeightOp) Exec(out []float32, in [][]float32)             { op.Plan(out, in, false).Run(nil) }
 func (op *LinearGradWeightOp) Do(v ...gorgonia.Value) (gorgonia.Value, error) { return doWith(op, v) }
 
 // ColSumOp computes db = Σ_rows dy as a (1, Cols) row.
