@@ -202,11 +202,7 @@ func TestGoldenLayerNorm(t *testing.T) {
 			beta := tensorNode(g, "beta", []int{1, d}, c.Beta)
 			y := mustNode(t)(LayerNorm(x, gamma, beta, gf.Eps))
 			xg := newXcheckGraph(t, g, x, y, c.Dy, x, gamma, beta)
-			xg.step(t, c.X)
-			expectFwd(t, "y", valueOf(t, y), c.Y)
-			expectGrad(t, "dx", valueOf(t, xg.grads[0]), c.Dx)
-			expectGrad(t, "dgamma", valueOf(t, xg.grads[1]), c.Dgamma)
-			expectGrad(t, "dbeta", valueOf(t, xg.grads[2]), c.Dbeta)
+			xg.expectGolden(t, c.X, y, c.Y, golden{"dx", c.Dx}, golden{"dgamma", c.Dgamma}, golden{"dbeta", c.Dbeta})
 		})
 	}
 }
@@ -222,11 +218,7 @@ func TestGoldenLinear(t *testing.T) {
 			b := tensorNode(g, "b", []int{1, c.Out}, c.B)
 			y := mustNode(t)(Linear(x, w, b, false))
 			xg := newXcheckGraph(t, g, x, y, c.Dy, x, w, b)
-			xg.step(t, c.X)
-			expectFwd(t, "y", valueOf(t, y), c.Y)
-			expectGrad(t, "dx", valueOf(t, xg.grads[0]), c.Dx)
-			expectGrad(t, "dW", valueOf(t, xg.grads[1]), c.Dw)
-			expectGrad(t, "db", valueOf(t, xg.grads[2]), c.Db)
+			xg.expectGolden(t, c.X, y, c.Y, golden{"dx", c.Dx}, golden{"dW", c.Dw}, golden{"db", c.Db})
 		})
 	}
 }
@@ -243,9 +235,7 @@ func TestGoldenActivation(t *testing.T) {
 			x := tensorNode(g, "x", c.Shape, c.X)
 			y := mustNode(t)(Activation(a, x))
 			xg := newXcheckGraph(t, g, x, y, c.Dy, x)
-			xg.step(t, c.X)
-			expectFwd(t, "y", valueOf(t, y), c.Y)
-			expectGrad(t, "dx", valueOf(t, xg.grads[0]), c.Dx)
+			xg.expectGolden(t, c.X, y, c.Y, golden{"dx", c.Dx})
 		})
 	}
 }
@@ -282,11 +272,7 @@ func TestGoldenGroupNorm(t *testing.T) {
 			beta := tensorNode(g, "beta", []int{1, ch}, c.Beta)
 			y := mustNode(t)(GroupNorm(x, gamma, beta, c.Groups, gf.Eps))
 			xg := newXcheckGraph(t, g, x, y, c.Dy, x, gamma, beta)
-			xg.step(t, c.X)
-			expectFwd(t, "y", valueOf(t, y), c.Y)
-			expectGrad(t, "dx", valueOf(t, xg.grads[0]), c.Dx)
-			expectGrad(t, "dgamma", valueOf(t, xg.grads[1]), c.Dgamma)
-			expectGrad(t, "dbeta", valueOf(t, xg.grads[2]), c.Dbeta)
+			xg.expectGolden(t, c.X, y, c.Y, golden{"dx", c.Dx}, golden{"dgamma", c.Dgamma}, golden{"dbeta", c.Dbeta})
 		})
 	}
 }
@@ -301,10 +287,24 @@ func TestGoldenRMSNorm(t *testing.T) {
 			gamma := tensorNode(g, "gamma", []int{1, d}, c.Gamma)
 			y := mustNode(t)(RMSNorm(x, gamma, gf.Eps))
 			xg := newXcheckGraph(t, g, x, y, c.Dy, x, gamma)
-			xg.step(t, c.X)
-			expectFwd(t, "y", valueOf(t, y), c.Y)
-			expectGrad(t, "dx", valueOf(t, xg.grads[0]), c.Dx)
-			expectGrad(t, "dgamma", valueOf(t, xg.grads[1]), c.Dgamma)
+			xg.expectGolden(t, c.X, y, c.Y, golden{"dx", c.Dx}, golden{"dgamma", c.Dgamma})
 		})
+	}
+}
+
+// golden is one expected gradient: its name in failures and PyTorch's value.
+type golden struct {
+	name string
+	want []float32
+}
+
+// expectGolden steps xg at x and checks y against wantY and each of xg's
+// gradients, in newXcheckGraph's order, against grads.
+func (xg *xcheckGraph) expectGolden(t *testing.T, x []float32, y *G.Node, wantY []float32, grads ...golden) {
+	t.Helper()
+	xg.step(t, x)
+	expectFwd(t, "y", valueOf(t, y), wantY)
+	for i, g := range grads {
+		expectGrad(t, g.name, valueOf(t, xg.grads[i]), g.want)
 	}
 }
