@@ -280,6 +280,20 @@ ladone:
 	VZEROUPPER
 	RET
 
+// LN_BACK_DX8(x, g, ga, m, is, a, q) is one vector of LayerNorm's dx at
+// element AX, left in Y0: is·(g·γ − a − x̂·q), x̂ = (x−m)·is, from the rows
+// at x, g (dy) and ga (γ) and the broadcast m, is, a, q. Clobbers Y1.
+// lnBackDxAVX and gnBackAVX share it.
+#define LN_BACK_DX8(x, g, ga, m, is, a, q) \
+	VMOVUPS (x)(AX*4), Y1; \
+	VSUBPS  m, Y1, Y1; \
+	VMULPS  is, Y1, Y1; \
+	VMOVUPS (g)(AX*4), Y0; \
+	VMULPS  (ga)(AX*4), Y0, Y0; \
+	VSUBPS  a, Y0, Y0; \
+	VFNMADD231PS q, Y1, Y0; \
+	VMULPS  is, Y0, Y0
+
 // LN_BACK_SUMS8(g, x, db, dg, ga) is one vector of LayerNorm's backward
 // sums at element AX of the rows at g (dy), x, db (dβ), dg (dγ) and ga
 // (γ), with m in Y14 and is in Y15: x̂ = (x−m)·is; dβ += g; dγ += g·x̂;
@@ -366,14 +380,7 @@ TEXT ·lnBackDxAVX(SB), NOSPLIT, $0-57
 ldloop:
 	CMPQ AX, CX
 	JGE  lddone
-	VMOVUPS (R8)(AX*4), Y1
-	VSUBPS  Y12, Y1, Y1
-	VMULPS  Y13, Y1, Y1             // x̂
-	VMOVUPS (SI)(AX*4), Y0
-	VMULPS  (R9)(AX*4), Y0, Y0      // g·γ
-	VSUBPS  Y14, Y0, Y0             // − a
-	VFNMADD231PS Y15, Y1, Y0        // − x̂·q
-	VMULPS  Y13, Y0, Y0
+	LN_BACK_DX8(R8, SI, R9, Y12, Y13, Y14, Y15)
 	TESTQ R15, R15
 	JNZ   ld_nt
 	VMOVUPS Y0, (DI)(AX*4)
@@ -919,14 +926,7 @@ gb2:
 gb2vec:
 	CMPQ AX, R14
 	JGT  gb2tail
-	VMOVUPS (R10)(AX*4), Y1
-	VSUBPS  Y14, Y1, Y1
-	VMULPS  Y15, Y1, Y1             // x̂
-	VMOVUPS (SI)(AX*4), Y0
-	VMULPS  (R11)(AX*4), Y0, Y0     // g·γ
-	VSUBPS  Y12, Y0, Y0             // − a
-	VFNMADD231PS Y13, Y1, Y0        // − x̂·q
-	VMULPS  Y15, Y0, Y0
+	LN_BACK_DX8(R10, SI, R11, Y14, Y15, Y12, Y13)
 	TESTQ R15, R15
 	JNZ   gb_nt
 	VMOVUPS Y0, (DI)(AX*4)
