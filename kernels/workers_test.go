@@ -2,6 +2,7 @@ package kernels
 
 import (
 	"runtime"
+	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -59,6 +60,57 @@ func BenchmarkWorkersRun(b *testing.B) {
 	for b.Loop() {
 		w.Run(fn)
 	}
+}
+
+// BenchmarkWorkersWake measures a Run that finds the helper watching
+// (back to back) and one that must wake it: after Park and a 2 ms gap, as
+// after each GEMM of a step, whose parts run on OpenBLAS-side threads
+// while the Go helpers park. wake-µs is the delay until the helper starts
+// its part, run-µs the whole Run (medians). The woken goroutine waits in
+// the waker's run-next slot until another processor takes it after a
+// usleep(3), which Linux's default 50 µs timer slack stretches: on the
+// project's 2-core KVM VM (AMD EPYC, 1 Dec 2026) the helper started
+// 108-124 µs late and the Run took 110-220 µs with that default, 62-74 and
+// 64-76 µs with the openblas build's 1 ns slack
+// (kernels/internal/openblas/slack.go); a futex wake-up between two C
+// threads takes 10-47 µs there.
+func BenchmarkWorkersWake(b *testing.B) {
+	for _, parked := range []bool{false, true} {
+		name := "watching"
+		if parked {
+			name = "parked-2ms"
+		}
+		b.Run(name, func(b *testing.B) {
+			w := NewWorkers(2)
+			defer w.Close()
+			var wake, run []float64
+			var started time.Time
+			fn := func(p, parts int) {
+				if p == 1 {
+					started = time.Now()
+				}
+			}
+			for b.Loop() {
+				if parked {
+					w.Park()
+					for s := time.Now(); time.Since(s) < 2*time.Millisecond; {
+					}
+				}
+				t0 := time.Now()
+				w.Run(fn)
+				run = append(run, time.Since(t0).Seconds()*1e6)
+				wake = append(wake, started.Sub(t0).Seconds()*1e6)
+			}
+			b.ReportMetric(medianOf(wake), "wake-µs")
+			b.ReportMetric(medianOf(run), "run-µs")
+		})
+	}
+}
+
+func medianOf(x []float64) float64 {
+	y := slices.Clone(x)
+	slices.Sort(y)
+	return y[len(y)/2]
 }
 
 // TestWorkersHandOff drives every hand-off between Run and the helpers: a
