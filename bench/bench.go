@@ -203,7 +203,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	for _, t := range trainers {
 		rep.Results = append(rep.Results, t.result())
 	}
-	setOverheads(rep.Results)
+	setOverheads(rep.Results, ourRounds)
 	rep.Roofline = summarizeRoofline(roofRounds)
 	setRoofline(rep.Results, float64(trainers[0].model.StepFLOP())/float64(o.Batch), roofRounds, ourRounds)
 	if len(peerRuns) > 0 {

@@ -137,8 +137,16 @@ func TestRunReportsEverything(t *testing.T) {
 		if ra.Norm == graph.NormLayer {
 			want = 12
 		}
-		if ra.PeerMs != want || math.Abs(ra.ExamplesPerSecRatio-want/ra.NormtapMs) > 1e-12 {
-			t.Errorf("%s: peer %g ms, ratio %g with normtap %g ms", ra.Norm, ra.PeerMs, ra.ExamplesPerSecRatio, ra.NormtapMs)
+		if ra.PeerMs != want || math.Abs(ra.RatioOfMedians-want/ra.NormtapMs) > 1e-12 {
+			t.Errorf("%s: peer %g ms, ratio of medians %g with normtap %g ms", ra.Norm, ra.PeerMs, ra.RatioOfMedians, ra.NormtapMs)
+		}
+		if len(ra.RoundRatios) != 2 || ra.ExamplesPerSecRatio != median(ra.RoundRatios) {
+			t.Errorf("%s: ratio %g, want the median of the rounds' %v", ra.Norm, ra.ExamplesPerSecRatio, ra.RoundRatios)
+		}
+		for i, rd := range rep.Peer.Rounds {
+			if i < len(ra.RoundRatios) && math.Abs(ra.RoundRatios[i]-want/rd.NormtapMs[ra.Norm]) > 1e-12 {
+				t.Errorf("%s round %d: ratio %g, want %g ÷ %g", ra.Norm, i, ra.RoundRatios[i], want, rd.NormtapMs[ra.Norm])
+			}
 		}
 	}
 	if r := rep.Peer.Results[2].NormOverhead; r == nil || math.Abs(*r-1.2) > 1e-12 {
@@ -252,5 +260,43 @@ func TestRunRotatesOrder(t *testing.T) {
 		if r.Norm != o.Norms[i] {
 			t.Fatalf("result %d is %s, want %s (the --norm order)", i, r.Norm, o.Norms[i])
 		}
+	}
+}
+
+// TestPairedRatios: R and the normtap/peer ratio are medians of each
+// round's ratio, so a round where the machine ran slow for both sides does
+// not move them: here normtap's none runs 10, 20, 12 ms and its batch 11,
+// 22, 30 (R per round 1.1, 1.1, 2.5), the peer 20, 40, 30 ms (ratio 2, 2,
+// 2.5). The ratios of the medians would say R 2.0 and 2.5×.
+func TestPairedRatios(t *testing.T) {
+	rounds := []map[graph.Norm]float64{
+		{graph.NormNone: 10, graph.NormBatch: 11},
+		{graph.NormNone: 20, graph.NormBatch: 22},
+		{graph.NormNone: 12, graph.NormBatch: 30},
+	}
+	rs := []Result{{Norm: graph.NormNone, MsPerStepMedian: 12}, {Norm: graph.NormBatch, MsPerStepMedian: 22}}
+	setOverheads(rs, rounds)
+	if r := rs[1].NormOverhead; r == nil || math.Abs(*r-1.1) > 1e-12 {
+		t.Errorf("R of batch %s, want 1.1 (the median of 1.1, 1.1, 2.5)", fmtR(r))
+	}
+	if r := rs[0].NormOverhead; r == nil || *r != 1 {
+		t.Errorf("R of none %s, want 1", fmtR(r))
+	}
+	setOverheads(rs, nil)
+	if r := rs[1].NormOverhead; r == nil || math.Abs(*r-22.0/12) > 1e-12 {
+		t.Errorf("R without rounds %s, want the ratio of the medians %g", fmtR(r), 22.0/12)
+	}
+	o := &Options{Norms: []graph.Norm{graph.NormNone}, Steps: 5}
+	var runs []*PeerRun
+	for _, ms := range []float64{20, 40, 30} {
+		runs = append(runs, &PeerRun{Tool: "fake", Results: []Result{{Norm: graph.NormNone, Batch: 8, MsPerStepMedian: ms}}})
+	}
+	p := summarizePeer(o, runs, rounds, rs[:1])
+	if len(p.Ratios) != 1 {
+		t.Fatalf("ratios %+v", p.Ratios)
+	}
+	ra := p.Ratios[0]
+	if math.Abs(ra.ExamplesPerSecRatio-2) > 1e-12 || math.Abs(ra.RatioOfMedians-2.5) > 1e-12 {
+		t.Errorf("normtap/peer %g (want 2, the median of 2, 2, 2.5), of medians %g (want 30/12 = 2.5)", ra.ExamplesPerSecRatio, ra.RatioOfMedians)
 	}
 }

@@ -55,12 +55,16 @@ type Peer struct {
 type Ratio struct {
 	Norm graph.Norm `json:"norm"`
 	// NormtapMs and PeerMs are the medians over rounds of each round's
-	// median step time; ExamplesPerSecRatio = PeerMs / NormtapMs, normtap's
-	// examples/s ÷ the peer's (same batch). RoundRatios is the same ratio
-	// for each round.
+	// median step time. RoundRatios is normtap's examples/s ÷ the peer's
+	// (same batch) in each round: the peer's median step ÷ normtap's, both
+	// measured seconds apart. ExamplesPerSecRatio is the median of
+	// RoundRatios: pairing each round's two sides cancels the changes of
+	// the machine's speed between rounds, which a ratio of the two medians
+	// (RatioOfMedians = PeerMs / NormtapMs, also reported) does not.
 	NormtapMs           float64   `json:"normtap_ms_per_step"`
 	PeerMs              float64   `json:"peer_ms_per_step"`
 	ExamplesPerSecRatio float64   `json:"examples_per_sec_ratio"`
+	RatioOfMedians      float64   `json:"ratio_of_medians"`
 	RoundRatios         []float64 `json:"round_ratios"`
 }
 
@@ -162,14 +166,16 @@ func summarizePeer(o *Options, runs []*PeerRun, normtapRounds []map[graph.Norm]f
 		r.NormOverhead = nil
 		p.Results = append(p.Results, r)
 	}
-	setOverheads(p.Results)
+	var peerRounds []map[graph.Norm]float64
 	for i, run := range runs {
 		rd := Round{NormtapMs: normtapRounds[i], PeerMs: map[graph.Norm]float64{}}
 		for _, r := range run.Results {
 			rd.PeerMs[r.Norm] = r.MsPerStepMedian
 		}
 		p.Rounds = append(p.Rounds, rd)
+		peerRounds = append(peerRounds, rd.PeerMs)
 	}
+	setOverheads(p.Results, peerRounds)
 	for _, our := range ours {
 		var a, b []float64
 		ra := Ratio{Norm: our.Norm}
@@ -183,7 +189,7 @@ func summarizePeer(o *Options, runs []*PeerRun, normtapRounds []map[graph.Norm]f
 			continue
 		}
 		ra.NormtapMs, ra.PeerMs = median(a), median(b)
-		ra.ExamplesPerSecRatio = ra.PeerMs / ra.NormtapMs
+		ra.ExamplesPerSecRatio, ra.RatioOfMedians = median(ra.RoundRatios), ra.PeerMs/ra.NormtapMs
 		p.Ratios = append(p.Ratios, ra)
 	}
 	return p

@@ -35,7 +35,7 @@ func (r *Report) WriteTable(w io.Writer) error {
 	fmt.Fprintf(w, "machine: %s, %d CPUs (GOMAXPROCS %d), %s, BLAS %s; %s\n", m.CPUModel, m.NProc, m.GOMAXPROCS, m.Go, m.BLAS, m.DeviceDescription)
 	if len(r.Results) > 0 {
 		res := r.Results[0]
-		fmt.Fprintf(w, "training step (forward, backward, %s): %s hidden %s, batch %d, %d rounds; ms per step after warm-up\n\n",
+		fmt.Fprintf(w, "training step (forward, backward, %s): %s hidden %s, batch %d, %d rounds; ms per step after warm-up; %% roofline and R: medians of the rounds' own ratios\n\n",
 			r.Opt, res.Model, joinInts(res.Hidden), res.Batch, r.Rounds)
 	}
 	tw := tabwriter.NewWriter(w, 0, 2, 2, ' ', tabwriter.AlignRight)
@@ -54,13 +54,13 @@ func (r *Report) WriteTable(w io.Writer) error {
 		if p.BLAS.Kernel != "" {
 			blas = fmt.Sprintf(", OpenBLAS %s with %d thread(s)", p.BLAS.Kernel, p.BLAS.Threads)
 		}
-		fmt.Fprintf(w, "\npeer: %s %s, %d thread(s)%s (%s); medians over rounds\n\n", p.Tool, p.Version, p.Threads, blas, p.Command)
+		fmt.Fprintf(w, "\npeer: %s %s, %d thread(s)%s (%s); medians over rounds; normtap/peer: the median of the rounds' ratios (each round's two sides seconds apart), and the ratio of the two medians\n\n", p.Tool, p.Version, p.Threads, blas, p.Command)
 		tw = tabwriter.NewWriter(w, 0, 2, 2, ' ', tabwriter.AlignRight)
-		fmt.Fprintln(tw, "norm\tpeer median ms\tpeer examples/s\tpeer R\tnormtap ms\tpeer ms\tnormtap/peer examples/s\tper round\t")
+		fmt.Fprintln(tw, "norm\tpeer median ms\tpeer examples/s\tpeer R\tnormtap ms\tpeer ms\tnormtap/peer examples/s\tof medians\tper round\t")
 		for _, x := range p.Results {
 			for _, ra := range p.Ratios {
 				if ra.Norm == x.Norm {
-					fmt.Fprintf(tw, "%s\t%.2f\t%.0f\t%s\t%.2f\t%.2f\t%.2fx\t%s\t\n", x.Norm, x.MsPerStepMedian, x.ExamplesPerSec, fmtR(x.NormOverhead), ra.NormtapMs, ra.PeerMs, ra.ExamplesPerSecRatio, fmtFloats(ra.RoundRatios))
+					fmt.Fprintf(tw, "%s\t%.2f\t%.0f\t%s\t%.2f\t%.2f\t%.2fx\t%.2fx\t%s\t\n", x.Norm, x.MsPerStepMedian, x.ExamplesPerSec, fmtR(x.NormOverhead), ra.NormtapMs, ra.PeerMs, ra.ExamplesPerSecRatio, ra.RatioOfMedians, fmtFloats(ra.RoundRatios))
 				}
 			}
 		}

@@ -29,8 +29,11 @@ type Result struct {
 	// ForwardMsMedian is the forward pass alone, up to the logits, in
 	// training mode (batch statistics).
 	ForwardMsMedian float64 `json:"forward_ms_median"`
-	// NormOverhead is R: this configuration's median step time ÷ that of
-	// norm none; absent without a none configuration.
+	// NormOverhead is R: the median over rounds of this configuration's
+	// median step time ÷ norm none's in the same round (seconds apart, so
+	// that changes of the machine's speed between rounds cancel; the ratio
+	// of the overall medians without rounds); absent without a none
+	// configuration.
 	NormOverhead *float64 `json:"norm_overhead,omitempty"`
 	// GFLOPPerSec is the step's GEMM FLOP (Roofline.FLOPPerExample) per
 	// second at the median step time; RooflineFraction is the roofline's
@@ -142,8 +145,9 @@ func (t *trainer) result() Result {
 	}
 }
 
-// setOverheads fills R for every result from the none configuration's.
-func setOverheads(rs []Result) {
+// setOverheads fills R for every result: from rounds (each round's median
+// step time per norm) when they have none's, else from the overall medians.
+func setOverheads(rs []Result, rounds []map[graph.Norm]float64) {
 	var base float64
 	for _, r := range rs {
 		if r.Norm == graph.NormNone {
@@ -154,7 +158,16 @@ func setOverheads(rs []Result) {
 		return
 	}
 	for i := range rs {
+		var per []float64
+		for _, rd := range rounds {
+			if x, none := rd[rs[i].Norm], rd[graph.NormNone]; x > 0 && none > 0 {
+				per = append(per, x/none)
+			}
+		}
 		v := rs[i].MsPerStepMedian / base
+		if len(per) > 0 {
+			v = median(per)
+		}
 		rs[i].NormOverhead = &v
 	}
 }
