@@ -97,7 +97,8 @@ func NewCPUMachine(m *Model, opt OptSpec) (*CPUMachine, error) {
 	cm.x = m.X.Value().Data().([]float32)
 	cm.lab = m.Labels.Value().Data().([]float32)
 	buf[m.X], buf[m.Labels] = cm.x, cm.lab
-	bd := cpuBinder{workers: cm.workers, gradOf: map[*G.Node]int{}, accumulates: map[*G.Node]bool{}, plans: map[*G.Node]*kernels.GemmPlan{}}
+	cm.accumulates = make([]bool, len(m.Params))
+	bd := cpuBinder{workers: cm.workers, gradOf: map[*G.Node]int{}, accumulates: cm.accumulates, plans: map[*G.Node]*kernels.GemmPlan{}}
 	for i, p := range m.Params {
 		bd.gradOf[p.Grad] = i
 	}
@@ -106,10 +107,6 @@ func NewCPUMachine(m *Model, opt OptSpec) (*CPUMachine, error) {
 		return nil, err
 	}
 	cm.buf, cm.all, cm.forward, cm.grads = pl.buf, pl.all, pl.forward, pl.grads
-	cm.accumulates = make([]bool, len(m.Params))
-	for i, p := range m.Params {
-		cm.accumulates[i] = bd.accumulates[p.Grad]
-	}
 	sizes := make([]int, len(m.Params))
 	for i, p := range m.Params {
 		sizes[i] = len(p.Value)
@@ -129,13 +126,13 @@ var pairGemms = true
 // cpuBinder is the CPU's part of the walk: slices, and each op's Bind
 // (split over the machine's workers) or else its Exec. An op that is one
 // GEMM (layers.PlanBinder) is bound through its plan, kept in plans; if
-// it is a parameter's gradient (gradOf) it adds into its buffer, which the
+// it is parameter i's gradient (gradOf) it adds into its buffer, which the
 // machine keeps zero between backward passes (schedule.go), and
-// accumulates records it.
+// accumulates[i] (the machine's own slice) records it.
 type cpuBinder struct {
 	workers     *kernels.Workers
 	gradOf      map[*G.Node]int
-	accumulates map[*G.Node]bool
+	accumulates []bool
 	plans       map[*G.Node]*kernels.GemmPlan
 }
 
@@ -144,8 +141,10 @@ func (cpuBinder) alloc(size int) ([]float32, error)     { return make([]float32,
 
 func (b cpuBinder) op(n *G.Node, out []float32, in [][]float32) (func(), error) {
 	if k, ok := n.Op().(layers.PlanBinder); ok {
-		_, isGrad := b.gradOf[n]
-		b.accumulates[n] = isGrad
+		i, isGrad := b.gradOf[n]
+		if isGrad {
+			b.accumulates[i] = true
+		}
 		g := k.Plan(out, in, isGrad)
 		b.plans[n] = g
 		return func() { g.Run(b.workers) }, nil

@@ -21,8 +21,10 @@ func randSlice(rng *rand.Rand, n int, scale, off float32) []float32 {
 	return v
 }
 
-func setNormBytes(b *testing.B, kind, pass string, n, d int) {
-	bytes, err := kernels.NormBytes(kind, pass, n, d)
+// setNormBytes sets the bytes per iteration to kernels.NormBytesGroups
+// (groups: GroupNorm's, 0 for the other norms).
+func setNormBytes(b *testing.B, kind, pass string, n, d, groups int) {
+	bytes, err := kernels.NormBytesGroups(kind, pass, n, d, groups)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -36,7 +38,7 @@ func BenchmarkBatchNormForward(b *testing.B) {
 			rng := rand.New(rand.NewPCG(1, 2))
 			x, gamma, beta := randSlice(rng, n*d, 1, 0.5), randSlice(rng, d, 0.2, 1), randSlice(rng, d, 0.2, 0)
 			y, mean, variance, invstd, acc := make([]float32, n*d), make([]float32, d), make([]float32, d), make([]float32, d), make([]float64, 2*d)
-			setNormBytes(b, "batch", "forward", n, d)
+			setNormBytes(b, "batch", "forward", n, d, 0)
 			for b.Loop() {
 				kernels.BatchNormTrainForward(x, gamma, beta, n, d, 1, 1e-5, y, mean, variance, invstd, acc)
 			}
@@ -53,7 +55,7 @@ func BenchmarkBatchNormBackward(b *testing.B) {
 			y, dx, mean, variance, invstd, acc := make([]float32, n*d), make([]float32, n*d), make([]float32, d), make([]float32, d), make([]float32, d), make([]float64, 2*d)
 			dgamma, dbeta := make([]float32, d), make([]float32, d)
 			kernels.BatchNormTrainForward(x, gamma, beta, n, d, 1, 1e-5, y, mean, variance, invstd, acc)
-			setNormBytes(b, "batch", "backward", n, d)
+			setNormBytes(b, "batch", "backward", n, d, 0)
 			for b.Loop() {
 				kernels.BatchNormBackward(true, x, dy, gamma, mean, invstd, n, d, 1, dx, dgamma, dbeta, acc)
 			}
@@ -68,7 +70,7 @@ func BenchmarkLayerNormForward(b *testing.B) {
 			rng := rand.New(rand.NewPCG(1, 2))
 			x, gamma, beta := randSlice(rng, n*d, 1, 0.5), randSlice(rng, d, 0.2, 1), randSlice(rng, d, 0.2, 0)
 			y, mean, invstd := make([]float32, n*d), make([]float32, n), make([]float32, n)
-			setNormBytes(b, "layer", "forward", n, d)
+			setNormBytes(b, "layer", "forward", n, d, 0)
 			for b.Loop() {
 				kernels.LayerNormForward(x, gamma, beta, n, d, 1e-5, y, mean, invstd)
 			}
@@ -85,7 +87,7 @@ func BenchmarkLayerNormBackward(b *testing.B) {
 			y, dx, mean, invstd := make([]float32, n*d), make([]float32, n*d), make([]float32, n), make([]float32, n)
 			dgamma, dbeta := make([]float32, d), make([]float32, d)
 			kernels.LayerNormForward(x, gamma, beta, n, d, 1e-5, y, mean, invstd)
-			setNormBytes(b, "layer", "backward", n, d)
+			setNormBytes(b, "layer", "backward", n, d, 0)
 			for b.Loop() {
 				kernels.LayerNormBackward(x, dy, gamma, mean, invstd, n, d, dx, dgamma, dbeta)
 			}
@@ -96,14 +98,6 @@ func BenchmarkLayerNormBackward(b *testing.B) {
 // GroupNorm (32 groups of 32 features) and RMSNorm over the same shapes.
 const benchGroups = 32
 
-func setGroupBytes(b *testing.B, pass string, n, d int) {
-	bytes, err := kernels.NormBytesGroups("group", pass, n, d, benchGroups)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.SetBytes(bytes)
-}
-
 func BenchmarkGroupNormForward(b *testing.B) {
 	for _, s := range normShapes {
 		n, d := s[0], s[1]
@@ -111,7 +105,7 @@ func BenchmarkGroupNormForward(b *testing.B) {
 			rng := rand.New(rand.NewPCG(1, 2))
 			x, gamma, beta := randSlice(rng, n*d, 1, 0.5), randSlice(rng, d, 0.2, 1), randSlice(rng, d, 0.2, 0)
 			y, mean, invstd := make([]float32, n*d), make([]float32, n*benchGroups), make([]float32, n*benchGroups)
-			setGroupBytes(b, "forward", n, d)
+			setNormBytes(b, "group", "forward", n, d, benchGroups)
 			for b.Loop() {
 				kernels.GroupNormForward(x, gamma, beta, n, d, 1, benchGroups, 1e-5, y, mean, invstd)
 			}
@@ -128,7 +122,7 @@ func BenchmarkGroupNormBackward(b *testing.B) {
 			y, dx, mean, invstd := make([]float32, n*d), make([]float32, n*d), make([]float32, n*benchGroups), make([]float32, n*benchGroups)
 			dgamma, dbeta := make([]float32, d), make([]float32, d)
 			kernels.GroupNormForward(x, gamma, beta, n, d, 1, benchGroups, 1e-5, y, mean, invstd)
-			setGroupBytes(b, "backward", n, d)
+			setNormBytes(b, "group", "backward", n, d, benchGroups)
 			for b.Loop() {
 				kernels.GroupNormBackward(x, dy, gamma, mean, invstd, n, d, 1, benchGroups, dx, dgamma, dbeta)
 			}
@@ -146,11 +140,7 @@ func BenchmarkGroupNormConvForward(b *testing.B) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	x, gamma, beta := randSlice(rng, n*c*s, 1, 0.5), randSlice(rng, c, 0.2, 1), randSlice(rng, c, 0.2, 0)
 	y, mean, invstd := make([]float32, n*c*s), make([]float32, n*g), make([]float32, n*g)
-	bytes, err := kernels.NormBytesGroups("group", "forward", n, c*s, g)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.SetBytes(bytes)
+	setNormBytes(b, "group", "forward", n, c*s, g)
 	for b.Loop() {
 		kernels.GroupNormForward(x, gamma, beta, n, c, s, g, 1e-5, y, mean, invstd)
 	}
@@ -163,11 +153,7 @@ func BenchmarkGroupNormConvBackward(b *testing.B) {
 	y, dx, mean, invstd := make([]float32, n*c*s), make([]float32, n*c*s), make([]float32, n*g), make([]float32, n*g)
 	dgamma, dbeta := make([]float32, c), make([]float32, c)
 	kernels.GroupNormForward(x, gamma, beta, n, c, s, g, 1e-5, y, mean, invstd)
-	bytes, err := kernels.NormBytesGroups("group", "backward", n, c*s, g)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.SetBytes(bytes)
+	setNormBytes(b, "group", "backward", n, c*s, g)
 	for b.Loop() {
 		kernels.GroupNormBackward(x, dy, gamma, mean, invstd, n, c, s, g, dx, dgamma, dbeta)
 	}
@@ -180,7 +166,7 @@ func BenchmarkRMSNormForward(b *testing.B) {
 			rng := rand.New(rand.NewPCG(1, 2))
 			x, gamma := randSlice(rng, n*d, 1, 0.5), randSlice(rng, d, 0.2, 1)
 			y, invrms := make([]float32, n*d), make([]float32, n)
-			setNormBytes(b, "rms", "forward", n, d)
+			setNormBytes(b, "rms", "forward", n, d, 0)
 			for b.Loop() {
 				kernels.RMSNormForward(x, gamma, n, d, 1e-5, y, invrms)
 			}
@@ -196,7 +182,7 @@ func BenchmarkRMSNormBackward(b *testing.B) {
 			x, dy, gamma := randSlice(rng, n*d, 1, 0.5), randSlice(rng, n*d, 1, 0), randSlice(rng, d, 0.2, 1)
 			y, dx, invrms, dgamma := make([]float32, n*d), make([]float32, n*d), make([]float32, n), make([]float32, d)
 			kernels.RMSNormForward(x, gamma, n, d, 1e-5, y, invrms)
-			setNormBytes(b, "rms", "backward", n, d)
+			setNormBytes(b, "rms", "backward", n, d, 0)
 			for b.Loop() {
 				kernels.RMSNormBackward(x, dy, gamma, invrms, n, d, dx, dgamma)
 			}

@@ -11,4 +11,4 @@ const pureGoBLAS = true
 type gemmParts []int
 
 func newParts(p, q *GemmPlan, parts int) gemmParts { return nil }
-func runTable(p, q *GemmPlan, t gemmParts) bool    { return false }
+func runTable(p, q *GemmPlan, t gemmParts)         {}

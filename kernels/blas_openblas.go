@@ -63,12 +63,10 @@ func (g *GemmPlan) setPart(t gemmParts, i, group, part, parts int) {
 }
 
 // runTable runs t's parts of p (and q) on OpenBLAS's side of cgo, one cgo
-// call (openblas.GemmParts says why), and reports true: the products are
-// done.
-func runTable(p, q *GemmPlan, t gemmParts) bool {
+// call (openblas.GemmParts says why).
+func runTable(p, q *GemmPlan, t gemmParts) {
 	if q == nil {
 		q = p
 	}
 	openblas.GemmParts(p.a, p.b, p.c, q.a, q.b, q.c, t)
-	return true
 }

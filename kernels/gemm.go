@@ -59,9 +59,10 @@ const gemmSerialMACs = 1 << 20
 const pureGoTileRows, pureGoTileCols = 128, 64
 
 // GemmPlan is one Gemm on fixed buffers, prepared once and run every step
-// over a Workers pool: C is split into column (or row) ranges, one per
-// part, each computed by a single-threaded BLAS call, so the result does not
-// depend on timing. Run allocates nothing.
+// over a Workers pool: in the openblas build C is split into column (or
+// row) ranges, one per part (partBounds), each a single-threaded OpenBLAS
+// call; in the pure-Go build into tiles (runPart). Either way the result
+// does not depend on timing. Run allocates nothing.
 type GemmPlan struct {
 	transA, transB bool
 	m, n, k        int
@@ -95,17 +96,15 @@ func (g *GemmPlan) Run(w *Workers) {
 	}
 }
 
+// runPart is part's share in the pure-Go build: the 128×64 tiles of C,
+// dealt out round-robin (the openblas build splits C by partBounds on its
+// C threads instead: cSplit).
 func (g *GemmPlan) runPart(part, parts int) {
-	if pureGoBLAS {
-		tr, tc := (g.m+pureGoTileRows-1)/pureGoTileRows, (g.n+pureGoTileCols-1)/pureGoTileCols
-		for t := part; t < tr*tc; t += parts {
-			i, j := t/tc*pureGoTileRows, t%tc*pureGoTileCols
-			g.sub(i, min(i+pureGoTileRows, g.m), j, min(j+pureGoTileCols, g.n))
-		}
-		return
+	tr, tc := (g.m+pureGoTileRows-1)/pureGoTileRows, (g.n+pureGoTileCols-1)/pureGoTileCols
+	for t := part; t < tr*tc; t += parts {
+		i, j := t/tc*pureGoTileRows, t%tc*pureGoTileCols
+		g.sub(i, min(i+pureGoTileRows, g.m), j, min(j+pureGoTileCols, g.n))
 	}
-	i0, i1, j0, j1 := g.partBounds(part, parts)
-	g.sub(i0, i1, j0, j1)
 }
 
 // partBounds is part's block of C, rows [i0, i1) and columns [j0, j1):
@@ -167,5 +166,6 @@ func (s *cSplit) run(w *Workers, p, q *GemmPlan) bool {
 		s.table, s.parts = newParts(p, q, w.Parts()), w.Parts()
 	}
 	w.Park() // the cores are OpenBLAS's until it returns
-	return runTable(p, q, s.table)
+	runTable(p, q, s.table)
+	return true
 }

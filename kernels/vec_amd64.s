@@ -48,48 +48,63 @@ adddone:
 	VZEROUPPER
 	RET
 
+// The float64 sums of x and x² that rowSumSqAVX and gnStatsAVX share, so
+// that a GroupNorm group of a multiple of 16 values gets a LayerNorm row's
+// sums bit for bit: SUMSQ_ZERO clears the accumulators (Σx in Y4–Y7, Σx²
+// in Y8–Y11); SUMSQ16 adds the 16 values at (SI)(AX*4) (clobbers Y0–Y3);
+// SUMSQ_FOLD leaves Σx in X4 and Σx² in X8, two lanes each (clobbers X0,
+// X1).
+#define SUMSQ_ZERO \
+	VXORPD Y4, Y4, Y4; \
+	VXORPD Y5, Y5, Y5; \
+	VXORPD Y6, Y6, Y6; \
+	VXORPD Y7, Y7, Y7; \
+	VXORPD Y8, Y8, Y8; \
+	VXORPD Y9, Y9, Y9; \
+	VXORPD Y10, Y10, Y10; \
+	VXORPD Y11, Y11, Y11
+
+#define SUMSQ16 \
+	VCVTPS2PD (SI)(AX*4), Y0; \
+	VCVTPS2PD 16(SI)(AX*4), Y1; \
+	VCVTPS2PD 32(SI)(AX*4), Y2; \
+	VCVTPS2PD 48(SI)(AX*4), Y3; \
+	VADDPD    Y0, Y4, Y4; \
+	VADDPD    Y1, Y5, Y5; \
+	VADDPD    Y2, Y6, Y6; \
+	VADDPD    Y3, Y7, Y7; \
+	VFMADD231PD Y0, Y0, Y8; \
+	VFMADD231PD Y1, Y1, Y9; \
+	VFMADD231PD Y2, Y2, Y10; \
+	VFMADD231PD Y3, Y3, Y11
+
+#define SUMSQ_FOLD \
+	VADDPD Y5, Y4, Y4; \
+	VADDPD Y7, Y6, Y6; \
+	VADDPD Y6, Y4, Y4; \
+	VADDPD Y9, Y8, Y8; \
+	VADDPD Y11, Y10, Y10; \
+	VADDPD Y10, Y8, Y8; \
+	VEXTRACTF128 $1, Y4, X0; \
+	VADDPD X0, X4, X4; \
+	VEXTRACTF128 $1, Y8, X1; \
+	VADDPD X1, X8, X8
+
 // func rowSumSqAVX(x *float32, n int) (sum, sumsq float64)
 TEXT ·rowSumSqAVX(SB), NOSPLIT, $0-32
 	MOVQ x+0(FP), SI
 	MOVQ n+8(FP), CX
 	XORQ AX, AX
-	VXORPD Y4, Y4, Y4
-	VXORPD Y5, Y5, Y5
-	VXORPD Y6, Y6, Y6
-	VXORPD Y7, Y7, Y7
-	VXORPD Y8, Y8, Y8
-	VXORPD Y9, Y9, Y9
-	VXORPD Y10, Y10, Y10
-	VXORPD Y11, Y11, Y11
+	SUMSQ_ZERO
 ssloop:
 	CMPQ AX, CX
 	JGE  ssdone
-	VCVTPS2PD (SI)(AX*4), Y0
-	VCVTPS2PD 16(SI)(AX*4), Y1
-	VCVTPS2PD 32(SI)(AX*4), Y2
-	VCVTPS2PD 48(SI)(AX*4), Y3
-	VADDPD    Y0, Y4, Y4
-	VADDPD    Y1, Y5, Y5
-	VADDPD    Y2, Y6, Y6
-	VADDPD    Y3, Y7, Y7
-	VFMADD231PD Y0, Y0, Y8
-	VFMADD231PD Y1, Y1, Y9
-	VFMADD231PD Y2, Y2, Y10
-	VFMADD231PD Y3, Y3, Y11
+	SUMSQ16
 	ADDQ $16, AX
 	JMP  ssloop
 ssdone:
-	VADDPD Y5, Y4, Y4
-	VADDPD Y7, Y6, Y6
-	VADDPD Y6, Y4, Y4
-	VADDPD Y9, Y8, Y8
-	VADDPD Y11, Y10, Y10
-	VADDPD Y10, Y8, Y8
-	VEXTRACTF128 $1, Y4, X0
-	VADDPD X0, X4, X4
+	SUMSQ_FOLD
 	VHADDPD X4, X4, X4
-	VEXTRACTF128 $1, Y8, X1
-	VADDPD X1, X8, X8
 	VHADDPD X8, X8, X8
 	VMOVSD X4, sum+16(FP)
 	VMOVSD X8, sumsq+24(FP)
@@ -677,31 +692,13 @@ TEXT ·gnStatsAVX(SB), NOSPLIT, $48-56
 gsgroup:
 	TESTQ BX, BX
 	JZ    gsflush
-	VXORPD Y4, Y4, Y4
-	VXORPD Y5, Y5, Y5
-	VXORPD Y6, Y6, Y6
-	VXORPD Y7, Y7, Y7
-	VXORPD Y8, Y8, Y8
-	VXORPD Y9, Y9, Y9
-	VXORPD Y10, Y10, Y10
-	VXORPD Y11, Y11, Y11
+	SUMSQ_ZERO
 	XORQ AX, AX
 gs16:
 	LEAQ 16(AX), R10
 	CMPQ R10, CX
 	JGT  gs8
-	VCVTPS2PD (SI)(AX*4), Y0
-	VCVTPS2PD 16(SI)(AX*4), Y1
-	VCVTPS2PD 32(SI)(AX*4), Y2
-	VCVTPS2PD 48(SI)(AX*4), Y3
-	VADDPD    Y0, Y4, Y4
-	VADDPD    Y1, Y5, Y5
-	VADDPD    Y2, Y6, Y6
-	VADDPD    Y3, Y7, Y7
-	VFMADD231PD Y0, Y0, Y8
-	VFMADD231PD Y1, Y1, Y9
-	VFMADD231PD Y2, Y2, Y10
-	VFMADD231PD Y3, Y3, Y11
+	SUMSQ16
 	MOVQ R10, AX
 	JMP  gs16
 gs8:
@@ -716,16 +713,7 @@ gs8:
 	VFMADD231PD Y1, Y1, Y9
 	MOVQ R10, AX
 gsfold:
-	VADDPD Y5, Y4, Y4
-	VADDPD Y7, Y6, Y6
-	VADDPD Y6, Y4, Y4
-	VADDPD Y9, Y8, Y8
-	VADDPD Y11, Y10, Y10
-	VADDPD Y10, Y8, Y8
-	VEXTRACTF128 $1, Y4, X0
-	VADDPD X0, X4, X4               // Σx in two lanes
-	VEXTRACTF128 $1, Y8, X1
-	VADDPD X1, X8, X8               // Σx² in two lanes
+	SUMSQ_FOLD                      // Σx and Σx² in two lanes each
 	CMPQ AX, CX
 	JGE  gspark
 	VXORPD X2, X2, X2

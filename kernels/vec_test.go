@@ -14,13 +14,7 @@ import (
 // in summation order and FMA rounding); ReLU must match exactly.
 func TestVecMatchesGo(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 8))
-	f32 := func(n int, lo, hi float64) []float32 {
-		v := make([]float32, n)
-		for i := range v {
-			v[i] = float32(lo + (hi-lo)*rng.Float64())
-		}
-		return v
-	}
+	f32 := func(n int, lo, hi float64) []float32 { return uniformIn(rng, n, lo, hi) }
 	f64 := func(n int) []float64 {
 		v := make([]float64, n)
 		for i := range v {
@@ -145,13 +139,7 @@ func TestVecMatchesGo(t *testing.T) {
 // magnitude: FMA rounding and the order of the float64 sums).
 func TestGroupRowsMatchGo(t *testing.T) {
 	rng := rand.New(rand.NewPCG(11, 12))
-	f32 := func(n int, lo, hi float64) []float32 {
-		v := make([]float32, n)
-		for i := range v {
-			v[i] = float32(lo + (hi-lo)*rng.Float64())
-		}
-		return v
-	}
+	f32 := func(n int, lo, hi float64) []float32 { return uniformIn(rng, n, lo, hi) }
 	sizes := []int{}
 	for cg := 1; cg <= 20; cg++ {
 		sizes = append(sizes, cg)
@@ -346,4 +334,13 @@ func seqInts(n int) []int {
 		s[i] = i
 	}
 	return s
+}
+
+// uniformIn is n values drawn uniformly from [lo, hi).
+func uniformIn(rng *rand.Rand, n int, lo, hi float64) []float32 {
+	v := make([]float32, n)
+	for i := range v {
+		v[i] = float32(lo + (hi-lo)*rng.Float64())
+	}
+	return v
 }

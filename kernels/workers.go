@@ -13,11 +13,12 @@ import (
 // allocation-free; the goroutines live until Close.
 //
 // A training step forks and joins a few dozen times, with short serial
-// stretches between. Waking a parked goroutine costs tens of microseconds
-// on a virtual machine (the futex wake-up becomes an inter-processor
-// interrupt through the hypervisor), so a helper that has finished its
-// part watches for the next Run for up to spinWait before it parks, and
-// Run waits for the helpers the same way (see spinning).
+// stretches between. Waking a parked goroutine costs ~100 µs on the
+// project's VM (the futex wake-up goes through the hypervisor, and the Go
+// scheduler's hand-over sleeps; kernels/internal/openblas/slack.go,
+// BenchmarkWorkersWake), so a helper that has finished its part watches
+// for the next Run for up to spinWait before it parks, and Run waits for
+// the helpers the same way (see spinning).
 //
 // A nil *Workers runs everything serially as one part.
 type Workers struct {
@@ -144,11 +145,7 @@ func (w *Workers) Run(fn func(part, parts int)) {
 	w.parkNow.Store(false)
 	w.pending.Store(int32(len(w.helpers)))
 	w.gen.Add(1)
-	for _, h := range w.helpers {
-		if h.sleeping.CompareAndSwap(true, false) {
-			h.wake <- struct{}{}
-		}
-	}
+	w.wakeSleepers()
 	fn(0, len(w.helpers)+1)
 	var sp spinning
 	for w.pending.Load() != 0 && sp.more(w) {
@@ -173,6 +170,11 @@ func (w *Workers) Close() {
 		return
 	}
 	w.gen.Add(1)
+	w.wakeSleepers()
+}
+
+// wakeSleepers sends each parked helper its token, after gen moved on.
+func (w *Workers) wakeSleepers() {
 	for _, h := range w.helpers {
 		if h.sleeping.CompareAndSwap(true, false) {
 			h.wake <- struct{}{}

@@ -161,11 +161,12 @@ func DensityFigure(runs []*Run, sel Selection) (*Figure, error) {
 	for i, r := range runs {
 		index[r] = i
 	}
-	caption := fmt.Sprintf("%s · %s%s%s", SilvermanRule, examplesNote(curves), constantNote(runs, curves), channelNote(runs, sel.Node))
+	unit := unitOf(runs, sel.Node)
+	caption := fmt.Sprintf("%s · %s%s%s", SilvermanRule, examplesNote(curves), constantNote(runs, curves), channelNote(unit))
 	fig := &Figure{}
 	seeded := false
 	for _, g := range groups {
-		p := newPanel(fmt.Sprintf("%s · %s · %s %d", g.Label, sel.Node, unitOf(runs, sel.Node), sel.Neuron), "activation", "density")
+		p := newPanel(fmt.Sprintf("%s · %s · %s %d", g.Label, sel.Node, unit, sel.Neuron), "activation", "density")
 		// one run: bold curves; several seeds of one configuration: each
 		// seed's curves light and thin, overlaid
 		width, fill := 2.0, 0.08
@@ -278,10 +279,10 @@ func yAxes(panels []Panel) []*plot.Axis {
 	return axes
 }
 
-// channelNote says, for channel taps, that a curve's values are every
-// position of every example.
-func channelNote(runs []*Run, node string) string {
-	if unitOf(runs, node) != "channel" {
+// channelNote says, for channel taps (unit from unitOf), that a curve's
+// values are every position of every example.
+func channelNote(unit string) string {
+	if unit != "channel" {
 		return ""
 	}
 	return " (channel taps: values, one per position of each example)"

@@ -228,7 +228,7 @@ func DriftFigure(runs []*Run, sel Selection) (*Figure, []DriftRow, error) {
 	if sel.AllNeurons {
 		what = fmt.Sprintf("median and 25-75%% band over the %d tapped %ss (of every seed)", len(neurons), unit)
 	}
-	fig.Caption = fmt.Sprintf("%s · %s · distributions over %d %s%s · reference: %s", sel.Node, what, examples, modeNote(modes), channelNote(runs, sel.Node), reference)
+	fig.Caption = fmt.Sprintf("%s · %s · distributions over %d %s%s · reference: %s", sel.Node, what, examples, modeNote(modes), channelNote(unit), reference)
 	if !sel.AllNeurons {
 		fig.Caption += bandNote(groups)
 	}

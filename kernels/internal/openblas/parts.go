@@ -103,15 +103,20 @@ static void *helperMain(void *arg) {
 	return 0;
 }
 
-// normtapGemmParts returns 0, or -1 when it ran every part on the calling
-// thread (another call was running, or no thread could be started).
-static int normtapGemmParts(const float *a0, const float *b0, float *c0,
+// runAll runs every part of j on the calling thread.
+static void runAll(const gemmJob *j) {
+	for (int i = 0; i < j->t[0]; i++) runPart(j, i);
+}
+
+// normtapGemmParts runs every part on the calling thread instead when
+// another call is running or no helper thread could be started.
+static void normtapGemmParts(const float *a0, const float *b0, float *c0,
 	const float *a1, const float *b1, float *c1, const int *t) {
 	int nparts = t[0];
 	gemmJob local = {{a0, a1}, {b0, b1}, {c0, c1}, t};
 	if (nparts > maxHelpers + 1 || pthread_mutex_trylock(&busy) != 0) {
-		for (int i = 0; i < nparts; i++) runPart(&local, i);
-		return -1;
+		runAll(&local);
+		return;
 	}
 	if (helpers < nparts - 1) {
 		// Helpers take no signals: the Go runtime's go to its own threads.
@@ -129,8 +134,8 @@ static int normtapGemmParts(const float *a0, const float *b0, float *c0,
 	}
 	if (helpers < nparts - 1) {
 		pthread_mutex_unlock(&busy);
-		for (int i = 0; i < nparts; i++) runPart(&local, i);
-		return -1;
+		runAll(&local);
+		return;
 	}
 	job = local;
 	atomic_store(&remaining, helpers);
@@ -152,7 +157,6 @@ static int normtapGemmParts(const float *a0, const float *b0, float *c0,
 	}
 	job = (gemmJob){0}; // keep no Go pointer past the call (cgo's rule)
 	pthread_mutex_unlock(&busy);
-	return 0;
 }
 */
 import "C"
@@ -165,11 +169,10 @@ import (
 // GemmParts runs the job of table t (NewTable): one GEMM, or two
 // independent ones, C = alpha·op(A)·op(B) + beta·C row-major, split into
 // parts, part 0 on the calling thread. a0, b0, c0 are group 0's matrices,
-// a1, b1, c1 group 1's (group 0's again for a single GEMM). It reports
-// false when it ran every part on the calling thread (another GemmParts
-// was running).
-func GemmParts(a0, b0, c0, a1, b1, c1 []float32, t Table) bool {
-	return C.normtapGemmParts(fptr(a0), fptr(b0), fptr(c0), fptr(a1), fptr(b1), fptr(c1), &t[0]) == 0
+// a1, b1, c1 group 1's (group 0's again for a single GEMM). While another
+// GemmParts is running it runs every part on the calling thread.
+func GemmParts(a0, b0, c0, a1, b1, c1 []float32, t Table) {
+	C.normtapGemmParts(fptr(a0), fptr(b0), fptr(c0), fptr(a1), fptr(b1), fptr(c1), &t[0])
 }
 
 func fptr(x []float32) *C.float { return (*C.float)(unsafe.Pointer(&x[0])) }
